@@ -1,0 +1,42 @@
+"""The ``gankit`` command: one subcommand per verb, each in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gankit import __version__
+from gankit.cli import demo, export, recipes, sample, train
+
+COMMANDS = [train, sample, recipes, export, demo]
+def _user_errors():
+    """Errors a user can fix: shown as one line naming the file, flag or value, without a traceback."""
+    from gankit.config import ConfigError
+    from gankit.data import DataError
+    from gankit.export import ExportError
+    from gankit.train.checkpoint import CheckpointError
+
+    return (ConfigError, DataError, ExportError, CheckpointError, FileNotFoundError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gankit", description="Train, evaluate, explore and use GANs and autoencoders on your own images.",
+        epilog="Run `gankit COMMAND --help` for a command's options and examples.")
+    parser.add_argument("--version", action="version", version=f"gankit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except _user_errors() as e:
+        print(f"gankit {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gankit {args.command}: interrupted", file=sys.stderr)
+        return 130

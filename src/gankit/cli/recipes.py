@@ -1,0 +1,38 @@
+"""gankit recipes: every recipe with a one-line description and its paper; --show NAME lists its config."""
+
+from __future__ import annotations
+
+from gankit.cli.common import add_subcommand
+
+
+def add_parser(sub) -> None:
+    p = add_subcommand(sub, "recipes", "list the recipes", __doc__.strip(), [
+        "gankit recipes",
+        "gankit recipes --show wgan-gp",
+    ])
+    p.add_argument("--show", metavar="NAME", help="print every config key of a recipe with its default")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from gankit import recipes
+    from gankit.config import ConfigError
+
+    if args.show:
+        from gankit.train.run import default_config
+
+        try:
+            cfg = default_config(args.show, "DATA")
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        r = recipes.get(args.show)
+        print(f"{r.name}: {r.summary}\n  paper: {r.paper}\n")
+        for k in sorted(cfg):
+            if k not in ("recipe", "data"):
+                v = cfg[k]
+                print(f"  {k}={','.join(map(str, v)) if isinstance(v, list) else v}")
+        return 0
+    width = max(len(n) for n in recipes.RECIPES)
+    for r in recipes.RECIPES.values():
+        print(f"{r.name:<{width}}  {r.summary}\n{'':<{width}}  paper: {r.paper}")
+    return 0

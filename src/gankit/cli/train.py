@@ -1,0 +1,52 @@
+"""gankit train: train a recipe on a dataset into a run folder."""
+
+from __future__ import annotations
+
+from gankit.cli.common import add_device, add_subcommand
+
+
+def add_parser(sub) -> None:
+    from gankit.data import describe_specs
+
+    p = add_subcommand(sub, "train", "train a recipe on a dataset", __doc__.strip(), [
+        "gankit train --recipe dcgan --data fashion-mnist --kimg 60 --out runs/fm",
+        "gankit train --recipe nsgan --data ring8 --steps 5000 --set G.lr=1e-4 D.lr=1e-4",
+        "gankit train --recipe dcgan --data folder:cells/ --set data.resolution=100 data.flip=true --steps 3000",
+        "gankit train --out runs/fm --resume auto --kimg 120      # continue a run with a larger budget",
+    ])
+    p.add_argument("--recipe", help="a recipe name (see `gankit recipes`)")
+    p.add_argument("--data", help=f"what to train on: {describe_specs()}")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="generator updates to train for")
+    budget.add_argument("--kimg", type=float, help="thousands of images to train for (converted to steps)")
+    p.add_argument("--batch", type=int, help="batch size (default: the recipe's)")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--out", help="run folder (default: runs/RECIPE-DATA, or the next free runs/RECIPE-DATA-N)")
+    p.add_argument("--set", dest="sets", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                   help="override any config key (`gankit recipes --show NAME` lists them)")
+    p.add_argument("--resume", metavar="auto|PATH",
+                   help="continue from the newest checkpoint in --out (auto) or from PATH")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_device(p)
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from gankit.train.run import open_run
+
+    trainer = open_run(recipe=args.recipe, data=args.data, sets=args.sets, steps=args.steps, kimg=args.kimg,
+                       batch=args.batch, seed=args.seed, out=args.out, resume=args.resume, device=args.device,
+                       progress_bar=not args.no_progress)
+    print(f"training {trainer.cfg['recipe']} on {trainer.cfg['data']} for {trainer.cfg['steps']} steps "
+          f"(batch {trainer.cfg['batch']}) on {trainer.device} into {trainer.run_dir}")
+    out = trainer.fit()
+    print_outputs(trainer.run_dir, out)
+    return 0
+
+
+def print_outputs(run_dir, out: dict) -> None:
+    print(f"done: {run_dir}")
+    for label, key in (("samples", "grid"), ("progress GIF", "gif"), ("loss curves", "plot"), ("checkpoint", "checkpoint")):
+        if out.get(key):
+            print(f"  {label:<13} {out[key]}")
+    print(f"  stats         {run_dir}/stats.jsonl  (tensorboard --logdir {run_dir}/tensorboard)")

@@ -1,0 +1,91 @@
+"""Flat, dotted-key configuration: recipe defaults + ``--set key=value`` overrides, saved as JSON.
+
+A flat dict keeps ``--set``, JSON, TensorBoard hparams and resume checks trivial; dots only
+group related keys (``G.lr``, ``data.flip``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+# Settings every run has, whatever the recipe. A recipe's defaults override these.
+TRAINER_DEFAULTS: dict = {
+    "batch": 64,
+    "steps": 2000,          # generator updates; --kimg sets this from images seen
+    "seed": 0,
+    "z_dim": 100,
+    "amp": "auto",          # auto (bf16 on CUDA, off elsewhere) | bf16 | fp16 | off
+    "ema.beta": 0.0,        # 0 disables the moving average of G
+    "log.every": 50,        # steps between log lines
+    "snapshot.every_kimg": 5.0,
+    "snapshot.grid": 64,
+    "ckpt.every_kimg": 25.0,
+    "ckpt.keep": 3,
+    "data.resolution": 0,   # 0: the data's own size
+    "data.size_policy": "pad",
+    "data.channels": 0,     # 0: automatic
+    "data.canvas": 0,
+    "data.pad_value": 0,
+    "data.strict": False,
+    "data.flip": False,
+    "data.brightness": 0.0,
+    "data.contrast": 0.0,
+}
+
+# Keys that may change when a run resumes: budgets and bookkeeping, not the model or its optimisation.
+MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid", "ckpt.every_kimg", "ckpt.keep"}
+
+
+class ConfigError(ValueError):
+    """A bad ``--set`` key or value; the message names it."""
+
+
+def parse_value(raw: str, like):
+    """Parse ``raw`` to the type of the default ``like`` (bool, int, float, str, list)."""
+    if isinstance(like, bool):
+        low = raw.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {raw!r}")
+    if isinstance(like, int):
+        return int(raw)
+    if isinstance(like, float):
+        return float(raw)
+    if isinstance(like, list):
+        items = [s for s in raw.replace("[", "").replace("]", "").split(",") if s.strip()]
+        kind = type(like[0]) if like else str
+        return [parse_value(s.strip(), kind()) if kind is not bool else parse_value(s, False) for s in items]
+    if like is None:
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def apply_overrides(cfg: dict, items: list[str]) -> dict:
+    """Apply ``key=value`` strings to ``cfg``; unknown keys are refused with a suggestion."""
+    out = dict(cfg)
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if key not in out:
+            near = difflib.get_close_matches(key, list(out), n=3)
+            hint = f"; did you mean {', '.join(near)}?" if near else "; `gankit recipes --show NAME` lists the keys"
+            raise ConfigError(f"--set {key}: unknown key{hint}")
+        try:
+            out[key] = parse_value(raw, out[key])
+        except ValueError as e:
+            raise ConfigError(f"--set {key}={raw}: {e}") from None
+    return out
+
+
+def changed_keys(old: dict, new: dict) -> dict[str, tuple]:
+    """Keys whose values differ between two configs (missing counts as different)."""
+    keys = set(old) | set(new)
+    return {k: (old.get(k), new.get(k)) for k in sorted(keys) if old.get(k) != new.get(k)}

@@ -1,0 +1,252 @@
+"""A folder of image files, decoded once into a uint8 tensor [N, C, R, R].
+
+Every file under the folder (recursively, any extension, sorted) is tried; hidden files and
+folders (name starting with '.') are ignored. Files that cannot be decoded are skipped and
+listed with a reason in ``ImageData.skipped`` (or, with ``strict=True``, stop the load).
+
+Pixel values are brought to 8 bits per channel:
+
+* 16-bit integer images (``I;16*``) are divided by 257, so 65535 -> 255 whatever the image's
+  own maximum: a dim image stays dim. 32-bit integer images (``I``) use 16 bits when the TIFF
+  tag says so or every value fits in 0..65535 (e.g. 16-bit PNG/PGM opened as ``I``), otherwise
+  they are scaled by 2**31 - 1 (Pillow's ``I`` is signed); negative values become 0.
+* Float images (``F``): values within 0..1 are multiplied by 255; values within 0..255 are
+  used as they are; otherwise the image is min-max scaled to 0..255. NaN becomes 0.
+* Alpha (LA, RGBA, palettes with transparency) is composited onto a grey background of
+  ``pad_value``, the same value the ``pad`` policy fills with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from gankit.data.base import DataError, ImageData
+
+SIZE_POLICIES = ("pad", "crop", "resize")
+RESAMPLE = Image.Resampling.LANCZOS
+
+
+@dataclass
+class _Decoded:
+    path: Path
+    pixels: np.ndarray  # uint8, [H, W] grey or [H, W, 3] colour
+
+    @property
+    def is_grey(self) -> bool:
+        """True for grey pixels, including RGB with equal channels (grey JPEGs are often saved as RGB)."""
+        p = self.pixels
+        return p.ndim == 2 or bool((p[..., 0] == p[..., 1]).all() and (p[..., 1] == p[..., 2]).all())
+
+
+class _BadFile(Exception):
+    """A file that is not a usable image; the message is the reason shown to the user."""
+
+
+def load_folder(path, resolution: int | None = None, size_policy: str = "pad", channels: int | None = None,
+                canvas: int | None = None, pad_value: int = 0, strict: bool = False) -> ImageData:
+    """Load every decodable image under ``path`` at a square ``resolution``.
+
+    size_policy: ``pad`` centres each image undistorted on a square canvas (side ``canvas``,
+    default the largest width/height found) filled with ``pad_value``, then resizes the canvas
+    to ``resolution`` (default: the canvas side), so relative sizes between images survive.
+    ``crop`` scales the shorter side to ``resolution`` and centre-crops; ``resize`` stretches.
+    channels: 1, 3, or None for 1 when every image is grey, else 3.
+    Labels come from subfolder names when every image sits in a subfolder of ``path``.
+    """
+    root = Path(path)
+    _check_arguments(root, resolution, size_policy, channels, canvas, pad_value)
+    decoded, skipped = _decode_all(root, pad_value, strict)
+    if not decoded:
+        raise DataError(_nothing_usable(root, skipped))
+    labels, class_names = _labels_from_subfolders(root, [d.path for d in decoded])
+    channels = channels or (1 if all(d.is_grey for d in decoded) else 3)
+    pictures = [_to_channels(d.pixels, channels) for d in decoded]
+    pictures = _apply_size_policy(pictures, size_policy, resolution, canvas, pad_value)
+    stacked = np.stack([np.asarray(p).reshape(p.height, p.width, -1) for p in pictures])
+    return ImageData(
+        images=torch.from_numpy(stacked).permute(0, 3, 1, 2).contiguous(),
+        labels=labels,
+        class_names=class_names,
+        name=f"folder:{path}",
+        skipped=skipped,
+    )
+
+
+def _check_arguments(root: Path, resolution, size_policy, channels, canvas, pad_value) -> None:
+    """Fail before decoding anything, naming the bad argument."""
+    if not root.exists():
+        raise DataError(f"image folder {root} does not exist")
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder")
+    if size_policy not in SIZE_POLICIES:
+        raise DataError(f"size_policy {size_policy!r}: expected one of {', '.join(SIZE_POLICIES)}")
+    if size_policy != "pad" and resolution is None:
+        raise DataError(f"size_policy {size_policy!r} needs a resolution (resolution=None)")
+    for name, value in (("resolution", resolution), ("canvas", canvas)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise DataError(f"{name} {value!r}: expected a positive integer")
+    if channels not in (None, 1, 3):
+        raise DataError(f"channels {channels!r}: expected 1, 3 or None (automatic)")
+    if not isinstance(pad_value, int) or not 0 <= pad_value <= 255:
+        raise DataError(f"pad_value {pad_value!r}: expected an integer 0..255")
+
+
+def _list_files(root: Path) -> list[Path]:
+    """All non-hidden files below root, in a fixed order (sorted by path components)."""
+    files = [p for p in root.rglob("*")
+             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+    return sorted(files, key=lambda p: p.relative_to(root).parts)
+
+
+def _decode_all(root: Path, pad_value: int, strict: bool) -> tuple[list[_Decoded], list[tuple[str, str]]]:
+    """Decode every file, collecting (path, reason) for the ones that fail."""
+    decoded, skipped = [], []
+    for file in _list_files(root):
+        try:
+            decoded.append(_Decoded(file, _decode(file, pad_value)))
+        except _BadFile as e:
+            if strict:
+                raise DataError(f"{file}: {e} (strict mode; without it such files are skipped)") from None
+            skipped.append((str(file), str(e)))
+    return decoded, skipped
+
+
+def _nothing_usable(root: Path, skipped: list[tuple[str, str]]) -> str:
+    if not skipped:
+        return f"image folder {root} holds no image files"
+    first, reason = skipped[0]
+    return f"image folder {root}: none of its {len(skipped)} files is a usable image (e.g. {first}: {reason})"
+
+
+def _decode(file: Path, pad_value: int) -> np.ndarray:
+    """Open and fully decode one file to uint8 grey [H, W] or colour [H, W, 3]."""
+    try:
+        if file.stat().st_size == 0:
+            raise _BadFile("empty file (0 bytes)")
+        image = Image.open(file)
+    except UnidentifiedImageError:
+        raise _BadFile(f"not an image: Pillow does not recognise the {file.suffix or 'extension-less'} file") from None
+    except OSError as e:
+        raise _BadFile(f"cannot read: {e}") from None
+    with image:
+        try:
+            image.load()  # decoding is lazy: without this a truncated file would look fine
+        except Exception as e:  # Pillow's decoders raise many exception types on corrupt data
+            raise _BadFile(f"truncated or corrupt: {e}") from None
+        try:
+            return _upright(_to_8bit(image, pad_value), image)
+        except (ValueError, OSError) as e:  # e.g. a mode Pillow cannot convert to RGB
+            raise _BadFile(f"unsupported image ({image.mode} mode): {e}") from None
+
+
+_EXIF_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                     4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                     6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+
+def _upright(pixels: np.ndarray, image: Image.Image) -> np.ndarray:
+    """Apply the EXIF orientation tag: camera photos are stored sideways and tagged."""
+    method = _EXIF_ORIENTATION.get(image.getexif().get(0x0112))
+    return pixels if method is None else np.asarray(Image.fromarray(pixels).transpose(method))
+
+
+def _to_8bit(image: Image.Image, pad_value: int) -> np.ndarray:
+    """Any Pillow mode to uint8 grey [H, W] or RGB [H, W, 3], alpha composited onto pad_value."""
+    mode = image.mode
+    if mode.startswith("I;16") or mode == "I":
+        return _scale_integer(image)
+    if mode == "F":
+        return _scale_float(np.asarray(image, dtype=np.float64))
+    if mode in ("P", "PA", "RGBA", "RGBa") or "transparency" in image.info:
+        return _composite(np.asarray(image.convert("RGBA")), pad_value)  # RGBA honours palette transparency
+    if mode in ("1", "L"):
+        return np.asarray(image.convert("L"))
+    if mode in ("LA", "La"):
+        return _composite(np.asarray(image.convert("LA")), pad_value)
+    return np.asarray(image.convert("RGB"))
+
+
+def _composite(pixels: np.ndarray, pad_value: int) -> np.ndarray:
+    """Blend the colour channels over a flat pad_value background using the last (alpha) channel."""
+    colour = pixels[..., :-1].astype(np.float32)
+    alpha = pixels[..., -1:].astype(np.float32) / 255.0
+    out = np.rint(colour * alpha + pad_value * (1.0 - alpha)).astype(np.uint8)
+    return out[..., 0] if out.shape[-1] == 1 else out
+
+
+def _integer_bits(image: Image.Image, pixels: np.ndarray) -> int:
+    """Bit depth of an integer image: from the mode or TIFF tag, else 16 if every value fits."""
+    if image.mode.startswith("I;16"):
+        return 16
+    tiff_bits = getattr(image, "tag_v2", {}).get(258)  # BitsPerSample
+    if isinstance(tiff_bits, tuple):
+        tiff_bits = tiff_bits[0]
+    if tiff_bits in (8, 16, 32):
+        return int(tiff_bits)
+    return 16 if pixels.size == 0 or pixels.max() <= 65535 else 32
+
+
+def _scale_integer(image: Image.Image) -> np.ndarray:
+    """16/32-bit integers to 0..255 by the bit depth (not the image's max), so dim stays dim."""
+    pixels = np.asarray(image).astype(np.float64)
+    full = {8: 255.0, 16: 65535.0, 32: 2.0**31 - 1}[_integer_bits(image, pixels)]
+    return np.rint(np.clip(pixels, 0, full) * (255.0 / full)).astype(np.uint8)
+
+
+def _scale_float(pixels: np.ndarray) -> np.ndarray:
+    """Float images: 0..1 -> x255; 0..255 as is; any other range min-max scaled; NaN -> 0."""
+    pixels = np.nan_to_num(pixels, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = (float(pixels.min()), float(pixels.max())) if pixels.size else (0.0, 0.0)
+    if low >= 0 and high <= 1:
+        pixels = pixels * 255.0
+    elif low < 0 or high > 255:
+        pixels = (pixels - low) * (255.0 / (high - low)) if high > low else np.zeros_like(pixels)
+    return np.rint(np.clip(pixels, 0, 255)).astype(np.uint8)
+
+
+def _to_channels(pixels: np.ndarray, channels: int) -> Image.Image:
+    """A Pillow image with the wanted channel count (L for 1, RGB for 3)."""
+    image = Image.fromarray(pixels)
+    return image.convert("L" if channels == 1 else "RGB")
+
+
+def _apply_size_policy(images: list[Image.Image], policy: str, resolution: int | None,
+                       canvas: int | None, pad_value: int) -> list[Image.Image]:
+    """Bring every image to one square size."""
+    if policy == "crop":
+        return [ImageOps.fit(im, (resolution, resolution), method=RESAMPLE) for im in images]
+    if policy == "resize":
+        return [im.resize((resolution, resolution), RESAMPLE) for im in images]
+    side = canvas or max(max(im.size) for im in images)
+    padded = [_pad_to_square(im, side, pad_value) for im in images]
+    if resolution is None or resolution == side:
+        return padded
+    return [im.resize((resolution, resolution), RESAMPLE) for im in padded]
+
+
+def _pad_to_square(image: Image.Image, side: int, pad_value: int) -> Image.Image:
+    """Centre the image undistorted on a side x side canvas, shrinking it first if it is too big."""
+    width, height = image.size
+    if max(width, height) > side:
+        scale = side / max(width, height)
+        width, height = max(1, round(width * scale)), max(1, round(height * scale))
+        image = image.resize((width, height), RESAMPLE)
+    fill = pad_value if image.mode == "L" else (pad_value,) * 3
+    square = Image.new(image.mode, (side, side), fill)
+    square.paste(image, ((side - width) // 2, (side - height) // 2))
+    return square
+
+
+def _labels_from_subfolders(root: Path, files: list[Path]) -> tuple[torch.Tensor | None, list[str] | None]:
+    """Class = first subfolder under root, only when no usable image lies at the top level."""
+    parts = [f.relative_to(root).parts for f in files]
+    if any(len(p) < 2 for p in parts):
+        return None, None
+    class_names = sorted({p[0] for p in parts})
+    index = {name: i for i, name in enumerate(class_names)}
+    return torch.tensor([index[p[0]] for p in parts], dtype=torch.int64), class_names

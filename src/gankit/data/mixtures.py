@@ -1,0 +1,46 @@
+"""The 2-D Gaussian mixtures used to study mode collapse (PacGAN / VEEGAN protocol).
+
+ring8: 8 modes on the unit circle, std 0.01. grid25: modes on {-4,-2,0,2,4}^2, std 0.05.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Mixture:
+    """An isotropic Gaussian mixture with equal weights; samples are drawn fresh every batch."""
+
+    name: str
+    centers: torch.Tensor  # [K, 2]
+    std: float
+
+    @property
+    def num_modes(self) -> int:
+        return self.centers.shape[0]
+
+    def sample(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        device = device if device is not None else (generator.device if generator is not None else "cpu")
+        centers = self.centers.to(device)
+        k = torch.randint(self.num_modes, (n,), generator=generator, device=device)
+        noise = torch.randn(n, 2, generator=generator, device=device)
+        return centers[k] + self.std * noise
+
+
+def ring8() -> Mixture:
+    angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
+    centers = torch.stack([angles.cos(), angles.sin()], dim=1).float()
+    return Mixture("ring8", centers, std=0.01)
+
+
+def grid25() -> Mixture:
+    axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+    centers = torch.cartesian_prod(axis, axis)
+    return Mixture("grid25", centers, std=0.05)
+
+
+MIXTURES = {"ring8": ring8, "grid25": grid25}

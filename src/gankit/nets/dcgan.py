@@ -1,0 +1,109 @@
+"""DCGAN (Radford et al. 2016) at any square resolution and channel count.
+
+G: z -> fully connected projection to 4x4 -> fractional-strided convolutions doubling the
+size -> tanh. D mirrors it with strided convolutions, no pooling. Batch norm everywhere
+except G's output and D's input; ReLU in G, LeakyReLU(0.2) in D. At 64x64 RGB with
+``width=64`` the feature maps are the paper's: 4x4x1024, 8x8x512, 16x16x256, 32x32x128, 64x64x3.
+
+Sizes that are not 4 * 2^k are reached by halving with rounding up from the target
+(100 -> 50 -> 25 -> 13 -> 7 -> 4; 28 -> 14 -> 7 -> 4): a step that lands on an odd size uses
+a 3x3 kernel, an even one the paper's 4x4 kernel.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gankit.nets.init import dcgan_init
+from gankit.nets.registry import register
+
+
+def size_chain(resolution: int) -> list[int]:
+    """Feature-map sizes from 4x4 up to ``resolution`` (inclusive)."""
+    if resolution < 4:
+        raise ValueError(f"DCGAN needs a resolution of at least 4, got {resolution}")
+    sizes = [resolution]
+    while sizes[-1] > 4:
+        sizes.append((sizes[-1] + 1) // 2)
+    return sizes[::-1]
+
+
+def level_widths(resolution: int, width: int, max_width: int | None) -> list[int]:
+    """Channels at each size of ``size_chain``: ``width * 2^(levels - i)``, 4x4 widest."""
+    n = len(size_chain(resolution)) - 1
+    widths = [width * 2 ** (n - i) for i in range(n + 1)]
+    return [min(w, max_width) if max_width else w for w in widths]
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)  # layer norm over C, H, W (WGAN-GP's recommendation)
+    if kind == "instance":
+        return nn.GroupNorm(channels, channels, affine=True)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {kind!r}; use batch, layer, instance or none")
+
+
+@register("dcgan-g")
+class DCGANGenerator(nn.Module):
+    def __init__(self, z_dim: int = 100, img_resolution: int = 64, img_channels: int = 3, width: int = 64,
+                 max_width: int | None = None, norm: str = "batch"):
+        super().__init__()
+        self.z_dim = z_dim
+        sizes = size_chain(img_resolution)
+        widths = level_widths(img_resolution, width, max_width)
+        self.project = nn.Sequential(nn.Linear(z_dim, widths[0] * 16, bias=norm != "batch"))
+        self.project_norm = nn.Sequential(_norm(norm, widths[0]), nn.ReLU(True))
+        self.base_width = widths[0]
+        blocks: list[nn.Module] = []
+        for i in range(1, len(sizes)):
+            k = 4 if sizes[i] == 2 * sizes[i - 1] else 3
+            last = i == len(sizes) - 1
+            out_ch = img_channels if last else widths[i]
+            blocks.append(nn.ConvTranspose2d(widths[i - 1], out_ch, k, 2, 1, bias=last or norm != "batch"))
+            blocks.append(nn.Tanh() if last else nn.Sequential(_norm(norm, out_ch), nn.ReLU(True)))
+        if len(sizes) == 1:  # 4x4 output: a 1x1 convolution to the image channels
+            blocks += [nn.Conv2d(widths[0], img_channels, 1), nn.Tanh()]
+        self.blocks = nn.Sequential(*blocks)
+        dcgan_init(self)
+
+    @classmethod
+    def data_kwargs(cls, info, cfg) -> dict:
+        return {"z_dim": cfg["z_dim"], "img_resolution": info.resolution, "img_channels": info.channels}
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.project(z).view(z.shape[0], self.base_width, 4, 4)
+        return self.blocks(self.project_norm(x))
+
+
+@register("dcgan-d")
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, img_resolution: int = 64, img_channels: int = 3, width: int = 64,
+                 max_width: int | None = None, norm: str = "batch"):
+        super().__init__()
+        sizes = size_chain(img_resolution)[::-1]  # resolution ... 4
+        widths = level_widths(img_resolution, width, max_width)[::-1]
+        layers: list[nn.Module] = []
+        in_ch = img_channels
+        for i in range(1, len(sizes)):
+            k = 4 if sizes[i - 1] == 2 * sizes[i] else 3
+            out_ch = widths[i]
+            layers.append(nn.Conv2d(in_ch, out_ch, k, 2, 1, bias=i == 1 or norm != "batch"))
+            if i > 1:  # no normalisation on the input layer
+                layers.append(_norm(norm, out_ch))
+            layers.append(nn.LeakyReLU(0.2, True))
+            in_ch = out_ch
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(in_ch, 1, 4, 1, 0)  # 4x4 -> one logit
+        dcgan_init(self)
+
+    @classmethod
+    def data_kwargs(cls, info, cfg) -> dict:
+        return {"img_resolution": info.resolution, "img_channels": info.channels}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).flatten()

@@ -1,0 +1,52 @@
+"""Recipes by name. Add a variant by registering a Recipe here (or in a module imported here); the trainer never changes."""
+
+from __future__ import annotations
+
+from gankit.config import ConfigError
+from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
+from gankit.recipes.base import DataInfo, Objective, Phase, Recipe
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def register(recipe: Recipe) -> Recipe:
+    if recipe.name in RECIPES:
+        raise ValueError(f"recipe {recipe.name!r} is already registered")
+    RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def get(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ConfigError(f"--recipe {name!r}: unknown; known recipes: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def adversarial(name: str, summary: str, paper: str, **preset_args) -> Recipe:
+    """Register a preset of the adversarial recipe (see ``recipes.adversarial.preset``)."""
+    return register(Recipe(name, summary, paper, preset(**preset_args), Adversarial))
+
+
+adversarial("gan", "GAN with the minimax loss, MLP G and D, k=1 D steps per G step",
+            "Goodfellow et al. 2014, Generative Adversarial Nets",
+            loss="minimax", arch="mlp", opt=adam(2e-4))
+adversarial("nsgan", "GAN with the non-saturating G loss (-log D(G(z))), MLP G and D",
+            "Goodfellow et al. 2014, Generative Adversarial Nets (sec. 3)",
+            loss="nonsaturating", arch="mlp", opt=adam(2e-4))
+adversarial("dcgan", "Deep convolutional GAN: strided convs, batch norm, Adam 2e-4 beta1 0.5, batch 128",
+            "Radford, Metz, Chintala 2016, Unsupervised Representation Learning with DCGANs",
+            loss="nonsaturating", arch="dcgan", opt=adam(2e-4), batch=128)
+adversarial("lsgan", "Least-squares GAN (a=0, b=1, c=1) on DCGAN networks",
+            "Mao et al. 2017, Least Squares Generative Adversarial Networks",
+            loss="least-squares", arch="dcgan", opt=adam(2e-4))
+adversarial("wgan", "Wasserstein GAN: critic without sigmoid, weight clipping c=0.01, RMSProp 5e-5, n_critic=5",
+            "Arjovsky, Chintala, Bottou 2017, Wasserstein GAN",
+            loss="wasserstein", arch="dcgan", opt=rmsprop(5e-5), n_critic=5, clip=0.01)
+adversarial("wgan-gp", "WGAN with gradient penalty lambda=10, layer-norm critic, Adam 1e-4 betas (0, 0.9), n_critic=5",
+            "Gulrajani et al. 2017, Improved Training of Wasserstein GANs",
+            loss="wasserstein", arch="dcgan", opt=adam(1e-4, (0.0, 0.9)), n_critic=5, gp=10.0, D={"norm": "layer"})
+adversarial("hinge", "Hinge-loss GAN on DCGAN networks, Adam 2e-4 beta1 0.5",
+            "Lim & Ye 2017, Geometric GAN; Miyato et al. 2018, Spectral Normalization",
+            loss="hinge", arch="dcgan", opt=adam(2e-4))
+
+__all__ = ["RECIPES", "DataInfo", "Objective", "Phase", "Recipe", "get", "register"]

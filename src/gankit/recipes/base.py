@@ -1,0 +1,79 @@
+"""What a recipe is: networks + losses + a phase schedule. The trainer owns all mechanics.
+
+A recipe never calls ``backward()`` or ``step()``: each phase returns a loss, and the trainer
+does autocast, ``requires_grad`` toggling, gradient scaling, optimizer steps and logging.
+That keeps AMP and multi-GPU in one place and lets a recipe be unit-tested by calling it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a recipe may know about the data: its kind and per-sample shape."""
+
+    kind: str  # "image" or "points"
+    shape: tuple  # (C, H, W) or (2,)
+    num_classes: int = 0
+
+    @property
+    def resolution(self) -> int:
+        return self.shape[-1]
+
+    @property
+    def channels(self) -> int:
+        return self.shape[0]
+
+
+class StepContext(Protocol):
+    """What the trainer hands a phase's loss function."""
+
+    batch: int
+    progress: float  # share of the run done, in [0, 1]
+    generator: torch.Generator  # device RNG for anything random inside a loss
+
+    def real(self) -> tuple[torch.Tensor, torch.Tensor | None]: ...  # a fresh real batch (x, labels)
+    def z(self, n: int) -> torch.Tensor: ...  # latent vectors from the run's latent RNG
+    def report(self, name: str, value: torch.Tensor) -> None: ...  # a scalar for the logs, no host sync
+
+
+@dataclass
+class Phase:
+    """One kind of optimisation step: ``loss(ctx)`` minimised over net ``update``, ``repeat`` times per training step."""
+
+    name: str
+    update: str
+    loss: Callable[[StepContext], torch.Tensor]
+    repeat: int = 1
+    after_step: list[Callable[[], None]] = field(default_factory=list)
+
+
+class Objective:
+    """A built recipe: its trainable networks by name and its phases."""
+
+    nets: dict[str, nn.Module]
+    sampler_net: str = "G"  # the network that maps latents to samples (G_ema is kept for it)
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def generate(self, G: nn.Module, z: torch.Tensor) -> torch.Tensor:
+        """Samples from latents with the given copy of the sampling network (G or G_ema)."""
+        return G(z)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named, composable training setup with its paper's default hyper-parameters."""
+
+    name: str
+    summary: str
+    paper: str
+    defaults: dict
+    build: Callable[[dict, DataInfo], Objective]

@@ -1,0 +1,19 @@
+"""Gradient penalty (WGAN-GP, Gulrajani et al. 2017), computed in float32 even under autocast."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+
+def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mean of (||grad_x D(x_hat)||_2 - 1)^2 with x_hat uniformly between real and fake samples."""
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    eps = torch.rand(shape, device=real.device, generator=generator)
+    with torch.autocast(device_type=real.device.type, enabled=False):
+        x_hat = (eps * real.float() + (1 - eps) * fake.float()).requires_grad_(True)
+        out = D(x_hat).float()
+        (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+        return (grad.flatten(1).norm(2, dim=1) - 1.0).square().mean()

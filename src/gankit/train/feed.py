@@ -1,0 +1,84 @@
+"""Real batches straight from device memory: no loader workers, no per-step decoding, its own RNG for exact resume."""
+
+from __future__ import annotations
+
+import torch
+
+from gankit.data import ImageData, Mixture
+from gankit.recipes.base import DataInfo
+
+
+class ImageFeed:
+    """Shuffled epochs over a uint8 image tensor kept on the training device; light augmentation on the device."""
+
+    def __init__(self, data: ImageData, batch: int, device: torch.device, seed: int,
+                 flip: bool = False, brightness: float = 0.0, contrast: float = 0.0):
+        if len(data) < batch:
+            from gankit.config import ConfigError
+
+            raise ConfigError(f"--batch {batch} is larger than the dataset ({len(data)} images in {data.name}); lower --batch")
+        self.images = data.images.to(device)
+        self.labels = data.labels.to(device) if data.labels is not None else None
+        self.batch, self.device = batch, device
+        self.flip, self.brightness, self.contrast = flip, brightness, contrast
+        self.generator = torch.Generator(device).manual_seed(seed)
+        self.perm = torch.randperm(len(self.images), generator=self.generator, device=device)
+        self.pos = 0
+        self.info = DataInfo("image", tuple(data.images.shape[1:]), data.num_classes)
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.pos + self.batch > len(self.perm):
+            self.perm = torch.randperm(len(self.images), generator=self.generator, device=self.device)
+            self.pos = 0
+        idx = self.perm[self.pos:self.pos + self.batch]
+        self.pos += self.batch
+        x = self.images[idx].float().div_(255.0)
+        x = self._augment(x)
+        return x.mul_(2.0).sub_(1.0), (self.labels[idx] if self.labels is not None else None)
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        """Flip, brightness and contrast on [0, 1] images, one random draw per image."""
+        n = x.shape[0]
+        shape = (n, 1, 1, 1)
+        if self.flip:
+            mask = torch.rand(shape, generator=self.generator, device=self.device) < 0.5
+            x = torch.where(mask, x.flip(-1), x)
+        if self.brightness > 0:
+            x = x * (1 + (torch.rand(shape, generator=self.generator, device=self.device) * 2 - 1) * self.brightness)
+        if self.contrast > 0:
+            mean = x.mean(dim=(1, 2, 3), keepdim=True)
+            x = (x - mean) * (1 + (torch.rand(shape, generator=self.generator, device=self.device) * 2 - 1) * self.contrast) + mean
+        return x.clamp_(0.0, 1.0) if (self.brightness or self.contrast) else x
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state(), "perm": self.perm.cpu(), "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self.perm = state["perm"].to(self.device)
+        self.pos = state["pos"]
+
+
+class PointFeed:
+    """Fresh draws from a 2-D mixture every batch."""
+
+    def __init__(self, mixture: Mixture, batch: int, device: torch.device, seed: int):
+        self.mixture, self.batch, self.device = mixture, batch, device
+        self.generator = torch.Generator(device).manual_seed(seed)
+        self.info = DataInfo("points", (2,), 0)
+
+    def next(self) -> tuple[torch.Tensor, None]:
+        return self.mixture.sample(self.batch, self.generator, self.device), None
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
+
+def make_feed(data, batch: int, device: torch.device, seed: int, cfg: dict):
+    if isinstance(data, Mixture):
+        return PointFeed(data, batch, device, seed)
+    return ImageFeed(data, batch, device, seed, flip=cfg["data.flip"], brightness=cfg["data.brightness"],
+                     contrast=cfg["data.contrast"])

@@ -1,0 +1,111 @@
+"""From command-line choices to a ready Trainer: config resolution, data loading, run folders and resume."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Callable
+
+from gankit import data as datasets
+from gankit import recipes
+from gankit.config import MUTABLE_ON_RESUME, TRAINER_DEFAULTS, ConfigError, apply_overrides, changed_keys
+from gankit.train import checkpoint
+from gankit.train.trainer import Trainer, resolve_device
+
+
+def default_config(recipe: str, data: str) -> dict:
+    """Trainer defaults, then the recipe's paper defaults, plus the recipe and data names."""
+    return {**TRAINER_DEFAULTS, **recipes.get(recipe).defaults, "recipe": recipe, "data": data}
+
+
+def apply_flags(cfg: dict, sets: list[str] | None = None, steps: int | None = None, kimg: float | None = None,
+                batch: int | None = None, seed: int | None = None) -> dict:
+    """Apply ``--set`` items and the shortcut flags; ``--kimg`` becomes a step count at the final batch size."""
+    cfg = apply_overrides(cfg, list(sets or []))
+    if batch is not None:
+        cfg["batch"] = batch
+    if seed is not None:
+        cfg["seed"] = seed
+    if steps is not None and kimg is not None:
+        raise ConfigError("give --steps or --kimg, not both")
+    if steps is not None:
+        cfg["steps"] = steps
+    if kimg is not None:
+        cfg["steps"] = max(1, math.ceil(kimg * 1000 / cfg["batch"]))
+    for key in ("batch", "steps", "log.every", "n_critic", "snapshot.grid"):
+        if key in cfg and cfg[key] < 1:
+            raise ConfigError(f"{key}={cfg[key]}: must be at least 1")
+    return cfg
+
+
+def load_data(cfg: dict, download: bool = True):
+    return datasets.load(cfg["data"], resolution=cfg["data.resolution"] or None, size_policy=cfg["data.size_policy"],
+                         channels=cfg["data.channels"] or None, canvas=cfg["data.canvas"] or None,
+                         pad_value=cfg["data.pad_value"], strict=cfg["data.strict"], download=download)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(text.rstrip("/")).name if "/" in text else text).strip("-") or "run"
+
+
+def fresh_run_dir(base: Path) -> Path:
+    """``base`` if it holds no checkpoints yet, else the first free ``base-N``: an earlier run is never overwritten."""
+    candidate, n = base, 1
+    while checkpoint.list_checkpoints(candidate):
+        candidate = base.with_name(f"{base.name}-{n}")
+        n += 1
+    return candidate
+
+
+def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = None, steps: int | None = None,
+             kimg: float | None = None, batch: int | None = None, seed: int | None = None, out: str | None = None,
+             resume: str | None = None, device: str = "auto", progress_bar: bool = True,
+             log: Callable[[str], None] = print, callbacks=None) -> Trainer:
+    """Build the Trainer for ``gankit train``: a new run, or the exact continuation of a checkpoint."""
+    state = None
+    if resume:
+        if resume == "auto":
+            if out is None and (recipe is None or data is None):
+                raise ConfigError("--resume auto needs --out RUN_DIR (or --recipe and --data to find the default run folder)")
+            run_dir = Path(out) if out else Path("runs") / f"{recipe}-{slug(data)}"
+            path = checkpoint.latest(run_dir)
+            if path is None and (recipe is None or data is None):
+                raise ConfigError(f"--resume auto: no checkpoint in {run_dir / 'checkpoints'}, and no --recipe/--data to start one")
+        else:
+            path = Path(resume)
+            run_dir = Path(out) if out else path.parent.parent
+        if path is not None:
+            state = checkpoint.load(path)
+            log(f"resuming from {path} (step {state['step']}, {state['nimg'] / 1000:.1f} kimg)")
+    if state is not None:
+        old = state["config"]
+        for flag, given, key in (("--recipe", recipe, "recipe"), ("--data", data, "data")):
+            if given is not None and given != old[key]:
+                raise ConfigError(f"{flag} {given}: the checkpoint was trained with {old[key]!r}; "
+                                  f"start a new run (another --out) to change it")
+        cfg = apply_flags(dict(old), sets, steps, kimg, batch, seed)
+        refused = {k: v for k, v in changed_keys(old, cfg).items() if k not in MUTABLE_ON_RESUME}
+        if refused:
+            lines = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in refused.items())
+            raise ConfigError(f"refusing to resume with changed hyper-parameters ({lines}). Only these may change: "
+                              f"{', '.join(sorted(MUTABLE_ON_RESUME))}. Start a new run to change the others.")
+    else:
+        if recipe is None or data is None:
+            raise ConfigError("gankit train needs --recipe NAME and --data SPEC (or --resume)")
+        cfg = apply_flags(default_config(recipe, data), sets, steps, kimg, batch, seed)
+        run_dir = Path(out) if out else fresh_run_dir(Path("runs") / f"{recipe}-{slug(data)}")
+        if out and checkpoint.list_checkpoints(run_dir) and not resume:
+            raise ConfigError(f"--out {run_dir}: already holds a run's checkpoints; add --resume auto to continue it, "
+                              f"or choose another --out")
+    dataset = load_data(cfg)
+    if isinstance(dataset, datasets.ImageData):
+        for path, reason in dataset.skipped:
+            log(f"skipped {path}: {reason}")
+        if dataset.skipped:
+            log(f"{len(dataset.skipped)} file(s) skipped, {len(dataset)} used (--set data.strict=true stops instead)")
+    trainer = Trainer(cfg, dataset, run_dir, device=resolve_device(device), progress_bar=progress_bar, log=log,
+                      callbacks=callbacks)
+    if state is not None:
+        trainer.load_state_dict(state)
+    return trainer

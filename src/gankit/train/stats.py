@@ -1,0 +1,68 @@
+"""Training statistics: ``report()`` from anywhere without a host sync; one collector writes JSONL and TensorBoard."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+
+class Stats:
+    """Accumulates detached scalar tensors on their device; ``flush()`` moves them to the host once per log line."""
+
+    def __init__(self):
+        self._values: dict[str, list[torch.Tensor]] = defaultdict(list)
+
+    def report(self, name: str, value: torch.Tensor | float) -> None:
+        if isinstance(value, torch.Tensor):
+            value = value.detach().float().reshape(())
+        else:
+            value = torch.tensor(float(value))
+        self._values[name].append(value)
+
+    def flush(self) -> dict[str, float]:
+        """Means of everything reported since the last flush (one device-to-host copy per device)."""
+        if not self._values:
+            return {}
+        names = sorted(self._values)
+        means = torch.stack([torch.stack(self._values[n]).to(self._values[names[0]][0].device).mean() for n in names])
+        self._values.clear()
+        return dict(zip(names, means.cpu().tolist()))
+
+
+class StatsWriter:
+    """Writes one JSON object per line to ``stats.jsonl`` and the same scalars to TensorBoard."""
+
+    def __init__(self, run_dir: Path, tensorboard: bool = True):
+        self.path = Path(run_dir) / "stats.jsonl"
+        self._tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(str(Path(run_dir) / "tensorboard"))
+            except ImportError:  # TensorBoard is optional at run time; the JSONL log is always written
+                self._tb = None
+
+    def write(self, step: int, nimg: int, values: dict[str, float]) -> None:
+        record = {"step": step, "kimg": nimg / 1000, **{k: (v if math.isfinite(v) else str(v)) for k, v in values.items()}}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self._tb is not None:
+            for k, v in values.items():
+                self._tb.add_scalar(k, v, global_step=nimg)
+            self._tb.flush()
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+
+
+def read_stats(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / "stats.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

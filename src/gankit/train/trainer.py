@@ -1,0 +1,253 @@
+"""The training loop. It knows nothing about objectives: it runs a recipe's phases and owns the mechanics.
+
+Mechanics owned here: device placement, autocast, gradient scaling, ``requires_grad`` toggling,
+optimizer steps, EMA of G, statistics, fixed-z snapshots, checkpoints and exact resume.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+import gankit
+from gankit import recipes
+from gankit.config import ConfigError
+from gankit.recipes.base import Phase
+from gankit.sampling import grid_image, points_image, save_png
+from gankit.train import checkpoint, rng
+from gankit.train.ema import make_ema, update_ema
+from gankit.train.feed import make_feed
+from gankit.train.report import write_gif, write_loss_plot
+from gankit.train.stats import Stats, StatsWriter
+
+
+def make_optimizer(cfg: dict, name: str, params) -> torch.optim.Optimizer:
+    """The optimizer of net ``name`` from its ``<name>.opt/.lr/.betas`` keys."""
+    kind, lr = cfg[f"{name}.opt"], cfg[f"{name}.lr"]
+    params = list(params)
+    fused = {"fused": True} if params and params[0].is_cuda else {}
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.get(f"{name}.betas", (0.9, 0.999))), **fused)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=cfg.get(f"{name}.momentum", 0.0))
+    raise ConfigError(f"--set {name}.opt={kind}: unknown optimizer; use adam, rmsprop or sgd")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+    return device
+
+
+class _Context:
+    """The StepContext a phase's loss sees: real batches, latents, stats and progress."""
+
+    def __init__(self, trainer: "Trainer"):
+        self._t = trainer
+        self.batch = trainer.cfg["batch"]
+        self.generator = trainer.z_gen
+        self.progress = 0.0
+
+    def real(self):
+        return self._t.feed.next()
+
+    def z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self._t.cfg["z_dim"], generator=self._t.z_gen, device=self._t.device)
+
+    def report(self, name: str, value) -> None:
+        self._t.stats.report(name, value)
+
+
+class Trainer:
+    """Trains one recipe on one dataset into ``run_dir``; ``state_dict``/``load_state_dict`` cover the whole state."""
+
+    def __init__(self, cfg: dict, data, run_dir: Path | str, device: torch.device | str = "cpu",
+                 callbacks: list[Callable[["Trainer", Phase], None]] | None = None,
+                 progress_bar: bool = True, log: Callable[[str], None] = print):
+        self.cfg = dict(cfg)
+        self.run_dir = Path(run_dir)
+        self.device = torch.device(device)
+        self.callbacks = list(callbacks or [])
+        self.progress_bar = progress_bar
+        self.log = log
+        self.data = data
+        rng.seed_all(cfg["seed"])
+        self.feed = make_feed(data, cfg["batch"], self.device, cfg["seed"], cfg)
+        self.objective = recipes.get(cfg["recipe"]).build(self.cfg, self.feed.info)
+        for net in self.objective.nets.values():
+            net.to(self.device)
+        self.phases = self.objective.phases()
+        updated = {p.update for p in self.phases}
+        self.optimizers = {n: make_optimizer(cfg, n, self.objective.nets[n].parameters()) for n in sorted(updated)}
+        G = self.objective.nets[self.objective.sampler_net]
+        self.G_ema = make_ema(G) if cfg["ema.beta"] > 0 else None
+        self.z_gen = torch.Generator(self.device).manual_seed(cfg["seed"] + 1)
+        self.fixed_z = torch.randn(cfg["snapshot.grid"], cfg["z_dim"],
+                                   generator=torch.Generator().manual_seed(cfg["seed"] + 2)).to(self.device)
+        self.amp_dtype = self._amp_dtype(cfg["amp"])
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.stats = Stats()
+        self.ctx = _Context(self)
+        self.step = 0
+        self.nimg = 0
+
+    # ----- mechanics -----
+
+    def _amp_dtype(self, amp: str):
+        if amp == "auto":
+            return torch.bfloat16 if self.device.type == "cuda" else None
+        return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[amp]
+
+    def _run_phase(self, phase: Phase) -> None:
+        for name, net in self.objective.nets.items():
+            net.requires_grad_(name == phase.update)
+        opt = self.optimizers[phase.update]
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+            loss = phase.loss(self.ctx)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(opt)
+        self.scaler.update()
+        for hook in phase.after_step:
+            hook()
+        for cb in self.callbacks:
+            cb(self, phase)
+
+    def train_step(self) -> None:
+        """One training step: every phase, each ``repeat`` times; then EMA and the image counter."""
+        self.ctx.progress = self.step / max(1, self.cfg["steps"])
+        for phase in self.phases:
+            for _ in range(phase.repeat):
+                self._run_phase(phase)
+        if self.G_ema is not None:
+            update_ema(self.G_ema, self.objective.nets[self.objective.sampler_net], self.cfg["ema.beta"])
+        self.step += 1
+        self.nimg += self.cfg["batch"]
+
+    # ----- state -----
+
+    def state_dict(self) -> dict:
+        return {
+            "gankit_version": gankit.__version__,
+            "config": self.cfg,
+            "step": self.step,
+            "nimg": self.nimg,
+            "nets": {n: net.state_dict() for n, net in self.objective.nets.items()},
+            "net_configs": {n: net.config for n, net in self.objective.nets.items()},
+            "data_info": {"kind": self.feed.info.kind, "shape": list(self.feed.info.shape),
+                          "class_names": list(getattr(self.data, "class_names", None) or [])},
+            "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "scaler": self.scaler.state_dict(),
+            "feed": self.feed.state_dict(),
+            "z_gen": self.z_gen.get_state(),
+            "rng": rng.capture(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for n, net in self.objective.nets.items():
+            net.load_state_dict(state["nets"][n])
+        if self.G_ema is not None and state.get("G_ema") is not None:
+            self.G_ema.load_state_dict(state["G_ema"])
+        for n, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][n])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.feed.load_state_dict(state["feed"])
+        self.z_gen.set_state(state["z_gen"])
+        rng.restore(state["rng"])
+        self.step, self.nimg = state["step"], state["nimg"]
+
+    def save_checkpoint(self) -> Path:
+        path = checkpoint.checkpoint_path(self.run_dir, self.step)
+        checkpoint.save(self.state_dict(), path)
+        checkpoint.prune(self.run_dir, self.cfg["ckpt.keep"])
+        return path
+
+    # ----- outputs -----
+
+    def sampling_net(self) -> nn.Module:
+        return self.G_ema if self.G_ema is not None else self.objective.nets[self.objective.sampler_net]
+
+    @torch.no_grad()
+    def snapshot(self) -> Path:
+        """Render the fixed-z grid (eval mode, so batch-norm statistics are used, not changed)."""
+        G = self.sampling_net()
+        was_training = G.training
+        G.eval()
+        out = self.objective.generate(G, self.fixed_z)
+        G.train(was_training)
+        if self.feed.info.kind == "points":
+            n = max(1000, self.fixed_z.shape[0])
+            z = torch.randn(n, self.cfg["z_dim"], generator=torch.Generator().manual_seed(self.cfg["seed"] + 3)).to(self.device)
+            G.eval()
+            out = self.objective.generate(G, z)
+            G.train(was_training)
+            image = points_image(out, self.data.centers)
+        else:
+            image = grid_image(out)
+        path = self.run_dir / "samples" / f"grid-{self.nimg:010d}.png"  # images seen
+        save_png(image, path)
+        return path
+
+    def _write_config(self) -> None:
+        path = self.run_dir / "config.json"
+        checkpoint.atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(self.cfg, indent=2, sort_keys=True) + "\n"))
+
+    # ----- the loop -----
+
+    def fit(self) -> dict:
+        """Train until ``cfg['steps']``; returns the paths of what was written."""
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        writer = StatsWriter(self.run_dir)
+        snap_every = max(1, int(cfg["snapshot.every_kimg"] * 1000))
+        ckpt_every = max(1, int(cfg["ckpt.every_kimg"] * 1000))
+        if self.step == 0:
+            self.snapshot()
+        bar = tqdm(total=cfg["steps"], initial=self.step, disable=not self.progress_bar, unit="step", dynamic_ncols=True)
+        last_time, last_nimg, last_ckpt_step = time.perf_counter(), self.nimg, -1
+        try:
+            while self.step < cfg["steps"]:
+                before = self.nimg
+                self.train_step()
+                bar.update(1)
+                if self.step % cfg["log.every"] == 0 or self.step == cfg["steps"]:
+                    now = time.perf_counter()
+                    values = self.stats.flush()
+                    values["Timing/images_per_sec"] = (self.nimg - last_nimg) / max(now - last_time, 1e-9)
+                    last_time, last_nimg = now, self.nimg
+                    writer.write(self.step, self.nimg, values)
+                    bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in values.items()
+                                     if k in ("Loss/G", "Loss/D/real", "Loss/D/fake")})
+                if before // snap_every != self.nimg // snap_every:
+                    self.snapshot()
+                if before // ckpt_every != self.nimg // ckpt_every:
+                    self.save_checkpoint()
+                    last_ckpt_step = self.step
+        finally:
+            bar.close()
+            writer.close()
+        if last_ckpt_step != self.step:
+            self.save_checkpoint()
+        final = self.snapshot()
+        gif = write_gif(self.run_dir, self.run_dir / "progress.gif")
+        plot = write_loss_plot(self.run_dir, self.run_dir / "losses.png")
+        return {"grid": final, "gif": gif, "plot": plot, "checkpoint": checkpoint.latest(self.run_dir)}

@@ -1,0 +1,141 @@
+"""The gankit command end to end: train, sample, export, recipes, demo, and errors that name their cause."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.helpers import FAST
+from gankit.cli import main
+from gankit.recipes import RECIPES
+
+TINY = ["--set", *FAST, "G.width=4", "D.width=4"]
+
+
+def gankit(*args):
+    return main([str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, small_images):
+    run = tmp_path_factory.mktemp("cli") / "run"
+    assert gankit("train", "--recipe", "dcgan", "--data", f"folder:{small_images}", "--steps", 6, "--batch", 16,
+                  "--out", run, "--no-progress", *TINY, "ema.beta=0.9") == 0
+    return run
+
+
+def test_train_writes_a_complete_run_folder(trained):
+    for name in ("config.json", "stats.jsonl", "progress.gif", "losses.png"):
+        assert (trained / name).is_file(), name
+    assert list((trained / "checkpoints").glob("ckpt-*.pt"))
+    assert list((trained / "tensorboard").iterdir())
+    cfg = json.loads((trained / "config.json").read_text())
+    assert cfg["recipe"] == "dcgan" and cfg["ema.beta"] == 0.9
+    record = json.loads((trained / "stats.jsonl").read_text().splitlines()[-1])
+    for key in ("Loss/G", "Loss/D/real", "Loss/D/fake", "D/real", "D/fake", "Timing/images_per_sec"):
+        assert key in record
+    gif = Image.open(trained / "progress.gif")
+    assert gif.n_frames >= 2
+
+
+def test_sample_grid_and_folder_with_latents(trained, tmp_path):
+    assert gankit("sample", "--run", trained, "-n", 9, "--out", tmp_path / "g.png", "--seed", 3) == 0
+    grid = Image.open(tmp_path / "g.png")
+    assert grid.size == (3 * 16 + 4 * 2, 3 * 16 + 4 * 2)
+    assert np.load(tmp_path / "g.latents.npy").shape == (9, 100)
+    assert gankit("sample", "--run", trained, "-n", 4, "--out", tmp_path / "imgs", "--seed", 3) == 0
+    files = sorted(p.name for p in (tmp_path / "imgs").glob("*.png"))
+    assert files == ["000000.png", "000001.png", "000002.png", "000003.png"]
+    assert Image.open(tmp_path / "imgs" / "000000.png").size == (16, 16)
+    z = np.load(tmp_path / "imgs" / "latents.npy")
+    assert np.array_equal(z, np.load(tmp_path / "g.latents.npy")[:4])  # same seed, same latents
+
+
+def test_export_reproduces_the_checkpoint_generator(trained, tmp_path):
+    from gankit.export import load_any
+
+    assert gankit("export", "--run", trained, "--out", tmp_path / "ex") == 0
+    assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == ["config.json", "generator.safetensors"]
+    G1, meta = load_any(run=str(trained))
+    G2, meta2 = load_any(export=str(tmp_path / "ex"))
+    z = torch.randn(4, 100)
+    with torch.no_grad():
+        assert torch.equal(G1(z), G2(z))
+    assert meta2["ema"] is True and meta2["recipe"] == "dcgan" and meta2["shape"] == [1, 16, 16]
+    # exporting again replaces the folder whole
+    assert gankit("export", "--run", trained, "--out", tmp_path / "ex") == 0
+    assert gankit("sample", "--export", tmp_path / "ex", "-n", 2, "--out", tmp_path / "e.png") == 0
+
+
+def test_resume_continues_and_refuses_changes(trained, capsys):
+    assert gankit("train", "--out", trained, "--resume", "auto", "--steps", 8, "--no-progress") == 0
+    assert "ckpt-00000008.pt" in capsys.readouterr().out
+    assert gankit("train", "--out", trained, "--resume", "auto", "--steps", 9, "--set", "D.lr=0.1") == 2
+    assert "D.lr" in capsys.readouterr().err
+
+
+def test_recipes_lists_every_recipe_with_its_paper(capsys):
+    assert gankit("recipes") == 0
+    out = capsys.readouterr().out
+    for name, recipe in RECIPES.items():
+        assert name in out and recipe.paper in out
+    assert gankit("recipes", "--show", "wgan") == 0
+    assert "clip=0.01" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "recipes", "export", "demo"])
+def test_every_subcommand_has_help_with_examples(command):
+    out = subprocess.run([sys.executable, "-m", "gankit", command, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "examples:" in out and f"gankit {command}" in out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "--recipe", "dcgn", "--data", "ring8"], "dcgn"),
+    (["train", "--recipe", "dcgan", "--data", "no/such/folder"], "no/such/folder"),
+    (["train", "--recipe", "dcgan", "--data", "ring8", "--set", "G.lrr=1"], "G.lrr"),
+    (["train", "--recipe", "dcgan", "--data", "ring8", "--set", "batch=many"], "batch=many"),
+    (["sample", "--checkpoint", "missing.pt", "--out", "x.png"], "missing.pt"),
+    (["sample", "--export", "missing_dir", "--out", "x.png"], "missing_dir"),
+])
+def test_bad_input_names_the_culprit(args, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert gankit(*args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_strict_mode_stops_before_the_first_step_naming_the_file(tmp_path, capsys):
+    from tests.data.folder_fixture import make_fixture_folder
+
+    made = make_fixture_folder(tmp_path / "cells")
+    out = tmp_path / "run"
+    code = gankit("train", "--recipe", "dcgan", "--data", f"folder:{made['root']}", "--steps", 2, "--batch", 2,
+                  "--out", out, "--set", "data.strict=true", "data.resolution=28")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert any(str(bad.name) in err for bad in made["bad"])
+    assert not (out / "checkpoints").exists()
+
+
+def test_lenient_mode_reports_skipped_files_before_training(tmp_path, capsys):
+    from tests.data.folder_fixture import make_fixture_folder
+
+    made = make_fixture_folder(tmp_path / "cells")
+    code = gankit("train", "--recipe", "dcgan", "--data", f"folder:{made['root']}", "--steps", 1, "--batch", 2,
+                  "--out", tmp_path / "run", "--no-progress", *TINY, "data.resolution=28")
+    assert code == 0
+    out = capsys.readouterr().out
+    for bad in made["bad"]:
+        assert f"skipped {bad}" in out
+    assert out.index("skipped") < out.index("training dcgan")
+
+
+def test_demo_runs_offline_into_its_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_DATA", str(tmp_path / "nothing-here"))
+    assert gankit("demo", "--steps", 2, "--out", tmp_path / "demo", "--no-progress") == 0
+    assert (tmp_path / "demo" / "progress.gif").is_file()
+    assert json.loads((tmp_path / "demo" / "config.json").read_text())["data"] == "fashion-mnist:test"

@@ -1,0 +1,237 @@
+"""Loading a folder of images: bad files, modes, channels, labels and size policies."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gankit.data.base import DataError
+from gankit.data.folder import _decode, load_folder
+
+from tests.data.folder_fixture import make_fixture_folder
+
+
+@pytest.fixture(scope="module")
+def fixture(tmp_path_factory):
+    return make_fixture_folder(tmp_path_factory.mktemp("cells"))
+
+
+@pytest.fixture(scope="module")
+def loaded(fixture):
+    return load_folder(fixture["root"])
+
+
+def _write(folder: Path, name: str, image: Image.Image) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def _single(tmp_path, image: Image.Image, name="one.png", **kwargs) -> np.ndarray:
+    """Load a folder holding one image, return its pixels [C, H, W] as numpy."""
+    _write(tmp_path / "single", name, image)
+    return load_folder(tmp_path / "single", **kwargs).images[0].numpy()
+
+
+# --- files: good, bad, hidden, order, labels -------------------------------------------------
+
+def test_good_files_load_and_bad_files_are_skipped_with_a_reason(fixture, loaded):
+    assert len(loaded) == len(fixture["good"]) == 6
+    assert loaded.images.dtype == torch.uint8 and loaded.images.shape == (6, 1, 100, 100)
+    skipped = dict(loaded.skipped)
+    assert sorted(skipped) == sorted(str(p) for p in fixture["bad"])
+    for path, word in fixture["bad_reasons"].items():
+        assert word in skipped[str(path)], (path, skipped[str(path)])
+    assert not any(".DS_Store" in p or ".thumbnail" in p for p in skipped)  # hidden files: silent
+    assert loaded.name == f"folder:{fixture['root']}"
+
+
+def test_strict_mode_names_the_first_bad_file(fixture):
+    root = fixture["root"]
+    first = min(fixture["bad"], key=lambda p: p.relative_to(root).parts)
+    with pytest.raises(DataError) as info:
+        load_folder(root, strict=True)
+    assert str(first) in str(info.value)
+    assert fixture["bad_reasons"][first] in str(info.value)
+
+
+def test_labels_come_from_subfolders(fixture, loaded):
+    assert loaded.class_names == fixture["classes"] == ["long", "round"]
+    assert torch.bincount(loaded.labels).tolist() == [2, 4]  # long/: 16-bit, jpeg; round/: four
+    assert loaded.labels.tolist() == sorted(loaded.labels.tolist())  # sorted, deterministic order
+
+
+def test_no_labels_when_an_image_lies_at_the_top(tmp_path):
+    _write(tmp_path / "f", "top.png", Image.new("L", (50, 50), 9))
+    _write(tmp_path / "f", "sub/a.png", Image.new("L", (50, 50), 9))
+    data = load_folder(tmp_path / "f")
+    assert data.labels is None and data.class_names is None and len(data) == 2
+
+
+def test_folder_without_usable_images_and_missing_path(tmp_path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.png").write_bytes(b"")
+    with pytest.raises(DataError, match="bad") as info:
+        load_folder(tmp_path / "bad")
+    assert str(tmp_path / "bad") in str(info.value)
+    with pytest.raises(DataError) as info:
+        load_folder(tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere") in str(info.value)
+
+
+# --- modes ----------------------------------------------------------------------------------
+
+def test_16bit_scales_by_bit_depth_not_by_maximum(tmp_path):
+    values = np.array([[0, 32896, 65535, 2570]], dtype=np.uint16).repeat(4, 0)
+    out = _single(tmp_path, Image.fromarray(values))
+    assert out.shape == (1, 4, 4) and out[0, 0].tolist() == [0, 128, 255, 10]
+    dim = _single(tmp_path, Image.fromarray(np.full((4, 4), 32896, np.uint16)), name="dim.png")
+    assert (dim == 128).all()  # not stretched to 255
+
+
+def test_16bit_big_endian_and_32bit_integer(tmp_path):
+    big = Image.new("I;16B", (4, 4), 0)
+    big.putpixel((1, 0), 65535)
+    assert _decode(_write(tmp_path, "big.tif", big), 0)[0, :2].tolist() == [0, 255]
+    wide = Image.fromarray(np.array([[0, 2**31 - 1], [2**30, -5]], dtype=np.int32))
+    assert wide.mode == "I"
+    assert _decode(_write(tmp_path, "wide.tif", wide), 0).tolist() == [[0, 255], [128, 0]]
+
+
+def test_float_images(tmp_path):
+    def decode(values):
+        path = _write(tmp_path, "f.tif", Image.fromarray(np.array(values, dtype=np.float32)))
+        return _decode(path, 0).tolist()
+
+    assert decode([[0.0, 0.5, 1.0]]) == [[0, 128, 255]]  # 0..1: times 255
+    assert decode([[0.0, 100.4, 255.0]]) == [[0, 100, 255]]  # 0..255: as is
+    assert decode([[-1.0, 0.0, 1.0, 2.0]]) == [[0, 85, 170, 255]]  # other ranges: min-max
+
+
+def test_rgba_transparency_becomes_pad_value(tmp_path):
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., :3] = 200
+    rgba[0, 0, 3] = 255  # opaque
+    rgba[0, 1, 3] = 128  # half
+    out = _single(tmp_path, Image.fromarray(rgba, "RGBA"), pad_value=77)
+    assert out.shape == (1, 4, 4)
+    assert out[0, 0, 0] == 200 and out[0, 0, 1] == round(200 * 128 / 255 + 77 * 127 / 255)
+    assert (out[0, 1:] == 77).all()
+
+
+def test_la_and_bilevel(tmp_path):
+    la = Image.merge("LA", (Image.new("L", (3, 3), 250), Image.new("L", (3, 3), 0)))
+    assert (_decode(_write(tmp_path, "la.png", la), 30) == 30).all()
+    assert set(np.unique(_decode(_write(tmp_path, "b.png", Image.new("1", (3, 3), 1)), 0))) == {255}
+    grey_with_key = Image.new("L", (3, 3), 40)
+    grey_with_key.putpixel((0, 0), 90)
+    grey_with_key.info["transparency"] = 40  # tRNS: grey level 40 is transparent
+    out = load_folder(_write(tmp_path / "key", "k.png", grey_with_key).parent, pad_value=7).images
+    assert out.shape == (1, 1, 3, 3) and out[0, 0, 0, 0] == 90 and out[0, 0, 1, 1] == 7
+
+
+def test_palette_with_transparency_and_colour(tmp_path):
+    image = Image.new("P", (4, 4), 1)
+    image.putpalette([0, 0, 0, 10, 200, 30] + [0, 0, 0] * 254)
+    image.putpixel((0, 0), 0)
+    image.info["transparency"] = 0
+    out = _single(tmp_path, image, pad_value=50)
+    assert out.shape == (3, 4, 4)  # colourful palette -> 3 channels
+    assert out[:, 0, 0].tolist() == [50, 50, 50]  # transparent index -> pad value
+    assert out[:, 1, 1].tolist() == [10, 200, 30]
+
+
+def test_fixture_modes_decode_as_expected(fixture, loaded):
+    in_load_order = sorted(fixture["good"], key=lambda p: p.relative_to(fixture["root"]).parts)
+    by_name = {p.name: i for i, p in enumerate(in_load_order)}
+    sixteen = loaded.images[by_name["grey16_I16.png"], 0]
+    assert set(torch.unique(sixteen).tolist()) >= {0, 128, 255}
+    rgba = loaded.images[by_name["transparent_RGBA.png"], 0]
+    assert rgba[0, 0] == 0 and rgba.max() == 180  # transparent surroundings -> pad_value 0
+
+
+# --- channels ------------------------------------------------------------------------------
+
+def test_channels_auto_grey_then_colour(fixture, loaded, tmp_path):
+    assert loaded.channels == 1  # every fixture image is grey, including the RGB JPEG
+    root = tmp_path / "copy"
+    shutil.copytree(fixture["root"], root)
+    colour = np.zeros((60, 60, 3), np.uint8)
+    colour[..., 0] = 255
+    _write(root, "round/red.png", Image.fromarray(colour))
+    data = load_folder(root)
+    assert data.channels == 3 and len(data) == 7
+    grey_as_rgb = load_folder(fixture["root"], channels=3).images
+    assert grey_as_rgb.shape[1] == 3 and torch.equal(grey_as_rgb[:, 0], grey_as_rgb[:, 2])
+    assert load_folder(root, channels=1).channels == 1
+
+
+# --- size policies -------------------------------------------------------------------------
+
+def test_pad_keeps_aspect_and_centres(tmp_path):
+    out = _single(tmp_path, Image.new("L", (50, 100), 255), canvas=100, resolution=100)
+    assert out.shape == (1, 100, 100)
+    assert (out[0, :, 25:75] == 255).all() and (out[0, :, :25] == 0).all() and (out[0, :, 75:] == 0).all()
+
+
+def test_pad_keeps_relative_sizes(tmp_path):
+    folder = tmp_path / "sizes"
+    _write(folder, "a_big.png", Image.new("L", (100, 100), 255))
+    _write(folder, "b_small.png", Image.new("L", (50, 50), 255))
+    full = load_folder(folder).images.float()
+    assert full.shape == (2, 1, 100, 100)
+    assert (full[1, 0, 25:75, 25:75] == 255).all() and full[1].sum() == 255 * 2500
+    small = load_folder(folder, resolution=28).images.float()
+    assert small.shape == (2, 1, 28, 28)
+    assert small[1].sum() / small[0].sum() == pytest.approx(0.25, abs=0.02)
+
+
+def test_pad_shrinks_images_larger_than_canvas(tmp_path):
+    out = _single(tmp_path, Image.new("L", (100, 50), 255), canvas=50, pad_value=10)
+    assert out.shape == (1, 50, 50)
+    assert (out[0, 14:36] == 255).all() and (out[0, :12] == 10).all() and (out[0, 38:] == 10).all()
+
+
+@pytest.mark.parametrize("resolution", [28, 100])
+def test_fixture_at_resolutions(fixture, resolution):
+    data = load_folder(fixture["root"], resolution=resolution)
+    assert data.images.shape == (6, 1, resolution, resolution)
+
+
+@pytest.mark.parametrize("policy", ["crop", "resize"])
+def test_crop_and_resize(fixture, tmp_path, policy):
+    assert load_folder(fixture["root"], resolution=32, size_policy=policy).images.shape == (6, 1, 32, 32)
+    wide = np.zeros((50, 100), np.uint8)
+    wide[:, 25:75] = 255  # white middle half of a wide image
+    out = _single(tmp_path, Image.fromarray(wide), size_policy=policy, resolution=20)
+    if policy == "crop":
+        assert (out[0, :, 1:-1] >= 250).all()  # the crop keeps the white middle (Lanczos blurs the edge)
+    else:
+        assert (out[0, :, :4] <= 5).all() and (out[0, :, 6:14] >= 250).all()  # squeezed, black sides kept
+
+
+def test_argument_errors_name_the_value(fixture):
+    root = fixture["root"]
+    with pytest.raises(DataError, match="'stretch'.*pad, crop, resize"):
+        load_folder(root, size_policy="stretch")
+    with pytest.raises(DataError, match="resolution"):
+        load_folder(root, size_policy="crop")
+    with pytest.raises(DataError, match="channels 2"):
+        load_folder(root, channels=2)
+    with pytest.raises(DataError, match="pad_value 300"):
+        load_folder(root, pad_value=300)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    image = Image.new("L", (60, 50), 0)
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    path = tmp_path / "photo.jpg"
+    image.save(path, exif=exif)
+    assert _decode(path, 0).shape == (60, 50)

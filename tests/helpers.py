@@ -1,0 +1,12 @@
+"""Settings and paths the tests share."""
+
+import os
+from pathlib import Path
+
+# Real Fashion-MNIST files beside the repository (the same files Debian's dataset-fashion-mnist installs).
+SHARED_FMNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fashion-mnist"
+FMNIST_DIR = Path(os.environ.get("GANKIT_TEST_FMNIST", SHARED_FMNIST))
+
+# Tiny networks and no periodic files: enough to exercise every mechanism quickly.
+FAST = ["log.every=10", "snapshot.every_kimg=1000", "ckpt.every_kimg=1000"]
+TINY_CONV = ["G.width=4", "D.width=4"]

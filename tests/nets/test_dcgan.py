@@ -1,0 +1,78 @@
+"""DCGAN networks: the paper's shapes at 64x64, any resolution, logits out, configs that rebuild the net."""
+
+import pytest
+import torch
+from torch import nn
+
+from gankit import nets
+from gankit.nets.dcgan import size_chain
+
+
+def test_radford_shapes_at_64_rgb():
+    G = nets.build("dcgan-g", z_dim=100, img_resolution=64, img_channels=3, width=64)
+    x = G.project(torch.randn(2, 100)).view(2, -1, 4, 4)
+    shapes = [tuple(x.shape[1:])]
+    for m in G.blocks:
+        x = m(x)
+        if isinstance(m, nn.ConvTranspose2d):
+            shapes.append(tuple(x.shape[1:]))
+    assert shapes == [(1024, 4, 4), (512, 8, 8), (256, 16, 16), (128, 32, 32), (3, 64, 64)]
+    assert isinstance(G.blocks[-1], nn.Tanh)
+
+
+@pytest.mark.parametrize("res,ch", [(28, 1), (32, 3), (64, 3), (100, 1), (7, 1)])
+def test_any_resolution_round_trip(res, ch):
+    G = nets.build("dcgan-g", img_resolution=res, img_channels=ch, width=4)
+    D = nets.build("dcgan-d", img_resolution=res, img_channels=ch, width=4)
+    x = G(torch.randn(3, 100))
+    assert x.shape == (3, ch, res, res)
+    assert x.abs().max() <= 1
+    logits = D(x)
+    assert logits.shape == (3,)
+
+
+def test_size_chain_halves_rounding_up():
+    assert size_chain(100) == [4, 7, 13, 25, 50, 100]
+    assert size_chain(28) == [4, 7, 14, 28]
+    assert size_chain(64) == [4, 8, 16, 32, 64]
+
+
+def test_batch_norm_placement():
+    """No batch norm on G's output layer or D's input layer; present elsewhere."""
+    G = nets.build("dcgan-g", img_resolution=32, img_channels=3, width=8)
+    D = nets.build("dcgan-d", img_resolution=32, img_channels=3, width=8)
+    d_layers = list(D.features)
+    assert isinstance(d_layers[0], nn.Conv2d) and isinstance(d_layers[1], nn.LeakyReLU)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in D.modules()) == 2
+    assert isinstance(list(G.blocks)[-2], nn.ConvTranspose2d) and isinstance(list(G.blocks)[-1], nn.Tanh)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in G.modules()) == 3
+
+
+def test_discriminator_returns_unbounded_logits():
+    D = nets.build("dcgan-d", img_resolution=16, img_channels=1, width=4, norm="none")
+    with torch.no_grad():
+        for p in D.parameters():
+            p.fill_(0.5)
+    assert D(torch.ones(2, 1, 16, 16)).min() > 1  # a probability could not exceed 1
+
+
+def test_config_rebuilds_an_identical_network():
+    G = nets.build("dcgan-g", z_dim=16, img_resolution=28, img_channels=1, width=4)
+    H = nets.from_config(G.config)
+    H.load_state_dict(G.state_dict())
+    z = torch.randn(2, 16)
+    assert torch.equal(G.eval()(z), H.eval()(z))
+
+
+def test_mlp_for_points_and_images():
+    G = nets.build("mlp-g", z_dim=8, out_shape=(2,))
+    assert G(torch.randn(5, 8)).shape == (5, 2)
+    G = nets.build("mlp-g", z_dim=8, out_shape=(1, 4, 4), tanh=True)
+    assert G(torch.randn(5, 8)).abs().max() <= 1
+    D = nets.build("mlp-d", in_shape=(1, 4, 4))
+    assert D(torch.randn(5, 1, 4, 4)).shape == (5,)
+
+
+def test_unknown_arguments_are_refused():
+    with pytest.raises(ValueError, match="depth"):
+        nets.build("dcgan-g", depth=3)

@@ -1,0 +1,47 @@
+"""Every recipe trains on 2-D points and on a small real image set with finite losses."""
+
+import math
+
+import pytest
+import torch
+
+from tests.helpers import FAST, TINY_CONV
+from gankit.recipes import RECIPES
+from gankit.train.run import open_run
+from gankit.train.stats import read_stats
+
+
+def _train(tmp_path, recipe, data, sets, steps=20):
+    trainer = open_run(recipe=recipe, data=data, steps=steps, out=str(tmp_path / "run"), progress_bar=False,
+                       sets=FAST + sets, batch=16, log=lambda s: None)
+    trainer.fit()
+    records = read_stats(trainer.run_dir)
+    assert records and records[-1]["step"] == steps
+    for record in records:
+        for key, value in record.items():
+            assert isinstance(value, (int, float)) and math.isfinite(value), (recipe, key, value)
+    for net in trainer.objective.nets.values():
+        assert all(torch.isfinite(p).all() for p in net.parameters())
+    return trainer, records
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_recipe_on_ring8(tmp_path, recipe):
+    trainer, records = _train(tmp_path, recipe, "ring8", [])
+    assert "Loss/G" in records[-1] and "Loss/D/real" in records[-1] and "Loss/D/fake" in records[-1]
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_recipe_on_small_images(tmp_path, recipe, small_images):
+    sets = TINY_CONV if RECIPES[recipe].defaults["G.arch"] == "dcgan" else ["G.hidden=32,32", "D.hidden=32,32"]
+    trainer, records = _train(tmp_path, recipe, f"folder:{small_images}", sets)
+    assert trainer.feed.info.shape == (1, 16, 16)
+    assert (trainer.run_dir / "samples").glob("grid-*.png")
+
+
+def test_recipe_defaults_follow_their_papers():
+    wgan, gp, dcgan = RECIPES["wgan"].defaults, RECIPES["wgan-gp"].defaults, RECIPES["dcgan"].defaults
+    assert (wgan["clip"], wgan["D.opt"], wgan["D.lr"], wgan["batch"], wgan["n_critic"]) == (0.01, "rmsprop", 5e-5, 64, 5)
+    assert (gp["gp"], gp["n_critic"], gp["D.lr"], gp["D.betas"], gp["D.norm"]) == (10.0, 5, 1e-4, [0.0, 0.9], "layer")
+    assert (dcgan["D.lr"], dcgan["D.betas"], dcgan["loss"]) == (2e-4, [0.5, 0.999], "nonsaturating")
+    assert RECIPES["gan"].defaults["loss"] == "minimax" and RECIPES["nsgan"].defaults["loss"] == "nonsaturating"

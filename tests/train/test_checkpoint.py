@@ -1,0 +1,70 @@
+"""Checkpoints: atomic writes, pruning, and loading that never runs code from the file."""
+
+import os
+import pickle
+
+import pytest
+import torch
+
+from gankit.train import checkpoint
+from gankit.train.checkpoint import CheckpointError
+
+
+class _RunsCode:
+    """Unpickling this calls os.system: a checkpoint crafted to run code."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_crafted_checkpoint_is_refused_and_its_code_does_not_run(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"nets": {}, "config": {}, "payload": _RunsCode(marker)}, path)
+    with pytest.raises(CheckpointError, match="evil.pt.*refused"):
+        checkpoint.load(path)
+    assert not marker.exists()
+    # Unpickled without protection, the same payload does run: the test guards against a real danger.
+    pickle.loads(pickle.dumps(_RunsCode(marker)))
+    assert marker.exists()
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    checkpoint.save({"nets": {}, "config": {"v": 1}}, path)
+
+    def broken(tmp):
+        with open(tmp, "wb") as f:
+            f.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        checkpoint.atomic_write(path, broken)
+    assert checkpoint.load(path)["config"] == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+
+
+def test_truncated_and_foreign_files_name_the_file(tmp_path):
+    good = tmp_path / "good.pt"
+    checkpoint.save({"nets": {}, "config": {}}, good)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(good.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="cut.pt"):
+        checkpoint.load(cut)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(CheckpointError, match="other.pt.*not a gankit"):
+        checkpoint.load(other)
+    with pytest.raises(CheckpointError, match="missing.pt"):
+        checkpoint.load(tmp_path / "missing.pt")
+
+
+def test_prune_keeps_the_newest(tmp_path):
+    for step in (5, 10, 15, 20):
+        checkpoint.save({"nets": {}, "config": {}}, checkpoint.checkpoint_path(tmp_path, step))
+    checkpoint.prune(tmp_path, keep=2)
+    assert [p.name for p in checkpoint.list_checkpoints(tmp_path)] == ["ckpt-00000015.pt", "ckpt-00000020.pt"]
+    assert checkpoint.latest(tmp_path).name == "ckpt-00000020.pt"

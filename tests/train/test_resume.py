@@ -1,0 +1,73 @@
+"""Exact resume: 200 steps straight equal 100 + resume + 100, bit for bit, weights and optimizer states."""
+
+import pytest
+import torch
+
+from tests.helpers import FAST, TINY_CONV
+from gankit.train.run import open_run
+
+
+def _assert_same(a, b, path="state"):
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), path
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _assert_same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, path
+
+
+@pytest.mark.parametrize("recipe,data_kind,extra", [
+    ("dcgan", "images", TINY_CONV + ["ema.beta=0.9", "data.flip=true", "data.brightness=0.2"]),
+    ("wgan-gp", "ring8", ["G.hidden=32,32", "D.hidden=32,32"]),
+])
+def test_straight_equals_resumed(tmp_path, small_images, recipe, data_kind, extra):
+    data = f"folder:{small_images}" if data_kind == "images" else data_kind
+    common = dict(recipe=recipe, data=data, batch=24, progress_bar=False, sets=FAST + extra, log=lambda s: None)
+
+    straight = open_run(steps=200, out=str(tmp_path / "straight"), **common)
+    straight.fit()
+
+    first = open_run(steps=100, out=str(tmp_path / "split"), **common)
+    first.fit()
+    del first
+    resumed = open_run(steps=200, out=str(tmp_path / "split"), resume="auto", **{**common, "sets": []})
+    assert resumed.step == 100
+    resumed.fit()
+
+    a, b = straight.state_dict(), resumed.state_dict()
+    for key in ("nets", "G_ema", "optimizers", "feed", "z_gen", "step", "nimg"):
+        _assert_same(a[key], b[key], key)
+    assert any(not torch.equal(x, y) for x, y in zip(a["nets"]["G"].values(), _initial_G(common, tmp_path).values())), \
+        "training changed nothing, so the comparison proves nothing"
+
+
+def _initial_G(common, tmp_path):
+    return open_run(steps=1, out=str(tmp_path / "init"), **common).objective.nets["G"].state_dict()
+
+
+def test_resume_refuses_changed_hyperparameters_but_allows_budget(tmp_path):
+    from gankit.config import ConfigError
+
+    common = dict(recipe="nsgan", data="ring8", batch=8, progress_bar=False, log=lambda s: None)
+    open_run(steps=3, out=str(tmp_path / "r"), sets=FAST, **common).fit()
+    with pytest.raises(ConfigError, match=r"G\.lr: 0\.0002 -> 0\.1"):
+        open_run(steps=6, out=str(tmp_path / "r"), resume="auto", sets=["G.lr=0.1"], **common)
+    with pytest.raises(ConfigError, match="batch"):
+        open_run(recipe="nsgan", data="ring8", steps=6, batch=16, out=str(tmp_path / "r"), resume="auto", log=print)
+    t = open_run(steps=6, out=str(tmp_path / "r"), resume="auto", sets=["log.every=2"], **common)
+    assert t.step == 3 and t.cfg["steps"] == 6
+
+
+def test_new_run_into_a_used_folder_is_refused(tmp_path):
+    from gankit.config import ConfigError
+
+    common = dict(recipe="nsgan", data="ring8", batch=8, steps=2, progress_bar=False, sets=FAST, log=lambda s: None)
+    open_run(out=str(tmp_path / "r"), **common).fit()
+    with pytest.raises(ConfigError, match="--resume auto"):
+        open_run(out=str(tmp_path / "r"), **common)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
 import gankit
+from gankit.atomic import write_folder
 from gankit import nets
 from gankit.train import checkpoint as ckpt
 
@@ -48,26 +46,13 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
     G = _generator_from_state(state)
     meta = meta_from_state(state)
     meta["exported_by"] = f"gankit {gankit.__version__}"
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         save_file({k: v.contiguous() for k, v in G.state_dict().items()}, str(tmp / "generator.safetensors"),
                   metadata={"format": "pt", "gankit": gankit.__version__})
         (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
-        if out_dir.exists():
-            if not (out_dir / "config.json").exists() and any(out_dir.iterdir()):
-                raise ExportError(f"--out {out_dir}: exists and is not a gankit export; refusing to replace it")
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+
+    return write_folder(Path(out_dir), fill, marker="generator.safetensors")
 
 
 def load_export(export_dir: Path, device="cpu"):

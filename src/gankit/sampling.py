@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gankit.train.checkpoint import atomic_write
+from gankit.atomic import write_file
 
 
 def latents(n: int, z_dim: int, seed: int, device="cpu") -> torch.Tensor:
@@ -34,7 +34,7 @@ def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2):
 
 
 def save_png(image, path: Path) -> None:
-    atomic_write(Path(path), lambda tmp: image.save(tmp, format="PNG"))
+    write_file(Path(path), lambda tmp: image.save(tmp, format="PNG"))
 
 
 def points_image(points: torch.Tensor, centers: torch.Tensor | None = None, size: int = 400):

@@ -6,6 +6,7 @@ import pickle
 import pytest
 import torch
 
+from gankit.atomic import write_file
 from gankit.train import checkpoint
 from gankit.train.checkpoint import CheckpointError
 
@@ -42,7 +43,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        checkpoint.atomic_write(path, broken)
+        write_file(path, broken)
     assert checkpoint.load(path)["config"] == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
 

@@ -6,17 +6,20 @@ import argparse
 import sys
 
 from gankit import __version__
-from gankit.cli import demo, export, recipes, sample, train
+from gankit.cli import demo, eval, export, features, recipes, sample, train
 
-COMMANDS = [train, sample, recipes, export, demo]
+COMMANDS = [train, sample, eval, recipes, export, features, demo]
 def _user_errors():
     """Errors a user can fix: shown as one line naming the file, flag or value, without a traceback."""
     from gankit.config import ConfigError
     from gankit.data import DataError
     from gankit.export import ExportError
+    from gankit.classify import ClassifierError
+    from gankit.metrics.features import FeatureError
     from gankit.train.checkpoint import CheckpointError
 
-    return (ConfigError, DataError, ExportError, CheckpointError, FileNotFoundError)
+    return (ConfigError, DataError, ExportError, CheckpointError, ClassifierError, FeatureError, FileNotFoundError,
+            FileExistsError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,13 +26,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
     import torch
 
     from gankit.config import ConfigError
     from gankit.export import load_any
     from gankit.sampling import grid_image, latents, points_image, save_png, to_uint8
-    from gankit.train.checkpoint import atomic_write
+    from gankit.atomic import save_npy
     from gankit.train.trainer import resolve_device
 
     if args.n < 1:
@@ -46,7 +45,7 @@ def run(args) -> int:
     if out.suffix.lower() == ".png":
         image = points_image(x) if meta.get("kind") == "points" else grid_image(x)
         save_png(image, out)
-        atomic_write(out.with_suffix(".latents.npy"), lambda tmp: np.save(open(tmp, "wb"), z.numpy()))
+        save_npy(out.with_suffix(".latents.npy"), z.numpy())
         print(f"wrote {out} ({args.n} samples) and {out.with_suffix('.latents.npy')}")
         return 0
     if meta.get("kind") == "points":
@@ -58,6 +57,6 @@ def run(args) -> int:
     for i, img in enumerate(images):
         arr = img.permute(1, 2, 0).numpy()
         save_png(Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr), out / f"{i:06d}.png")
-    atomic_write(out / "latents.npy", lambda tmp: np.save(open(tmp, "wb"), z.numpy()))
+    save_npy(out / "latents.npy", z.numpy())
     print(f"wrote {args.n} images to {out}/ with their latents in {out / 'latents.npy'}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gankit.train.checkpoint import atomic_write
+from gankit.atomic import write_file
 from gankit.train.stats import read_stats
 
 
@@ -21,7 +21,7 @@ def write_gif(run_dir: Path, out: Path, seconds_per_frame: float = 0.25) -> Path
         return None
     frames = [Image.open(p).convert("RGB") for p in paths]
     durations = [int(seconds_per_frame * 1000)] * (len(frames) - 1) + [2000]
-    atomic_write(Path(out), lambda tmp: frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+    write_file(Path(out), lambda tmp: frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
                                                      duration=durations, loop=0))
     return Path(out)
 
@@ -49,6 +49,6 @@ def write_loss_plot(run_dir: Path, out: Path) -> Path | None:
         ax.legend(loc="best", fontsize="small")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    atomic_write(Path(out), lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    write_file(Path(out), lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
     return Path(out)

@@ -17,6 +17,7 @@ from torch import nn
 import gankit
 from gankit import recipes
 from gankit.config import ConfigError
+from gankit.atomic import write_file
 from gankit.recipes.base import Phase
 from gankit.sampling import grid_image, points_image, save_png
 from gankit.train import checkpoint, rng
@@ -96,8 +97,8 @@ class Trainer:
         G = self.objective.nets[self.objective.sampler_net]
         self.G_ema = make_ema(G) if cfg["ema.beta"] > 0 else None
         self.z_gen = torch.Generator(self.device).manual_seed(cfg["seed"] + 1)
-        self.fixed_z = torch.randn(cfg["snapshot.grid"], cfg["z_dim"],
-                                   generator=torch.Generator().manual_seed(cfg["seed"] + 2)).to(self.device)
+        n_fixed = cfg["snapshot.grid"] if self.feed.info.kind == "image" else max(1000, cfg["snapshot.grid"])
+        self.fixed_z = torch.randn(n_fixed, cfg["z_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 2)).to(self.device)
         self.amp_dtype = self._amp_dtype(cfg["amp"])
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.stats = Stats()
@@ -185,28 +186,20 @@ class Trainer:
 
     @torch.no_grad()
     def snapshot(self) -> Path:
-        """Render the fixed-z grid (eval mode, so batch-norm statistics are used, not changed)."""
+        """Render the fixed latents (eval mode, so batch-norm statistics are used, not changed)."""
         G = self.sampling_net()
         was_training = G.training
         G.eval()
         out = self.objective.generate(G, self.fixed_z)
         G.train(was_training)
-        if self.feed.info.kind == "points":
-            n = max(1000, self.fixed_z.shape[0])
-            z = torch.randn(n, self.cfg["z_dim"], generator=torch.Generator().manual_seed(self.cfg["seed"] + 3)).to(self.device)
-            G.eval()
-            out = self.objective.generate(G, z)
-            G.train(was_training)
-            image = points_image(out, self.data.centers)
-        else:
-            image = grid_image(out)
-        path = self.run_dir / "samples" / f"grid-{self.nimg:010d}.png"  # images seen
+        image = points_image(out, self.data.centers) if self.feed.info.kind == "points" else grid_image(out)
+        path = self.run_dir / "samples" / f"grid-{self.nimg:010d}.png"  # named by images seen
         save_png(image, path)
         return path
 
     def _write_config(self) -> None:
         path = self.run_dir / "config.json"
-        checkpoint.atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(self.cfg, indent=2, sort_keys=True) + "\n"))
+        write_file(path, lambda tmp: Path(tmp).write_text(json.dumps(self.cfg, indent=2, sort_keys=True) + "\n"))
 
     # ----- the loop -----
 

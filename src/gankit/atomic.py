@@ -1,0 +1,63 @@
+"""Atomic writes: a crash or a bad input never leaves a half-written file or folder where a good one was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def write_file(path: Path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)`` in the same folder, fsync, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_folder(out_dir: Path, fill: Callable[[Path], None], marker: str) -> Path:
+    """Call ``fill(tmp_dir)``, then move the folder into place whole, replacing an older one.
+
+    ``marker`` is a file every folder of this kind holds: a folder without it is never replaced,
+    so a mistyped ``--out`` cannot delete someone's data.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not (out_dir / marker).exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"--out {out_dir}: exists and does not look like one written by gankit "
+                              f"(no {marker}); refusing to replace it")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        fill(tmp)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def save_npy(path: Path, array) -> None:
+    import numpy as np
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+
+    write_file(path, write)

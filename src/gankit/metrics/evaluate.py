@@ -1,0 +1,130 @@
+"""Evaluate a generator against real data: the metrics by name, their protocol, and the real-feature cache.
+
+Real-data features are cached on disk keyed by a hash of the images and the extractor, and
+written atomically, so repeated evaluations (during training, across recipes) extract them once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+import torch
+
+from gankit.data import ImageData, Mixture
+from gankit.metrics.features import Extractor, get_extractor
+from gankit.metrics.frechet import feature_stats, frechet_distance
+from gankit.metrics.kid import kernel_inception_distance
+from gankit.metrics.modes import count_modes
+from gankit.metrics.prdc import prdc
+from gankit.atomic import save_npy, write_file
+
+IMAGE_METRICS = ("fd", "kid", "pr", "dc")
+POINT_METRICS = ("modes",)
+FD_WARN_BELOW = 2000
+CACHE_DIR = Path(platformdirs.user_cache_dir("gankit")) / "features"
+
+
+def real_features(data: ImageData, extractor: Extractor, n: int | None = None) -> torch.Tensor:
+    """Features of the first ``n`` images of ``data`` (all if None), from the cache when present."""
+    images = data.images if n is None else data.images[:n]
+    digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
+    key = hashlib.sha256(f"{extractor.identity}|{digest}|{tuple(images.shape)}".encode()).hexdigest()[:24]
+    path = CACHE_DIR / f"{key}.npy"
+    if path.is_file():
+        try:
+            return torch.from_numpy(np.load(path))
+        except (ValueError, OSError):
+            path.unlink(missing_ok=True)  # a damaged cache entry is recomputed
+    feats = extractor(images.float().div(127.5).sub(1.0))
+
+    save_npy(path, feats.numpy())
+    return feats
+
+
+@torch.no_grad()
+def generate(G, z_dim: int, n: int, seed: int, batch: int = 500, device="cpu") -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(0, n, batch):
+        z = torch.randn(min(batch, n - i), z_dim, generator=g).to(device)
+        out.append(G(z).float().cpu())
+    return torch.cat(out)
+
+
+def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], seed: int = 0) -> dict:
+    out: dict = {}
+    if "fd" in metrics:
+        if min(len(real), len(fake)) < FD_WARN_BELOW:
+            warnings.warn(f"FD from {min(len(real), len(fake))} samples is biased upward; use --n >= {FD_WARN_BELOW}",
+                          UserWarning, stacklevel=2)
+        out["fd"] = frechet_distance(*feature_stats(real), *feature_stats(fake))
+    if "kid" in metrics:
+        mean, std = kernel_inception_distance(real, fake, subsets=100, subset_size=min(1000, len(real), len(fake)),
+                                              seed=seed)
+        out["kid"], out["kid_std"] = mean, std
+    if "pr" in metrics or "dc" in metrics:
+        values = prdc(real, fake)
+        if "pr" in metrics:
+            out["precision"], out["recall"] = values["precision"], values["recall"]
+        if "dc" in metrics:
+            out["density"], out["coverage"] = values["density"], values["coverage"]
+    return out
+
+
+def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 10000, features: str | None = None,
+             seed: int = 0, device="cpu") -> dict:
+    """Run ``metrics`` on ``n`` samples of G against ``data``; returns results with their protocol."""
+    G = G.to(device).eval()
+    start = time.perf_counter()
+    if isinstance(data, Mixture):
+        metrics = metrics or list(POINT_METRICS)
+        bad = [m for m in metrics if m not in POINT_METRICS]
+        if bad:
+            raise ValueError(f"--metrics {','.join(bad)}: not defined for 2-D data; use {', '.join(POINT_METRICS)}")
+        fake = generate(G, meta["z_dim"], n, seed, device=device)
+        report = count_modes(fake, data)
+        results = report.as_dict()
+        protocol = (f"{n} samples; HQ = within 3 std ({3 * data.std:g}) of the nearest of {data.num_modes} modes; "
+                    "modes = means nearest to at least one HQ sample; reverse KL over HQ samples vs uniform")
+        return {"metrics": results, "protocol": protocol, "data": data.name, "n": n, "seconds": time.perf_counter() - start}
+    metrics = metrics or list(IMAGE_METRICS)
+    bad = [m for m in metrics if m not in IMAGE_METRICS]
+    if bad:
+        raise ValueError(f"--metrics {','.join(bad)}: unknown; available for images: {', '.join(IMAGE_METRICS)}")
+    features = features or default_features(data)
+    extractor = get_extractor(features, device)
+    real = real_features(data, extractor, min(n, len(data)))
+    fake_images = generate(G, meta["z_dim"], n, seed, device=device)
+    fake = extractor(fake_images)
+    results = image_metrics(real, fake, metrics, seed)
+    protocol = (f"{len(real)} real images ({data.name}) vs {len(fake)} generated (seed {seed}), "
+                f"features: {features} ({extractor.dim}-d)"
+                + ("; not Inception: compare only with numbers in the same feature space" if features != "inception" else ""))
+    return {"metrics": results, "protocol": protocol, "features": features, "data": data.name, "n": n,
+            "seconds": time.perf_counter() - start}
+
+
+def default_features(data: ImageData) -> str:
+    """fmnist for 28x28 grayscale data, else inception (which needs its weights file)."""
+    if data.channels == 1 and data.resolution == 28:
+        return "fmnist"
+    return "inception"
+
+
+def eval_data_spec(train_spec: str) -> str:
+    """The protocol's reference data: the held-out test split for Fashion-MNIST, the training data otherwise."""
+    return "fashion-mnist:test" if train_spec in ("fashion-mnist", "fashion-mnist:train") else train_spec
+
+
+def append_results(path: Path, entry: dict) -> None:
+    """Add one evaluation to a JSON list file, atomically."""
+    path = Path(path)
+    history = json.loads(path.read_text()) if path.is_file() else []
+    history.append(entry)
+    write_file(path, lambda tmp: Path(tmp).write_text(json.dumps(history, indent=2) + "\n"))

@@ -1,0 +1,116 @@
+"""Feature extractors by name: the spaces in which fd, kid, pr and dc compare real and generated images.
+
+- ``fmnist``: gankit's classifier trained on the Fashion-MNIST training split, shipped with the
+  package (the default for 28x28 grayscale data). Its distances are not Inception FIDs.
+- ``inception``: the standard FID Inception-v3 (torch-fidelity's port of the TF graph), from a
+  local weights file, since it cannot be downloaded at run time on many machines.
+- ``classifier:PATH``: any classifier folder written by ``gankit features train``.
+
+Every extractor takes images in [-1, 1], [N, C, H, W], and returns float features [N, D].
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import platformdirs
+import torch
+import torch.nn.functional as F
+
+from gankit.classify import load_classifier
+
+SHIPPED = Path(__file__).resolve().parent / "weights"
+INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
+INCEPTION_ENV = "GANKIT_INCEPTION"
+
+
+class FeatureError(ValueError):
+    """A feature extractor that cannot be used here; the message says how to get it."""
+
+
+@dataclass
+class Extractor:
+    name: str
+    dim: int
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    resolution: int | None  # input size the network expects (None: any)
+    channels: int | None
+    identity: str  # what the cache key hashes: name + weights digest
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
+        return torch.cat([self.fn(self._fit(images[i:i + batch])).float().cpu() for i in range(0, len(images), batch)])
+
+    def _fit(self, x: torch.Tensor) -> torch.Tensor:
+        """Match the extractor's channels and size (grayscale tiled to RGB, as the FID protocols do)."""
+        if self.channels == 3 and x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        elif self.channels == 1 and x.shape[1] == 3:
+            x = x.mean(1, keepdim=True)
+        if self.resolution and x.shape[-1] != self.resolution:
+            x = F.interpolate(x.float(), size=(self.resolution, self.resolution), mode="bilinear",
+                              antialias=True, align_corners=False)
+        return x
+
+
+def classifier_extractor(folder: Path, name: str, device="cpu") -> Extractor:
+    model, config = load_classifier(folder, device)
+    net = config["network"]
+
+    def fn(x):
+        return model.features(x.to(device).float())
+
+    return Extractor(name, net["feature_dim"], fn, net["img_resolution"], net["img_channels"],
+                     f"{name}:{config['sha256']}")
+
+
+def inception_path() -> Path:
+    candidates = [Path(os.environ[INCEPTION_ENV])] if os.environ.get(INCEPTION_ENV) else []
+    candidates.append(Path(platformdirs.user_cache_dir("gankit")) / "inception" / INCEPTION_FILE)
+    for p in candidates:
+        if p.is_file():
+            return p
+    raise FeatureError(
+        f"--features inception: the Inception-v3 weights are not on this machine. Looked at: "
+        f"{', '.join(str(p) for p in candidates)}. On a connected machine download {INCEPTION_URL} "
+        f"and copy it to {candidates[-1]} (or point ${INCEPTION_ENV} at it). Offline alternatives: "
+        f"--features fmnist, or a feature network of your own (`gankit features train folder:PATH`).")
+
+
+def inception_extractor(device="cpu") -> Extractor:
+    path = inception_path()
+    if not path.name.endswith("6726825d.pth"):
+        raise FeatureError(f"{path}: expected the file {INCEPTION_FILE}")
+    try:
+        torch.load(path, map_location="cpu", weights_only=True)  # proves the file holds only tensors
+    except Exception as e:
+        raise FeatureError(f"{path}: not a plain weights file, refused ({e})") from None
+    try:
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    except ImportError:
+        raise FeatureError("--features inception needs torch-fidelity: pip install 'gankit[inception]'") from None
+    model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path)).to(device)
+
+    def fn(x):
+        u8 = x.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+        return model(u8.to(device))[0]
+
+    return Extractor("inception", 2048, fn, None, 3, f"inception:{path.name}")
+
+
+def get_extractor(name: str, device="cpu") -> Extractor:
+    if name == "fmnist":
+        folder = SHIPPED / "fmnist"
+        if not (folder / "config.json").exists():
+            raise FeatureError(f"--features fmnist: the shipped weights are missing from {folder}; "
+                               f"rebuild them with `gankit features train fashion-mnist --out {folder}`")
+        return classifier_extractor(folder, "fmnist", device)
+    if name == "inception":
+        return inception_extractor(device)
+    if name.startswith("classifier:"):
+        return classifier_extractor(Path(name.split(":", 1)[1]), name, device)
+    raise FeatureError(f"--features {name}: unknown; use fmnist, inception or classifier:PATH")

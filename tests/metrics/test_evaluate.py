@@ -1,0 +1,108 @@
+"""gankit eval and the feature networks: real features cached, results as JSON beside the model, sane orderings."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gankit.classify import ClassifierError, load_classifier, save_classifier, train_classifier
+from gankit.cli import main
+from gankit.data import ImageData
+from gankit.data.fashion_mnist import load_fashion_mnist
+from gankit.metrics import evaluate as ev
+from gankit.metrics.features import FeatureError, get_extractor
+from tests.helpers import FAST
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier(tmp_path_factory):
+    """A classifier trained for one short epoch on 2,000 bundled test images: enough to give a feature space."""
+    data = load_fashion_mnist("test")
+    train = ImageData(data.images[:2000], data.labels[:2000], data.class_names, "fm-2000")
+    model, _ = train_classifier(train, None, epochs=1, batch=100, width=8, log=lambda s: None)
+    return save_classifier(model, tmp_path_factory.mktemp("clf") / "tiny", {"test_accuracy": None})
+
+
+def test_classifier_folder_round_trip_and_tamper_check(tiny_classifier, tmp_path):
+    model, config = load_classifier(tiny_classifier)
+    assert config["network"]["feature_dim"] == 128
+    x = torch.zeros(2, 1, 28, 28)
+    assert model.features(x).shape == (2, 128)
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_classifier, copy)
+    weights = copy / "classifier.safetensors"
+    blob = bytearray(weights.read_bytes())
+    blob[-1] ^= 0xFF
+    weights.write_bytes(bytes(blob))
+    with pytest.raises(ClassifierError, match="sha256"):
+        load_classifier(copy)
+
+
+def test_real_features_are_cached_atomically(tiny_classifier, tmp_path, monkeypatch):
+    monkeypatch.setattr(ev, "CACHE_DIR", tmp_path / "cache")
+    extractor = get_extractor(f"classifier:{tiny_classifier}")
+    data = load_fashion_mnist("test")
+    first = ev.real_features(data, extractor, 500)
+    files = list((tmp_path / "cache").glob("*.npy"))
+    assert len(files) == 1 and first.shape == (500, 128)
+    calls = []
+    monkeypatch.setattr(extractor, "fn", lambda x: calls.append(1) or torch.zeros(len(x), 128))
+    again = ev.real_features(data, extractor, 500)
+    assert not calls and torch.equal(first, again)
+    ev.real_features(data, extractor, 400)  # other images -> another key
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2
+
+
+def test_fd_orders_real_test_below_noise(tiny_classifier, tmp_path, monkeypatch):
+    monkeypatch.setattr(ev, "CACHE_DIR", tmp_path / "cache")
+    extractor = get_extractor(f"classifier:{tiny_classifier}")
+    data = load_fashion_mnist("test")
+    a = extractor(data.images[2000:5000].float() / 127.5 - 1)
+    b = extractor(data.images[5000:8000].float() / 127.5 - 1)
+    noise = extractor(torch.rand(3000, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1)
+    same = ev.image_metrics(a, b, ["fd"])["fd"]
+    far = ev.image_metrics(a, noise, ["fd"])["fd"]
+    assert same * 20 < far
+
+
+def test_eval_command_writes_json_beside_the_run(tiny_classifier, tmp_path, small_images, capsys, monkeypatch):
+    monkeypatch.setattr(ev, "CACHE_DIR", tmp_path / "cache")
+    run = tmp_path / "run"
+    assert main(["train", "--recipe", "dcgan", "--data", "fashion-mnist:test", "--steps", "2", "--batch", "16",
+                 "--out", str(run), "--no-progress", "--set", *FAST, "G.width=4", "D.width=4"]) == 0
+    with pytest.warns(UserWarning, match="biased"):
+        code = main(["eval", "--run", str(run), "--n", "300", "--features", f"classifier:{tiny_classifier}"])
+    assert code == 0
+    out = capsys.readouterr().out
+    for key in ("fd", "kid", "precision", "recall", "density", "coverage", "protocol"):
+        assert key in out
+    history = json.loads((run / "eval.json").read_text())
+    assert history[-1]["data"] == "fashion-mnist:test" and history[-1]["n"] == 300
+    assert np.isfinite(history[-1]["metrics"]["fd"]) and history[-1]["metrics"]["fd"] > 0
+
+
+def test_eval_modes_on_points(tmp_path, capsys):
+    run = tmp_path / "ring"
+    assert main(["train", "--recipe", "nsgan", "--data", "ring8", "--steps", "2", "--out", str(run),
+                 "--no-progress", "--set", *FAST]) == 0
+    assert main(["eval", "--run", str(run), "--n", "2500"]) == 0
+    result = json.loads((run / "eval.json").read_text())[-1]
+    assert result["metrics"]["num_modes"] == 8 and "3 std" in result["protocol"]
+    assert main(["eval", "--run", str(run), "--metrics", "fd"]) == 2
+    assert "not defined for 2-D data" in capsys.readouterr().err
+
+
+def test_missing_inception_weights_say_where_to_put_them(monkeypatch, tmp_path):
+    monkeypatch.setenv("GANKIT_INCEPTION", str(tmp_path / "absent.pth"))
+    monkeypatch.setattr("platformdirs.user_cache_dir", lambda *a, **k: str(tmp_path / "cache"))
+    with pytest.raises(FeatureError, match="weights-inception-2015-12-05-6726825d.pth") as e:
+        get_extractor("inception")
+    assert "GANKIT_INCEPTION" in str(e.value) and "fmnist" in str(e.value)
+
+
+def test_unknown_features_name_the_value():
+    with pytest.raises(FeatureError, match="sift"):
+        get_extractor("sift")

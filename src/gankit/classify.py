@@ -29,13 +29,15 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div(127.5).sub(1.0)
 
 
-def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random horizontal flips and shifts of up to 2 pixels (padding by reflection)."""
+def augment(x: torch.Tensor, generator: torch.Generator, shift: int = 1) -> torch.Tensor:
+    """Random horizontal flips and a batch-wide shift of up to ``shift`` pixels (reflection padding)."""
     n = x.shape[0]
     flip = torch.rand(n, 1, 1, 1, generator=generator, device=x.device) < 0.5
     x = torch.where(flip, x.flip(-1), x)
-    padded = F.pad(x, (2, 2, 2, 2), mode="reflect")
-    dx, dy = (int(v) for v in torch.randint(0, 5, (2,), generator=generator))
+    if shift <= 0:
+        return x
+    padded = F.pad(x, (shift,) * 4, mode="reflect")
+    dx, dy = (int(v) for v in torch.randint(0, 2 * shift + 1, (2,), generator=generator))
     return padded[..., dy:dy + x.shape[-2], dx:dx + x.shape[-1]]
 
 
@@ -49,7 +51,7 @@ def accuracy(model: torch.nn.Module, data: ImageData, batch: int = 1000, device=
     return correct / len(data)
 
 
-def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs: int = 8, batch: int = 128,
+def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs: int = 12, batch: int = 128,
                      lr: float = 2e-3, width: int = 32, seed: int = 0, device="cpu", log=print):
     """Adam with a one-cycle schedule and flip/shift augmentation; returns (model, test accuracy or None)."""
     if train.labels is None:

@@ -31,10 +31,16 @@ TRAINER_DEFAULTS: dict = {
     "data.flip": False,
     "data.brightness": 0.0,
     "data.contrast": 0.0,
+    "eval.every_kimg": 0.0,  # 0: no evaluation during training
+    "eval.metrics": "",     # comma-separated; empty: fd,kid,pr,dc for images, modes for 2-D data
+    "eval.n": 2000,
+    "eval.features": "",    # empty: fmnist for 28x28 grayscale, else inception
+    "eval.best": "",        # keep checkpoints/best.pt by this metric (fd, kid, hq_percent, ...)
 }
 
 # Keys that may change when a run resumes: budgets and bookkeeping, not the model or its optimisation.
-MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid", "ckpt.every_kimg", "ckpt.keep"}
+MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid", "ckpt.every_kimg", "ckpt.keep",
+                     "eval.every_kimg", "eval.metrics", "eval.n", "eval.features", "eval.best"}
 
 
 class ConfigError(ValueError):

@@ -36,6 +36,7 @@ def meta_from_state(state: dict) -> dict:
         "kimg": state["nimg"] / 1000,
         "ema": state.get("G_ema") is not None,
         **state.get("data_info", {}),
+        "data_options": {k: v for k, v in cfg.items() if k.startswith("data.")},
         "generator": state["net_configs"]["G"],
     }
 

@@ -24,7 +24,8 @@ def _assert_same(a, b, path="state"):
 
 @pytest.mark.parametrize("recipe,data_kind,extra", [
     ("dcgan", "images", TINY_CONV + ["ema.beta=0.9", "data.flip=true", "data.brightness=0.2"]),
-    ("wgan-gp", "ring8", ["G.hidden=32,32", "D.hidden=32,32"]),
+    # evaluation during training (its own latents, best checkpoint) must not change the training trajectory
+    ("wgan-gp", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "eval.every_kimg=1", "eval.best=hq_percent"]),
 ])
 def test_straight_equals_resumed(tmp_path, small_images, recipe, data_kind, extra):
     data = f"folder:{small_images}" if data_kind == "images" else data_kind

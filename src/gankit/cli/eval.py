@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from gankit.config import ConfigError
+    from gankit.config import TRAINER_DEFAULTS, ConfigError
     from gankit.export import load_any
     from gankit.metrics.evaluate import append_results, eval_data_spec, evaluate
     from gankit.train.run import load_data
@@ -41,10 +41,11 @@ def run(args) -> int:
     device = resolve_device(args.device)
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
     spec = args.data or eval_data_spec(meta["data"])
-    cfg = {"data": spec, "data.resolution": meta["shape"][-1] if meta.get("kind") == "image" else 0,
-           "data.size_policy": "pad", "data.channels": meta["shape"][0] if meta.get("kind") == "image" else 0,
-           "data.canvas": 0, "data.pad_value": 0, "data.strict": False}
-    data = load_data(cfg)
+    # the real data prepared as in training (size policy, canvas, channels), at the generator's size
+    options = {**TRAINER_DEFAULTS, **meta.get("data_options", {}), "data": spec}
+    if meta.get("kind") == "image":
+        options["data.resolution"], options["data.channels"] = meta["shape"][-1], meta["shape"][0]
+    data = load_data(options)
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     try:
         result = evaluate(G, meta, data, metrics=metrics, n=args.n, features=args.features, seed=args.seed, device=device)

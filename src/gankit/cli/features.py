@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument("action", choices=["train"], help="what to do")
     p.add_argument("data", help="labelled data: fashion-mnist, or folder:PATH with one subfolder per class")
     p.add_argument("--out", required=True, help="folder to write (config.json + classifier.safetensors)")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--width", type=int, default=32, help="channels of the first conv stage")
     p.add_argument("--resolution", type=int, help="image size for folders (default: the largest image side)")

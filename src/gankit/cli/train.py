@@ -32,15 +32,23 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from gankit.train import distributed
     from gankit.train.run import open_run
 
-    trainer = open_run(recipe=args.recipe, data=args.data, sets=args.sets, steps=args.steps, kimg=args.kimg,
-                       batch=args.batch, seed=args.seed, out=args.out, resume=args.resume, device=args.device,
-                       progress_bar=not args.no_progress)
-    print(f"training {trainer.cfg['recipe']} on {trainer.cfg['data']} for {trainer.cfg['steps']} steps "
-          f"(batch {trainer.cfg['batch']}) on {trainer.device} into {trainer.run_dir}")
-    out = trainer.fit()
-    print_outputs(trainer.run_dir, out)
+    dist, device = distributed.init(args.device)  # under torchrun: this rank and its device
+    log = print if dist.is_main else (lambda s: None)
+    try:
+        trainer = open_run(recipe=args.recipe, data=args.data, sets=args.sets, steps=args.steps, kimg=args.kimg,
+                           batch=args.batch, seed=args.seed, out=args.out, resume=args.resume, device=args.device,
+                           progress_bar=not args.no_progress, log=log, dist=dist, torch_device=device)
+        ranks = f", {dist.world} processes" if dist.active else ""
+        log(f"training {trainer.cfg['recipe']} on {trainer.cfg['data']} for {trainer.cfg['steps']} steps "
+            f"(batch {trainer.cfg['batch']}{ranks}) on {trainer.device} into {trainer.run_dir}")
+        out = trainer.fit()
+        if dist.is_main:
+            print_outputs(trainer.run_dir, out)
+    finally:
+        distributed.shutdown()
     return 0
 
 

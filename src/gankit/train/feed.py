@@ -9,10 +9,14 @@ from gankit.recipes.base import DataInfo
 
 
 class ImageFeed:
-    """Shuffled epochs over a uint8 image tensor kept on the training device; light augmentation on the device."""
+    """Shuffled epochs over a uint8 image tensor kept on the training device; light augmentation on the device.
+
+    ``batch`` is the global batch: with ``world`` ranks, every rank draws the same indices and random
+    numbers and keeps its slice ``rank``, so N ranks together see what one process would.
+    """
 
     def __init__(self, data: ImageData, batch: int, device: torch.device, seed: int,
-                 flip: bool = False, brightness: float = 0.0, contrast: float = 0.0):
+                 flip: bool = False, brightness: float = 0.0, contrast: float = 0.0, rank: int = 0, world: int = 1):
         if len(data) < batch:
             from gankit.config import ConfigError
 
@@ -24,31 +28,32 @@ class ImageFeed:
         self.generator = torch.Generator(device).manual_seed(seed)
         self.perm = torch.randperm(len(self.images), generator=self.generator, device=device)
         self.pos = 0
+        self.mine = _slice(batch, rank, world)
         self.info = DataInfo("image", tuple(data.images.shape[1:]), data.num_classes)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.pos + self.batch > len(self.perm):
             self.perm = torch.randperm(len(self.images), generator=self.generator, device=self.device)
             self.pos = 0
-        idx = self.perm[self.pos:self.pos + self.batch]
+        idx = self.perm[self.pos:self.pos + self.batch][self.mine]
         self.pos += self.batch
         x = self.images[idx].float().div_(255.0)
         x = self._augment(x)
         return x.mul_(2.0).sub_(1.0), (self.labels[idx] if self.labels is not None else None)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        """Flip, brightness and contrast on [0, 1] images, one random draw per image."""
-        n = x.shape[0]
-        shape = (n, 1, 1, 1)
+        """Flip, brightness and contrast on [0, 1] images, one random draw per image of the global batch."""
         if self.flip:
-            mask = torch.rand(shape, generator=self.generator, device=self.device) < 0.5
-            x = torch.where(mask, x.flip(-1), x)
+            x = torch.where(self._uniform() < 0.5, x.flip(-1), x)
         if self.brightness > 0:
-            x = x * (1 + (torch.rand(shape, generator=self.generator, device=self.device) * 2 - 1) * self.brightness)
+            x = x * (1 + (self._uniform() * 2 - 1) * self.brightness)
         if self.contrast > 0:
             mean = x.mean(dim=(1, 2, 3), keepdim=True)
-            x = (x - mean) * (1 + (torch.rand(shape, generator=self.generator, device=self.device) * 2 - 1) * self.contrast) + mean
+            x = (x - mean) * (1 + (self._uniform() * 2 - 1) * self.contrast) + mean
         return x.clamp_(0.0, 1.0) if (self.brightness or self.contrast) else x
+
+    def _uniform(self) -> torch.Tensor:
+        return torch.rand((self.batch, 1, 1, 1), generator=self.generator, device=self.device)[self.mine]
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state(), "perm": self.perm.cpu(), "pos": self.pos}
@@ -62,13 +67,14 @@ class ImageFeed:
 class PointFeed:
     """Fresh draws from a 2-D mixture every batch."""
 
-    def __init__(self, mixture: Mixture, batch: int, device: torch.device, seed: int):
+    def __init__(self, mixture: Mixture, batch: int, device: torch.device, seed: int, rank: int = 0, world: int = 1):
         self.mixture, self.batch, self.device = mixture, batch, device
+        self.mine = _slice(batch, rank, world)
         self.generator = torch.Generator(device).manual_seed(seed)
         self.info = DataInfo("points", (2,), 0)
 
     def next(self) -> tuple[torch.Tensor, None]:
-        return self.mixture.sample(self.batch, self.generator, self.device), None
+        return self.mixture.sample(self.batch, self.generator, self.device)[self.mine], None
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}
@@ -77,8 +83,18 @@ class PointFeed:
         self.generator.set_state(state["generator"])
 
 
-def make_feed(data, batch: int, device: torch.device, seed: int, cfg: dict):
+def _slice(batch: int, rank: int, world: int) -> slice:
+    """This rank's share of a global batch."""
+    if batch % world:
+        from gankit.config import ConfigError
+
+        raise ConfigError(f"--batch {batch}: must be divisible by the number of processes ({world})")
+    local = batch // world
+    return slice(rank * local, (rank + 1) * local)
+
+
+def make_feed(data, batch: int, device: torch.device, seed: int, cfg: dict, rank: int = 0, world: int = 1):
     if isinstance(data, Mixture):
-        return PointFeed(data, batch, device, seed)
+        return PointFeed(data, batch, device, seed, rank, world)
     return ImageFeed(data, batch, device, seed, flip=cfg["data.flip"], brightness=cfg["data.brightness"],
-                     contrast=cfg["data.contrast"])
+                     contrast=cfg["data.contrast"], rank=rank, world=world)

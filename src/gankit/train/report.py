@@ -36,14 +36,16 @@ def write_loss_plot(run_dir: Path, out: Path) -> Path | None:
     records = read_stats(run_dir)
     if not records:
         return None
-    kimg = [r["kimg"] for r in records]
-    panels = [("losses", [k for k in ("Loss/G", "Loss/D/real", "Loss/D/fake", "Loss/D/gp", "Loss/D") if k in records[-1]]),
-              ("discriminator outputs", [k for k in ("D/real", "D/fake") if k in records[-1]])]
+    present = set().union(*records)
+    panels = [("losses", [k for k in ("Loss/G", "Loss/D/real", "Loss/D/fake", "Loss/D/gp", "Loss/D") if k in present]),
+              ("discriminator outputs", [k for k in ("D/real", "D/fake") if k in present]),
+              ("metrics during training", sorted(k for k in present if k.startswith("Metrics/")))]
     panels = [(t, keys) for t, keys in panels if keys]
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * len(panels)), squeeze=False)
     for ax, (title, keys) in zip(axes[:, 0], panels):
         for k in keys:
-            ax.plot(kimg, [float(r.get(k, "nan")) for r in records], label=k)
+            points = [(r["kimg"], float(r[k])) for r in records if k in r]
+            ax.plot(*zip(*points), label=k, marker="." if len(points) < 30 else None)
         ax.set_title(title)
         ax.set_xlabel("thousands of images seen")
         ax.legend(loc="best", fontsize="small")

@@ -10,7 +10,7 @@ from typing import Callable
 from gankit import data as datasets
 from gankit import recipes
 from gankit.config import MUTABLE_ON_RESUME, TRAINER_DEFAULTS, ConfigError, apply_overrides, changed_keys
-from gankit.train import checkpoint
+from gankit.train import checkpoint, distributed
 from gankit.train.trainer import Trainer, resolve_device
 
 
@@ -61,7 +61,8 @@ def fresh_run_dir(base: Path) -> Path:
 def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = None, steps: int | None = None,
              kimg: float | None = None, batch: int | None = None, seed: int | None = None, out: str | None = None,
              resume: str | None = None, device: str = "auto", progress_bar: bool = True,
-             log: Callable[[str], None] = print, callbacks=None) -> Trainer:
+             log: Callable[[str], None] = print, callbacks=None, dist: distributed.Dist = distributed.SINGLE,
+             torch_device=None) -> Trainer:
     """Build the Trainer for ``gankit train``: a new run, or the exact continuation of a checkpoint."""
     state = None
     if resume:
@@ -104,8 +105,8 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
             log(f"skipped {path}: {reason}")
         if dataset.skipped:
             log(f"{len(dataset.skipped)} file(s) skipped, {len(dataset)} used (--set data.strict=true stops instead)")
-    trainer = Trainer(cfg, dataset, run_dir, device=resolve_device(device), progress_bar=progress_bar, log=log,
-                      callbacks=callbacks)
+    trainer = Trainer(cfg, dataset, run_dir, device=torch_device or resolve_device(device), progress_bar=progress_bar,
+                      log=log, callbacks=callbacks, dist=dist)
     if state is not None:
         trainer.load_state_dict(state)
     return trainer

@@ -23,12 +23,16 @@ class Stats:
             value = torch.tensor(float(value))
         self._values[name].append(value)
 
-    def flush(self) -> dict[str, float]:
-        """Means of everything reported since the last flush (one device-to-host copy per device)."""
+    def flush(self, world: int = 1) -> dict[str, float]:
+        """Means of everything reported since the last flush (one device-to-host copy), averaged over ranks."""
         if not self._values:
             return {}
         names = sorted(self._values)
         means = torch.stack([torch.stack(self._values[n]).to(self._values[names[0]][0].device).mean() for n in names])
+        if world > 1:
+            from gankit.train.distributed import average
+
+            means = average(means, world)
         self._values.clear()
         return dict(zip(names, means.cpu().tolist()))
 

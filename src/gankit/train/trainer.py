@@ -20,9 +20,10 @@ from gankit.config import ConfigError
 from gankit.atomic import write_file
 from gankit.recipes.base import Phase
 from gankit.sampling import grid_image, points_image, save_png
-from gankit.train import checkpoint, rng
+from gankit.train import checkpoint, distributed, rng
 from gankit.train.ema import make_ema, update_ema
 from gankit.train.feed import make_feed
+from gankit.train.periodic_eval import PeriodicEval
 from gankit.train.report import write_gif, write_loss_plot
 from gankit.train.stats import Stats, StatsWriter
 
@@ -59,7 +60,7 @@ class _Context:
 
     def __init__(self, trainer: "Trainer"):
         self._t = trainer
-        self.batch = trainer.cfg["batch"]
+        self.batch = trainer.cfg["batch"] // trainer.dist.world  # this rank's share of the global batch
         self.generator = trainer.z_gen
         self.progress = 0.0
 
@@ -67,7 +68,10 @@ class _Context:
         return self._t.feed.next()
 
     def z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self._t.cfg["z_dim"], generator=self._t.z_gen, device=self._t.device)
+        """Latents for this rank: every rank draws the global batch and keeps its slice."""
+        d = self._t.dist
+        z = torch.randn(n * d.world, self._t.cfg["z_dim"], generator=self._t.z_gen, device=self._t.device)
+        return z[d.rank * n:(d.rank + 1) * n]
 
     def report(self, name: str, value) -> None:
         self._t.stats.report(name, value)
@@ -78,16 +82,18 @@ class Trainer:
 
     def __init__(self, cfg: dict, data, run_dir: Path | str, device: torch.device | str = "cpu",
                  callbacks: list[Callable[["Trainer", Phase], None]] | None = None,
-                 progress_bar: bool = True, log: Callable[[str], None] = print):
+                 progress_bar: bool = True, log: Callable[[str], None] = print,
+                 dist: distributed.Dist = distributed.SINGLE):
         self.cfg = dict(cfg)
         self.run_dir = Path(run_dir)
         self.device = torch.device(device)
         self.callbacks = list(callbacks or [])
+        self.dist = dist
         self.progress_bar = progress_bar
         self.log = log
         self.data = data
         rng.seed_all(cfg["seed"])
-        self.feed = make_feed(data, cfg["batch"], self.device, cfg["seed"], cfg)
+        self.feed = make_feed(data, cfg["batch"], self.device, cfg["seed"], cfg, dist.rank, dist.world)
         self.objective = recipes.get(cfg["recipe"]).build(self.cfg, self.feed.info)
         for net in self.objective.nets.values():
             net.to(self.device)
@@ -121,6 +127,8 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
             loss = phase.loss(self.ctx)
         self.scaler.scale(loss).backward()
+        if self.dist.active:
+            distributed.average_gradients(self.objective.nets[phase.update].parameters(), self.dist.world)
         self.scaler.step(opt)
         self.scaler.update()
         for hook in phase.after_step:
@@ -174,9 +182,17 @@ class Trainer:
         self.step, self.nimg = state["step"], state["nimg"]
 
     def save_checkpoint(self) -> Path:
+        """Rank 0 writes; with several ranks, all first check that their weights still agree."""
         path = checkpoint.checkpoint_path(self.run_dir, self.step)
-        checkpoint.save(self.state_dict(), path)
-        checkpoint.prune(self.run_dir, self.cfg["ckpt.keep"])
+        state = self.state_dict()
+        if self.dist.active:
+            divergence = distributed.max_divergence(self.objective.nets.values())
+            state["distributed"] = {"world": self.dist.world, "max_param_divergence": divergence}
+            if divergence > 0:
+                self.log(f"warning: weights differ across ranks by up to {divergence:g}")
+        if self.dist.is_main:
+            checkpoint.save(state, path)
+            checkpoint.prune(self.run_dir, self.cfg["ckpt.keep"])
         return path
 
     # ----- outputs -----
@@ -208,14 +224,18 @@ class Trainer:
         from tqdm.auto import tqdm
 
         cfg = self.cfg
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._write_config()
-        writer = StatsWriter(self.run_dir)
+        main = self.dist.is_main  # only rank 0 writes files
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._write_config()
+        self.writer = writer = StatsWriter(self.run_dir) if main else None
+        periodic_eval = PeriodicEval(cfg, self.device)
         snap_every = max(1, int(cfg["snapshot.every_kimg"] * 1000))
         ckpt_every = max(1, int(cfg["ckpt.every_kimg"] * 1000))
-        if self.step == 0:
+        if self.step == 0 and main:
             self.snapshot()
-        bar = tqdm(total=cfg["steps"], initial=self.step, disable=not self.progress_bar, unit="step", dynamic_ncols=True)
+        bar = tqdm(total=cfg["steps"], initial=self.step, disable=not (self.progress_bar and main), unit="step",
+                   dynamic_ncols=True)
         last_time, last_nimg, last_ckpt_step = time.perf_counter(), self.nimg, -1
         try:
             while self.step < cfg["steps"]:
@@ -224,22 +244,28 @@ class Trainer:
                 bar.update(1)
                 if self.step % cfg["log.every"] == 0 or self.step == cfg["steps"]:
                     now = time.perf_counter()
-                    values = self.stats.flush()
+                    values = self.stats.flush(self.dist.world)
                     values["Timing/images_per_sec"] = (self.nimg - last_nimg) / max(now - last_time, 1e-9)
                     last_time, last_nimg = now, self.nimg
-                    writer.write(self.step, self.nimg, values)
+                    if main:
+                        writer.write(self.step, self.nimg, values)
                     bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in values.items()
                                      if k in ("Loss/G", "Loss/D/real", "Loss/D/fake")})
-                if before // snap_every != self.nimg // snap_every:
+                if main and before // snap_every != self.nimg // snap_every:
                     self.snapshot()
+                if main and periodic_eval.due(before, self.nimg):
+                    periodic_eval.run(self)
                 if before // ckpt_every != self.nimg // ckpt_every:
                     self.save_checkpoint()
                     last_ckpt_step = self.step
         finally:
             bar.close()
-            writer.close()
+            if writer is not None:
+                writer.close()
         if last_ckpt_step != self.step:
             self.save_checkpoint()
+        if not main:
+            return {}
         final = self.snapshot()
         gif = write_gif(self.run_dir, self.run_dir / "progress.gif")
         plot = write_loss_plot(self.run_dir, self.run_dir / "losses.png")

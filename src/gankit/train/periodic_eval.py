@@ -1,0 +1,74 @@
+"""Metrics during training: every ``eval.every_kimg`` evaluate the sampling generator, log it, keep the best checkpoint.
+
+Evaluation draws its own latents from a fixed seed and never touches the training RNGs, so a
+run with evaluation trains exactly like one without.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gankit.atomic import write_file
+from gankit.train import checkpoint
+
+# For each metric, whether larger is better (the best checkpoint follows ``eval.best``).
+HIGHER_IS_BETTER = {"fd": False, "kid": False, "precision": True, "recall": True, "density": True,
+                    "coverage": True, "hq_percent": True, "modes": True, "reverse_kl": False}
+
+
+class PeriodicEval:
+    def __init__(self, cfg: dict, device):
+        self.every = int(cfg["eval.every_kimg"] * 1000)
+        self.metrics = [m for m in cfg["eval.metrics"].split(",") if m]
+        self.n, self.features, self.best_key = cfg["eval.n"], cfg["eval.features"] or None, cfg["eval.best"]
+        if self.best_key and self.best_key not in HIGHER_IS_BETTER:
+            from gankit.config import ConfigError
+
+            raise ConfigError(f"--set eval.best={self.best_key}: use one of {', '.join(HIGHER_IS_BETTER)}")
+        self.cfg, self.device = cfg, device
+        self._data = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.every > 0
+
+    def due(self, before: int, after: int) -> bool:
+        return self.enabled and before // self.every != after // self.every
+
+    def data(self):
+        if self._data is None:
+            from gankit.metrics.evaluate import eval_data_spec
+            from gankit.train.run import load_data
+
+            self._data = load_data({**self.cfg, "data": eval_data_spec(self.cfg["data"])})
+        return self._data
+
+    def run(self, trainer) -> dict:
+        from gankit.metrics.evaluate import evaluate
+
+        G = trainer.sampling_net()
+        was_training = G.training
+        try:
+            result = evaluate(G, {"z_dim": self.cfg["z_dim"]}, self.data(), metrics=self.metrics or None, n=self.n,
+                              features=self.features, device=trainer.device)
+        finally:
+            G.train(was_training)
+        values = result["metrics"]
+        trainer.writer.write(trainer.step, trainer.nimg, {f"Metrics/{k}": float(v) for k, v in values.items()})
+        if self.best_key and self.best_key in values:
+            self._keep_if_best(trainer, values, result["protocol"])
+        return values
+
+    def _keep_if_best(self, trainer, values: dict, protocol: str) -> None:
+        best_json = trainer.run_dir / "checkpoints" / "best.json"
+        value = float(values[self.best_key])
+        if best_json.is_file():
+            old = json.loads(best_json.read_text())["value"]
+            better = value > old if HIGHER_IS_BETTER[self.best_key] else value < old
+            if not better:
+                return
+        checkpoint.save(trainer.state_dict(), trainer.run_dir / "checkpoints" / "best.pt")
+        record = {"metric": self.best_key, "value": value, "step": trainer.step, "kimg": trainer.nimg / 1000,
+                  "metrics": values, "protocol": protocol}
+        write_file(best_json, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=2) + "\n"))

@@ -1,0 +1,33 @@
+"""Evaluation during training: metrics in the logs and the best checkpoint kept."""
+
+import json
+
+import pytest
+
+from gankit.config import ConfigError
+from gankit.train import checkpoint
+from gankit.train.run import open_run
+from gankit.train.stats import read_stats
+from tests.helpers import FAST
+
+
+def test_metrics_are_logged_and_the_best_checkpoint_kept(tmp_path):
+    trainer = open_run(recipe="nsgan", data="ring8", steps=60, batch=50, out=str(tmp_path / "r"), progress_bar=False,
+                       log=lambda s: None,
+                       sets=FAST + ["eval.every_kimg=1", "eval.n=500", "eval.best=hq_percent"])
+    trainer.fit()
+    evals = [r for r in read_stats(trainer.run_dir) if "Metrics/hq_percent" in r]
+    assert [r["kimg"] for r in evals] == [1.0, 2.0, 3.0]
+    best = json.loads((trainer.run_dir / "checkpoints" / "best.json").read_text())
+    assert best["metric"] == "hq_percent"
+    assert best["value"] == max(r["Metrics/hq_percent"] for r in evals)
+    state = checkpoint.load(trainer.run_dir / "checkpoints" / "best.pt")
+    assert state["step"] == best["step"]
+    # best.pt is not one of the rotating checkpoints that --resume auto picks
+    assert checkpoint.latest(trainer.run_dir).name == "ckpt-00000060.pt"
+
+
+def test_unknown_best_metric_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="eval.best=sharpness"):
+        open_run(recipe="nsgan", data="ring8", steps=2, out=str(tmp_path / "r"), progress_bar=False,
+                 log=lambda s: None, sets=["eval.every_kimg=1", "eval.best=sharpness"]).fit()

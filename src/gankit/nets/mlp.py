@@ -57,5 +57,9 @@ class MLPDiscriminator(nn.Module):
     def data_kwargs(cls, info, cfg) -> dict:
         return {"in_shape": tuple(info.shape)}
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer (what feature matching compares)."""
+        return self.net[:-1](x.flatten(1))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.flatten(1)).squeeze(1)

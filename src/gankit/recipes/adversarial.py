@@ -9,6 +9,9 @@ from gankit import losses, nets
 from gankit.config import ConfigError
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
 from gankit.regularizers import clip_weights, gradient_penalty
+from gankit.regularizers.augment import OPS, AdaptiveP, augment, parse_policy
+from gankit.regularizers.instance_noise import instance_noise
+from gankit.regularizers.labels import targets
 
 OPTIMIZER_KEYS = {"opt", "lr", "betas", "eps", "weight_decay", "alpha", "momentum"}
 IMAGE_ONLY_ARCHES = {"dcgan"}
@@ -34,8 +37,16 @@ def build_net(cfg: dict, role: str, info: DataInfo) -> nn.Module:
         raise ConfigError(f"{role} network {arch}: {e}") from None
 
 
+TARGET_LOSSES = {"minimax", "nonsaturating", "least-squares"}  # losses whose real/fake labels tricks can move
+
+
 class Adversarial(Objective):
-    """D minimises loss.d_real + loss.d_fake (+ gp * penalty); G minimises loss.g; optional weight clipping."""
+    """D minimises loss.d_real + loss.d_fake (+ gp * penalty); G minimises loss.g (or feature matching).
+
+    Options (all ``--set`` keys of every adversarial preset): weight clipping, gradient penalty,
+    label smoothing / noisy / flipped labels, instance noise, feature matching, DiffAugment or ADA,
+    and a balanced D/G schedule driven by D's detection rates.
+    """
 
     def __init__(self, cfg: dict, info: DataInfo):
         self.cfg = cfg
@@ -43,37 +54,111 @@ class Adversarial(Objective):
         self.G = build_net(cfg, "G", info)
         self.D = build_net(cfg, "D", info)
         self.nets = {"G": self.G, "D": self.D}
+        uses_labels = cfg["tricks.label_smoothing"] != 1.0 or cfg["tricks.noisy_labels"] or cfg["tricks.flip_labels"] > 0
+        if uses_labels and cfg["loss"] not in TARGET_LOSSES:
+            raise ConfigError(f"label tricks need a loss with labels ({', '.join(sorted(TARGET_LOSSES))}), "
+                              f"not loss={cfg['loss']}")
+        self.policy = parse_policy(cfg["augment.policy"])
+        if (self.policy or cfg["augment.ada"]) and info.kind != "image":
+            raise ConfigError("augment.policy / augment.ada: augmentation needs image data")
+        self.ada = AdaptiveP(cfg["ada.target"], cfg["ada.kimg"]) if cfg["augment.ada"] else None
+        if self.ada is not None and not self.policy:
+            self.policy = list(OPS)
 
     def phases(self) -> list[Phase]:
         after = [lambda: clip_weights(self.D, self.cfg["clip"])] if self.cfg["clip"] > 0 else []
         return [Phase("D", "D", self.d_loss, repeat=self.cfg["n_critic"], after_step=after),
                 Phase("G", "G", self.g_loss)]
 
-    def d_loss(self, ctx: StepContext) -> torch.Tensor:
+    def state_dict(self) -> dict:
+        return {"ada": self.ada.state_dict()} if self.ada is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.ada is not None:
+            self.ada.load_state_dict(state["ada"])
+
+    def d_input(self, x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+        """What D sees: augmented (DiffAugment, or ADA with probability p) and with annealed instance noise."""
+        if self.policy:
+            x = augment(x, self.policy, self.ada.p if self.ada is not None else 1.0, ctx.generator)
+        if self.cfg["tricks.instance_noise"] > 0:
+            x = instance_noise(x, self.cfg["tricks.instance_noise"], ctx.progress, ctx.generator)
+        return x
+
+    def d_loss(self, ctx: StepContext) -> torch.Tensor | None:
+        cfg = self.cfg
         real, _ = ctx.real()
         with torch.no_grad():
             fake = self.G(ctx.z(real.shape[0]))
-        r = self.D(real)
-        f = self.D(fake)  # real and fake in separate batches, as DCGAN's batch norm expects
-        loss_real = self.loss.d_real(r.float()).mean()
-        loss_fake = self.loss.d_fake(f.float()).mean()
-        ctx.report("Loss/D/real", loss_real)
-        ctx.report("Loss/D/fake", loss_fake)
-        ctx.report("D/real", r.float().mean())
-        ctx.report("D/fake", f.float().mean())
-        loss = loss_real + loss_fake
-        if self.cfg["gp"] > 0:
+        r = self.D(self.d_input(real, ctx)).float()
+        f = self.D(self.d_input(fake, ctx)).float()  # real and fake in separate batches, as DCGAN's batch norm expects
+        t_real, t_fake = targets(r.shape[0], smooth=cfg["tricks.label_smoothing"], noisy=cfg["tricks.noisy_labels"],
+                                 flip=cfg["tricks.flip_labels"], device=r.device, generator=ctx.generator)
+        loss_real = self.loss.d_real(r, t_real).mean()
+        loss_fake = self.loss.d_fake(f, t_fake).mean()
+        for name, value in (("Loss/D/real", loss_real), ("Loss/D/fake", loss_fake), ("D/real", r.mean()),
+                            ("D/fake", f.mean())):
+            ctx.report(name, value)
+        if self.ada is not None:
+            self.ada.observe(r, ctx.batch)
+            ctx.report("Augment/p", self.ada.p)
+        if cfg["balance"]:
+            loss_real, loss_fake = self._balance_d(r, f, loss_real, loss_fake, ctx)
+            if loss_real is None and loss_fake is None:
+                return None
+        loss = sum(v for v in (loss_real, loss_fake) if v is not None)
+        if cfg["gp"] > 0:
             gp = gradient_penalty(self.D, real, fake, generator=ctx.generator)
             ctx.report("Loss/D/gp", gp)
-            loss = loss + self.cfg["gp"] * gp
+            loss = loss + cfg["gp"] * gp
         ctx.report("Loss/D", loss)
         return loss
 
-    def g_loss(self, ctx: StepContext) -> torch.Tensor:
-        f = self.D(self.G(ctx.z(ctx.batch)))
-        loss = self.loss.g(f.float()).mean()
+    def _balance_d(self, r, f, loss_real, loss_fake, ctx):
+        """Train D on fakes only while it detects fewer than balance.fake of them, on reals likewise (one host sync)."""
+        real_rate, fake_rate = (r > 0).float().mean(), (f < 0).float().mean()
+        ctx.report("Balance/D_detects_real", real_rate)
+        ctx.report("Balance/D_detects_fake", fake_rate)
+        real_rate, fake_rate = torch.stack([real_rate, fake_rate]).tolist()
+        return (loss_real if real_rate < self.cfg["balance.real"] else None,
+                loss_fake if fake_rate < self.cfg["balance.fake"] else None)
+
+    def g_loss(self, ctx: StepContext) -> torch.Tensor | None:
+        fake = self.G(ctx.z(ctx.batch))
+        fake_in = self.d_input(fake, ctx)
+        if self.cfg["tricks.feature_matching"]:
+            real, _ = ctx.real()
+            with torch.no_grad():
+                target = self.D.features(self.d_input(real, ctx)).float().flatten(1).mean(0)
+            loss = (self.D.features(fake_in).float().flatten(1).mean(0) - target).square().sum()
+            ctx.report("Loss/G", loss)
+            return loss
+        f = self.D(fake_in).float()
+        if self.cfg["balance"]:
+            detects = float((f < 0).float().mean())
+            if detects < self.cfg["balance.g"]:
+                return None  # D is fooled often enough: let it catch up
+        loss = self.loss.g(f).mean()
         ctx.report("Loss/G", loss)
         return loss
+
+
+# Off by default; every adversarial preset accepts them through --set.
+TRICK_DEFAULTS = {
+    "tricks.label_smoothing": 1.0,   # real-label target; 0.9 = one-sided label smoothing
+    "tricks.noisy_labels": False,    # real targets in [0.7, 1.2], fake in [0, 0.3]
+    "tricks.flip_labels": 0.0,       # probability of swapping a sample's label
+    "tricks.instance_noise": 0.0,    # initial std of noise on D's inputs, annealed to 0
+    "tricks.feature_matching": False,  # G matches the mean of D's last hidden features
+    "augment.policy": "",            # DiffAugment: any of color,translation,cutout
+    "augment.ada": False,            # ADA: adapt the augmentation probability to E[sign D(real)]
+    "ada.target": 0.6,
+    "ada.kimg": 100.0,               # images (thousands) for p to move from 0 to 1
+    "balance": False,                # train D/G only while D's detection rates call for it
+    "balance.fake": 0.6,             # train D on fakes while it detects fewer than this share of them
+    "balance.real": 0.45,            # train D on reals while it detects fewer than this share of them
+    "balance.g": 0.5,                # train G while D detects at least this share of fakes
+}
 
 
 def adam(lr: float, betas=(0.5, 0.999)) -> dict:
@@ -89,7 +174,8 @@ def preset(*, loss: str, arch: str, opt: dict, batch: int = 64, n_critic: int = 
     """The full default config of an adversarial preset (every key can be changed with --set)."""
     mlp = {"hidden": [256, 256, 256]}  # convolutional presets keep it too: it sizes their MLP on 2-D points
     net_defaults = {"mlp": mlp, "dcgan": {"width": 64, "norm": "batch", **mlp}}[arch]
-    cfg = {"loss": loss, "n_critic": n_critic, "clip": clip, "gp": gp, "batch": batch, "steps": steps}
+    cfg = {"loss": loss, "n_critic": n_critic, "clip": clip, "gp": gp, "batch": batch, "steps": steps,
+           **TRICK_DEFAULTS}
     for role, extra in (("G", G or {}), ("D", D or {})):
         cfg[f"{role}.arch"] = arch
         for k, v in {**net_defaults, **extra}.items():

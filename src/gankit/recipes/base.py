@@ -45,11 +45,14 @@ class StepContext(Protocol):
 
 @dataclass
 class Phase:
-    """One kind of optimisation step: ``loss(ctx)`` minimised over net ``update``, ``repeat`` times per training step."""
+    """One kind of optimisation step: ``loss(ctx)`` minimised over net ``update``, ``repeat`` times per training step.
+
+    A loss may return None to skip this step (a balanced schedule deciding not to train a net now).
+    """
 
     name: str
     update: str
-    loss: Callable[[StepContext], torch.Tensor]
+    loss: Callable[[StepContext], torch.Tensor | None]
     repeat: int = 1
     after_step: list[Callable[[], None]] = field(default_factory=list)
 
@@ -62,6 +65,13 @@ class Objective:
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """State besides the networks that resume must restore (for example ADA's probability)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
 
     def generate(self, G: nn.Module, z: torch.Tensor) -> torch.Tensor:
         """Samples from latents with the given copy of the sampling network (G or G_ema)."""

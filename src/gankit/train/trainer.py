@@ -95,6 +95,8 @@ class Trainer:
         rng.seed_all(cfg["seed"])
         self.feed = make_feed(data, cfg["batch"], self.device, cfg["seed"], cfg, dist.rank, dist.world)
         self.objective = recipes.get(cfg["recipe"]).build(self.cfg, self.feed.info)
+        if dist.active and cfg.get("balance"):
+            raise ConfigError("balance=true decides per batch on one process's data; it is not supported under torchrun yet")
         for net in self.objective.nets.values():
             net.to(self.device)
         self.phases = self.objective.phases()
@@ -126,7 +128,10 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
             loss = phase.loss(self.ctx)
-        self.scaler.scale(loss).backward()
+        if loss is None:  # the recipe skips this step
+            self.stats.report(f"Skipped/{phase.name}", 1.0)
+            return
+        self.stats.report(f"Skipped/{phase.name}", 0.0)
         if self.dist.active:
             distributed.average_gradients(self.objective.nets[phase.update].parameters(), self.dist.world)
         self.scaler.step(opt)
@@ -163,6 +168,7 @@ class Trainer:
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
             "scaler": self.scaler.state_dict(),
             "feed": self.feed.state_dict(),
+            "objective": self.objective.state_dict(),
             "z_gen": self.z_gen.get_state(),
             "rng": rng.capture(),
         }
@@ -177,6 +183,7 @@ class Trainer:
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.feed.load_state_dict(state["feed"])
+        self.objective.load_state_dict(state.get("objective", {}))
         self.z_gen.set_state(state["z_gen"])
         rng.restore(state["rng"])
         self.step, self.nimg = state["step"], state["nimg"]

@@ -1,0 +1,104 @@
+"""Differentiable augmentation for small data: DiffAugment (Zhao et al. 2020) and ADA's adaptive probability
+(Karras et al. 2020).
+
+The same random transforms are applied to real and fake images before D, in both D's and G's
+steps, and are differentiable, so G learns the data, not the augmentations. ``p`` is the
+probability that each transform is applied to an image: 1 for DiffAugment, adapted for ADA.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+Tensor = torch.Tensor
+
+
+def _rand(n: int, x: Tensor, generator) -> Tensor:
+    return torch.rand(n, 1, 1, 1, device=x.device, generator=generator)
+
+
+def color(x: Tensor, generator=None) -> Tensor:
+    """Brightness +-0.5, saturation x[0, 2], contrast x[0.5, 1.5], on images in [-1, 1]."""
+    n = x.shape[0]
+    x = x + (_rand(n, x, generator) - 0.5)
+    mean = x.mean(dim=1, keepdim=True)
+    x = (x - mean) * (_rand(n, x, generator) * 2) + mean
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    return (x - mean) * (_rand(n, x, generator) + 0.5) + mean
+
+
+def translation(x: Tensor, generator=None, ratio: float = 0.125) -> Tensor:
+    """Shift by up to ``ratio`` of the size, filling with zeros (a gather, so gradients flow)."""
+    n, _, h, w = x.shape
+    sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    dy = torch.randint(-sh, sh + 1, (n, 1, 1), device=x.device, generator=generator)
+    dx = torch.randint(-sw, sw + 1, (n, 1, 1), device=x.device, generator=generator)
+    gy, gx = torch.meshgrid(torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij")
+    yy = (gy.unsqueeze(0) + dy + 1).clamp(0, h + 1)
+    xx = (gx.unsqueeze(0) + dx + 1).clamp(0, w + 1)
+    padded = F.pad(x, (1, 1, 1, 1))
+    idx = (yy * (w + 2) + xx).view(n, 1, h * w).expand(-1, x.shape[1], -1)
+    return padded.flatten(2).gather(2, idx).view_as(x)
+
+
+def cutout(x: Tensor, generator=None, ratio: float = 0.5) -> Tensor:
+    """Zero a square of ``ratio`` of the size centred at a random pixel (clipped at the borders)."""
+    n, _, h, w = x.shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    top = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=x.device, generator=generator) - ch // 2
+    left = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=x.device, generator=generator) - cw // 2
+    gy = torch.arange(h, device=x.device).view(1, h, 1)
+    gx = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = (gy >= top) & (gy < top + ch) & (gx >= left) & (gx < left + cw)
+    return x * (~inside).unsqueeze(1).to(x.dtype)
+
+
+OPS = {"color": color, "translation": translation, "cutout": cutout}
+
+
+def parse_policy(policy: str) -> list[str]:
+    names = [p.strip() for p in policy.split(",") if p.strip()]
+    unknown = [p for p in names if p not in OPS]
+    if unknown:
+        from gankit.config import ConfigError
+
+        raise ConfigError(f"--set augment.policy={policy}: unknown {', '.join(unknown)}; use {', '.join(OPS)}")
+    return names
+
+
+def augment(x: Tensor, policy: list[str], p: float | Tensor = 1.0, generator=None) -> Tensor:
+    """Apply each transform of ``policy`` to each image with probability ``p`` (p=1: DiffAugment)."""
+    for name in policy:
+        y = OPS[name](x, generator)
+        if isinstance(p, Tensor) or p < 1:
+            keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device, generator=generator) < p
+            y = torch.where(keep, y, x)
+        x = y
+    return x
+
+
+class AdaptiveP:
+    """ADA's controller: every ``interval`` D steps, move p by sign(r_t - target) * batch * interval / (speed_kimg * 1000),
+    where r_t = E[sign D(real)] over those steps. p stays in [0, 1] and is part of the checkpoint."""
+
+    def __init__(self, target: float = 0.6, speed_kimg: float = 100.0, interval: int = 4):
+        self.target, self.speed_kimg, self.interval = target, speed_kimg, interval
+        self.p = torch.zeros(())
+        self._signs = torch.zeros(())
+        self._count = 0
+
+    def observe(self, real_logits: Tensor, batch: int) -> None:
+        self._signs = self._signs.to(real_logits.device) + real_logits.detach().float().sign().mean()
+        self._count += 1
+        if self._count == self.interval:
+            rt = self._signs / self._count
+            step = torch.sign(rt - self.target) * batch * self.interval / (self.speed_kimg * 1000)
+            self.p = (self.p.to(rt.device) + step).clamp(0.0, 1.0)
+            self._signs, self._count = torch.zeros((), device=rt.device), 0
+
+    def state_dict(self) -> dict:
+        return {"p": self.p.cpu(), "signs": self._signs.cpu(), "count": self._count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.p, self._signs, self._count = state["p"], state["signs"], state["count"]

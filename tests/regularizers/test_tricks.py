@@ -1,0 +1,101 @@
+"""Training tricks: label targets, instance noise, DiffAugment ops and ADA's controller, on hand-made inputs."""
+
+import math
+
+import pytest
+import torch
+
+from gankit import losses
+from gankit.regularizers.augment import AdaptiveP, augment, color, cutout, parse_policy, translation
+from gankit.regularizers.gradient_penalty import gradient_penalty
+from gankit.regularizers.instance_noise import instance_noise
+from gankit.regularizers.labels import targets
+from gankit.regularizers.weight_clip import clip_weights
+
+
+def test_one_sided_label_smoothing_moves_only_the_real_target():
+    real, fake = targets(4, smooth=0.9)
+    assert torch.equal(real, torch.full((4,), 0.9)) and torch.equal(fake, torch.zeros(4))
+    r = torch.tensor([2.0])
+    expected = -(0.9 * math.log(1 / (1 + math.exp(-2))) + 0.1 * math.log(1 - 1 / (1 + math.exp(-2))))
+    assert losses.get("nonsaturating").d_real(r, real[:1]).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_noisy_labels_stay_in_their_ranges_and_flips_swap():
+    g = torch.Generator().manual_seed(0)
+    real, fake = targets(10000, noisy=True, generator=g)
+    assert 0.7 <= real.min() and real.max() <= 1.2 and 0.0 <= fake.min() and fake.max() <= 0.3
+    real, fake = targets(10000, flip=0.25, generator=g)
+    assert (real == 0).float().mean().item() == pytest.approx(0.25, abs=0.02)
+    assert (fake == 1).float().mean().item() == pytest.approx(0.25, abs=0.02)
+
+
+def test_instance_noise_anneals_to_zero():
+    x = torch.zeros(20000)
+    g = torch.Generator().manual_seed(0)
+    assert instance_noise(x, 0.2, 0.0, g).std().item() == pytest.approx(0.2, rel=0.03)
+    assert instance_noise(x, 0.2, 0.5, g).std().item() == pytest.approx(0.1, rel=0.03)
+    assert torch.equal(instance_noise(x, 0.2, 1.0, g), x)
+
+
+def test_translation_shifts_pixels_and_fills_zeros():
+    x = torch.arange(1, 17.0).view(1, 1, 4, 4).repeat(64, 1, 1, 1)
+    y = translation(x, torch.Generator().manual_seed(0), ratio=0.25)
+    for img in y[:, 0]:
+        nz = img[img != 0]
+        assert len(nz) in (9, 12, 16)  # shifted by 0 or 1 in each direction: the rest is zero fill
+        assert set(nz.tolist()) <= set(range(1, 17))
+    assert (y != x).any()
+
+
+def test_cutout_zeroes_a_square_and_color_keeps_shape():
+    y = cutout(torch.ones(256, 1, 8, 8), torch.Generator().manual_seed(0))
+    zeros = (y == 0).sum(dim=(1, 2, 3))
+    assert zeros.max() == 16 and zeros.min() > 0  # a 4x4 square, clipped at the borders
+    x = torch.rand(8, 3, 8, 8) * 2 - 1
+    assert color(x, torch.Generator().manual_seed(0)).shape == x.shape
+
+
+def test_augmentations_let_gradients_through():
+    x = torch.rand(4, 3, 8, 8, requires_grad=True)
+    augment(x, ["color", "translation", "cutout"], 1.0, torch.Generator().manual_seed(0)).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_p_zero_is_identity_and_unknown_ops_are_refused():
+    x = torch.rand(4, 1, 8, 8)
+    assert torch.equal(augment(x, ["color", "cutout"], torch.tensor(0.0)), x)
+    from gankit.config import ConfigError
+
+    with pytest.raises(ConfigError, match="rotate"):
+        parse_policy("color,rotate")
+
+
+def test_ada_moves_p_towards_the_target_overfitting_signal():
+    ada = AdaptiveP(target=0.6, speed_kimg=1.0, interval=4)
+    for _ in range(4):
+        ada.observe(torch.ones(100), batch=100)  # D sure of every real: overfitting, r_t = 1 > 0.6
+    assert ada.p.item() == pytest.approx(0.4)  # 100 * 4 / 1000
+    for _ in range(4):
+        ada.observe(-torch.ones(100), batch=100)  # r_t = -1 < 0.6
+    assert ada.p.item() == pytest.approx(0.0)
+    restored = AdaptiveP()
+    restored.load_state_dict(ada.state_dict())
+    assert restored.p == ada.p
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    """D(x) = w.x has gradient w everywhere, so the penalty is (||w|| - 1)^2."""
+    w = torch.tensor([3.0, 4.0])
+    D = lambda x: x @ w  # noqa: E731
+    gp = gradient_penalty(D, torch.randn(16, 2), torch.randn(16, 2))
+    assert gp.item() == pytest.approx((5 - 1) ** 2)
+
+
+def test_weight_clip_clamps_every_parameter():
+    net = torch.nn.Linear(3, 3)
+    with torch.no_grad():
+        net.weight.fill_(5.0)
+        net.bias.fill_(-5.0)
+    clip_weights(net, 0.01)
+    assert net.weight.max() == 0.01 and net.bias.min() == -0.01

@@ -41,7 +41,7 @@ def test_batch_norm_placement():
     """No batch norm on G's output layer or D's input layer; present elsewhere."""
     G = nets.build("dcgan-g", img_resolution=32, img_channels=3, width=8)
     D = nets.build("dcgan-d", img_resolution=32, img_channels=3, width=8)
-    d_layers = list(D.features)
+    d_layers = list(D.body)
     assert isinstance(d_layers[0], nn.Conv2d) and isinstance(d_layers[1], nn.LeakyReLU)
     assert sum(isinstance(m, nn.BatchNorm2d) for m in D.modules()) == 2
     assert isinstance(list(G.blocks)[-2], nn.ConvTranspose2d) and isinstance(list(G.blocks)[-1], nn.Tanh)

@@ -24,11 +24,15 @@ class Mixture:
         return self.centers.shape[0]
 
     def sample(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        return self.sample_with_modes(n, generator, device)[0]
+
+    def sample_with_modes(self, n: int, generator: torch.Generator | None = None, device=None):
+        """(points [n, 2], index of the mode each was drawn from): the mode is the label of conditional recipes."""
         device = device if device is not None else (generator.device if generator is not None else "cpu")
         centers = self.centers.to(device)
         k = torch.randint(self.num_modes, (n,), generator=generator, device=device)
         noise = torch.randn(n, 2, generator=generator, device=device)
-        return centers[k] + self.std * noise
+        return centers[k] + self.std * noise, k
 
 
 def ring8() -> Mixture:

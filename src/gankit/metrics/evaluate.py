@@ -50,10 +50,15 @@ def real_features(data: ImageData, extractor: Extractor, n: int | None = None) -
 @torch.no_grad()
 def generate(G, z_dim: int, n: int, seed: int, batch: int = 500, device="cpu") -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
+    c_dim = getattr(G, "c_dim", 0)
     out = []
     for i in range(0, n, batch):
-        z = torch.randn(min(batch, n - i), z_dim, generator=g).to(device)
-        out.append(G(z).float().cpu())
+        m = min(batch, n - i)
+        z = torch.randn(m, z_dim, generator=g).to(device)
+        if c_dim:  # a conditional generator: classes drawn uniformly, as the data's are balanced
+            out.append(G(z, torch.randint(c_dim, (m,), generator=g).to(device)).float().cpu())
+        else:
+            out.append(G(z).float().cpu())
     return torch.cat(out)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gankit.nets.conditioning import append_planes, append_to_vector, conditioning_kwargs
 from gankit.nets.init import dcgan_init
 from gankit.nets.registry import register
 
@@ -51,12 +52,12 @@ def _norm(kind: str, channels: int) -> nn.Module:
 @register("dcgan-g")
 class DCGANGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, img_resolution: int = 64, img_channels: int = 3, width: int = 64,
-                 max_width: int | None = None, norm: str = "batch"):
+                 max_width: int | None = None, norm: str = "batch", c_dim: int = 0):
         super().__init__()
-        self.z_dim = z_dim
+        self.z_dim, self.c_dim = z_dim, c_dim
         sizes = size_chain(img_resolution)
         widths = level_widths(img_resolution, width, max_width)
-        self.project = nn.Sequential(nn.Linear(z_dim, widths[0] * 16, bias=norm != "batch"))
+        self.project = nn.Sequential(nn.Linear(z_dim + c_dim, widths[0] * 16, bias=norm != "batch"))
         self.project_norm = nn.Sequential(_norm(norm, widths[0]), nn.ReLU(True))
         self.base_width = widths[0]
         blocks: list[nn.Module] = []
@@ -73,22 +74,24 @@ class DCGANGenerator(nn.Module):
 
     @classmethod
     def data_kwargs(cls, info, cfg) -> dict:
-        return {"z_dim": cfg["z_dim"], "img_resolution": info.resolution, "img_channels": info.channels}
+        return {"z_dim": cfg["z_dim"], "img_resolution": info.resolution, "img_channels": info.channels,
+                **conditioning_kwargs(cfg, info, "G")}
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.project(z).view(z.shape[0], self.base_width, 4, 4)
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.project(append_to_vector(z, c, self.c_dim)).view(z.shape[0], self.base_width, 4, 4)
         return self.blocks(self.project_norm(x))
 
 
 @register("dcgan-d")
 class DCGANDiscriminator(nn.Module):
     def __init__(self, img_resolution: int = 64, img_channels: int = 3, width: int = 64,
-                 max_width: int | None = None, norm: str = "batch"):
+                 max_width: int | None = None, norm: str = "batch", c_dim: int = 0, aux_classes: int = 0):
         super().__init__()
+        self.c_dim = c_dim
         sizes = size_chain(img_resolution)[::-1]  # resolution ... 4
         widths = level_widths(img_resolution, width, max_width)[::-1]
         layers: list[nn.Module] = []
-        in_ch = img_channels
+        in_ch = img_channels + c_dim  # labels enter as constant one-hot planes
         for i in range(1, len(sizes)):
             k = 4 if sizes[i - 1] == 2 * sizes[i] else 3
             out_ch = widths[i]
@@ -97,13 +100,23 @@ class DCGANDiscriminator(nn.Module):
                 layers.append(_norm(norm, out_ch))
             layers.append(nn.LeakyReLU(0.2, True))
             in_ch = out_ch
-        self.features = nn.Sequential(*layers)
+        self.body = nn.Sequential(*layers)
         self.head = nn.Conv2d(in_ch, 1, 4, 1, 0)  # 4x4 -> one logit
+        self.aux = nn.Conv2d(in_ch, aux_classes, 4, 1, 0) if aux_classes else None  # ACGAN's class head
         dcgan_init(self)
 
     @classmethod
     def data_kwargs(cls, info, cfg) -> dict:
-        return {"img_resolution": info.resolution, "img_channels": info.channels}
+        return {"img_resolution": info.resolution, "img_channels": info.channels, **conditioning_kwargs(cfg, info, "D")}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).flatten()
+    def features(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """The 4x4 feature maps before the logit (what feature matching compares)."""
+        return self.body(append_planes(x, c, self.c_dim))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.features(x, c)).flatten()
+
+    def forward_aux(self, x: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(real/fake logit, class logits) from one pass: the auxiliary classifier of ACGAN."""
+        h = self.features(x, c)
+        return self.head(h).flatten(), self.aux(h).flatten(1)

@@ -45,6 +45,12 @@ adversarial("wgan", "Wasserstein GAN: critic without sigmoid, weight clipping c=
 adversarial("wgan-gp", "WGAN with gradient penalty lambda=10, layer-norm critic, Adam 1e-4 betas (0, 0.9), n_critic=5",
             "Gulrajani et al. 2017, Improved Training of Wasserstein GANs",
             loss="wasserstein", arch="dcgan", opt=adam(1e-4, (0.0, 0.9)), n_critic=5, gp=10.0, D={"norm": "layer"})
+adversarial("cgan", "Conditional GAN: one-hot labels fed to G and D, MLP G and D (convolutional: --set G.arch=dcgan D.arch=dcgan)",
+            "Mirza & Osindero 2014, Conditional Generative Adversarial Nets",
+            loss="nonsaturating", arch="mlp", opt=adam(2e-4), **{"cond.mode": "input"})
+adversarial("acgan", "Auxiliary-classifier GAN: labels fed to G, D also classifies real and fake images",
+            "Odena, Olah, Shlens 2017, Conditional Image Synthesis with Auxiliary Classifier GANs",
+            loss="nonsaturating", arch="dcgan", opt=adam(2e-4), **{"cond.mode": "aux"})
 adversarial("hinge", "Hinge-loss GAN on DCGAN networks, Adam 2e-4 beta1 0.5",
             "Lim & Ye 2017, Geometric GAN; Miyato et al. 2018, Spectral Normalization",
             loss="hinge", arch="dcgan", opt=adam(2e-4))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gankit import losses, nets
@@ -61,6 +62,10 @@ class Adversarial(Objective):
         self.policy = parse_policy(cfg["augment.policy"])
         if (self.policy or cfg["augment.ada"]) and info.kind != "image":
             raise ConfigError("augment.policy / augment.ada: augmentation needs image data")
+        self.mode = cfg["cond.mode"]
+        if self.mode not in ("none", "input", "aux"):
+            raise ConfigError(f"--set cond.mode={self.mode}: use none, input (cGAN) or aux (ACGAN)")
+        self.num_classes = info.num_classes if self.mode != "none" else 0
         self.ada = AdaptiveP(cfg["ada.target"], cfg["ada.kimg"]) if cfg["augment.ada"] else None
         if self.ada is not None and not self.policy:
             self.policy = list(OPS)
@@ -85,13 +90,24 @@ class Adversarial(Objective):
             x = instance_noise(x, self.cfg["tricks.instance_noise"], ctx.progress, ctx.generator)
         return x
 
+    def generate(self, G: nn.Module, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return G(z, c) if self.num_classes else G(z)
+
+    def discriminate(self, x: torch.Tensor, c: torch.Tensor | None, ctx: StepContext):
+        """D's logits and, for ACGAN, the cross-entropy of its class head against ``c``."""
+        if self.mode == "aux":
+            logits, classes = self.D.forward_aux(x)
+            return logits.float(), F.cross_entropy(classes.float(), c)
+        return (self.D(x, c) if self.mode == "input" else self.D(x)).float(), None
+
     def d_loss(self, ctx: StepContext) -> torch.Tensor | None:
         cfg = self.cfg
-        real, _ = ctx.real()
+        real, y = ctx.real()
+        c = ctx.labels(real.shape[0]) if self.num_classes else None
         with torch.no_grad():
-            fake = self.G(ctx.z(real.shape[0]))
-        r = self.D(self.d_input(real, ctx)).float()
-        f = self.D(self.d_input(fake, ctx)).float()  # real and fake in separate batches, as DCGAN's batch norm expects
+            fake = self.generate(self.G, ctx.z(real.shape[0]), c)
+        r, aux_real = self.discriminate(self.d_input(real, ctx), y, ctx)
+        f, aux_fake = self.discriminate(self.d_input(fake, ctx), c, ctx)  # separate batches, as DCGAN's batch norm expects
         t_real, t_fake = targets(r.shape[0], smooth=cfg["tricks.label_smoothing"], noisy=cfg["tricks.noisy_labels"],
                                  flip=cfg["tricks.flip_labels"], device=r.device, generator=ctx.generator)
         loss_real = self.loss.d_real(r, t_real).mean()
@@ -107,8 +123,12 @@ class Adversarial(Objective):
             if loss_real is None and loss_fake is None:
                 return None
         loss = sum(v for v in (loss_real, loss_fake) if v is not None)
+        if aux_real is not None:
+            ctx.report("Loss/D/aux", aux_real + aux_fake)
+            loss = loss + cfg["cond.aux_weight"] * (aux_real + aux_fake)
         if cfg["gp"] > 0:
-            gp = gradient_penalty(self.D, real, fake, generator=ctx.generator)
+            D = (lambda x: self.D(x, y)) if self.mode == "input" else self.D  # interpolates carry the real labels
+            gp = gradient_penalty(D, real, fake, generator=ctx.generator)
             ctx.report("Loss/D/gp", gp)
             loss = loss + cfg["gp"] * gp
         ctx.report("Loss/D", loss)
@@ -124,21 +144,26 @@ class Adversarial(Objective):
                 loss_fake if fake_rate < self.cfg["balance.fake"] else None)
 
     def g_loss(self, ctx: StepContext) -> torch.Tensor | None:
-        fake = self.G(ctx.z(ctx.batch))
+        c = ctx.labels(ctx.batch) if self.num_classes else None
+        fake = self.generate(self.G, ctx.z(ctx.batch), c)
         fake_in = self.d_input(fake, ctx)
         if self.cfg["tricks.feature_matching"]:
-            real, _ = ctx.real()
+            real, y = ctx.real()
+            d_c = (lambda labels: labels) if self.mode == "input" else (lambda labels: None)
             with torch.no_grad():
-                target = self.D.features(self.d_input(real, ctx)).float().flatten(1).mean(0)
-            loss = (self.D.features(fake_in).float().flatten(1).mean(0) - target).square().sum()
+                target = self.D.features(self.d_input(real, ctx), d_c(y)).float().flatten(1).mean(0)
+            loss = (self.D.features(fake_in, d_c(c)).float().flatten(1).mean(0) - target).square().sum()
             ctx.report("Loss/G", loss)
             return loss
-        f = self.D(fake_in).float()
+        f, aux = self.discriminate(fake_in, c, ctx)
         if self.cfg["balance"]:
             detects = float((f < 0).float().mean())
             if detects < self.cfg["balance.g"]:
                 return None  # D is fooled often enough: let it catch up
         loss = self.loss.g(f).mean()
+        if aux is not None:
+            ctx.report("Loss/G/aux", aux)
+            loss = loss + self.cfg["cond.aux_weight"] * aux
         ctx.report("Loss/G", loss)
         return loss
 
@@ -158,6 +183,8 @@ TRICK_DEFAULTS = {
     "balance.fake": 0.6,             # train D on fakes while it detects fewer than this share of them
     "balance.real": 0.45,            # train D on reals while it detects fewer than this share of them
     "balance.g": 0.5,                # train G while D detects at least this share of fakes
+    "cond.mode": "none",             # none | input (labels to G and D: cGAN) | aux (ACGAN's class head in D)
+    "cond.aux_weight": 1.0,          # weight of ACGAN's classification losses
 }
 
 
@@ -170,12 +197,17 @@ def rmsprop(lr: float) -> dict:
 
 
 def preset(*, loss: str, arch: str, opt: dict, batch: int = 64, n_critic: int = 1, clip: float = 0.0,
-           gp: float = 0.0, steps: int = 5000, G: dict | None = None, D: dict | None = None) -> dict:
+           gp: float = 0.0, steps: int = 5000, G: dict | None = None, D: dict | None = None, **options) -> dict:
     """The full default config of an adversarial preset (every key can be changed with --set)."""
-    mlp = {"hidden": [256, 256, 256]}  # convolutional presets keep it too: it sizes their MLP on 2-D points
-    net_defaults = {"mlp": mlp, "dcgan": {"width": 64, "norm": "batch", **mlp}}[arch]
+    # Every preset carries the arguments of both network families, so --set G.arch=... can switch
+    # family (and convolutional presets size their MLP on 2-D points with ``hidden``).
+    net_defaults = {"hidden": [256, 256, 256], "width": 64, "norm": "batch"}
     cfg = {"loss": loss, "n_critic": n_critic, "clip": clip, "gp": gp, "batch": batch, "steps": steps,
            **TRICK_DEFAULTS}
+    unknown = set(options) - set(TRICK_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown preset options {sorted(unknown)}")
+    cfg.update(options)
     for role, extra in (("G", G or {}), ("D", D or {})):
         cfg[f"{role}.arch"] = arch
         for k, v in {**net_defaults, **extra}.items():

@@ -40,6 +40,7 @@ class StepContext(Protocol):
 
     def real(self) -> tuple[torch.Tensor, torch.Tensor | None]: ...  # a fresh real batch (x, labels)
     def z(self, n: int) -> torch.Tensor: ...  # latent vectors from the run's latent RNG
+    def labels(self, n: int) -> torch.Tensor: ...  # uniformly random class labels, same RNG
     def report(self, name: str, value: torch.Tensor) -> None: ...  # a scalar for the logs, no host sync
 
 
@@ -73,9 +74,11 @@ class Objective:
     def load_state_dict(self, state: dict) -> None:
         pass
 
-    def generate(self, G: nn.Module, z: torch.Tensor) -> torch.Tensor:
-        """Samples from latents with the given copy of the sampling network (G or G_ema)."""
-        return G(z)
+    num_classes: int = 0  # > 0: the generator takes class labels
+
+    def generate(self, G: nn.Module, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples from latents (and labels) with the given copy of the sampling network (G or G_ema)."""
+        return G(z) if c is None else G(z, c)
 
 
 @dataclass(frozen=True)

@@ -71,10 +71,12 @@ class PointFeed:
         self.mixture, self.batch, self.device = mixture, batch, device
         self.mine = _slice(batch, rank, world)
         self.generator = torch.Generator(device).manual_seed(seed)
-        self.info = DataInfo("points", (2,), 0)
+        self.info = DataInfo("points", (2,), mixture.num_modes)
 
-    def next(self) -> tuple[torch.Tensor, None]:
-        return self.mixture.sample(self.batch, self.generator, self.device)[self.mine], None
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Points and their mode index (the label conditional recipes use)."""
+        x, k = self.mixture.sample_with_modes(self.batch, self.generator, self.device)
+        return x[self.mine], k[self.mine]
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}

@@ -73,6 +73,11 @@ class _Context:
         z = torch.randn(n * d.world, self._t.cfg["z_dim"], generator=self._t.z_gen, device=self._t.device)
         return z[d.rank * n:(d.rank + 1) * n]
 
+    def labels(self, n: int) -> torch.Tensor:
+        d, k = self._t.dist, self._t.objective.num_classes
+        c = torch.randint(k, (n * d.world,), generator=self._t.z_gen, device=self._t.device)
+        return c[d.rank * n:(d.rank + 1) * n]
+
     def report(self, name: str, value) -> None:
         self._t.stats.report(name, value)
 
@@ -107,6 +112,8 @@ class Trainer:
         self.z_gen = torch.Generator(self.device).manual_seed(cfg["seed"] + 1)
         n_fixed = cfg["snapshot.grid"] if self.feed.info.kind == "image" else max(1000, cfg["snapshot.grid"])
         self.fixed_z = torch.randn(n_fixed, cfg["z_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 2)).to(self.device)
+        k = self.objective.num_classes  # conditional: one column per class in the snapshot grid
+        self.fixed_c = (torch.arange(n_fixed) % k).to(self.device) if k else None
         self.amp_dtype = self._amp_dtype(cfg["amp"])
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.stats = Stats()
@@ -213,9 +220,12 @@ class Trainer:
         G = self.sampling_net()
         was_training = G.training
         G.eval()
-        out = self.objective.generate(G, self.fixed_z)
+        out = self.objective.generate(G, self.fixed_z, self.fixed_c)
         G.train(was_training)
-        image = points_image(out, self.data.centers) if self.feed.info.kind == "points" else grid_image(out)
+        if self.feed.info.kind == "points":
+            image = points_image(out, self.data.centers)
+        else:
+            image = grid_image(out, nrow=self.objective.num_classes or None)
         path = self.run_dir / "samples" / f"grid-{self.nimg:010d}.png"  # named by images seen
         save_png(image, path)
         return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gankit.config import ConfigError
 from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
 from gankit.recipes.base import DataInfo, Objective, Phase, Recipe
+from gankit.recipes.unrolled import Unrolled
 
 RECIPES: dict[str, Recipe] = {}
 
@@ -22,9 +23,10 @@ def get(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def adversarial(name: str, summary: str, paper: str, **preset_args) -> Recipe:
+def adversarial(name: str, summary: str, paper: str, objective=Adversarial, extra: dict | None = None,
+                **preset_args) -> Recipe:
     """Register a preset of the adversarial recipe (see ``recipes.adversarial.preset``)."""
-    return register(Recipe(name, summary, paper, preset(**preset_args), Adversarial))
+    return register(Recipe(name, summary, paper, {**preset(**preset_args), **(extra or {})}, objective))
 
 
 adversarial("gan", "GAN with the minimax loss, MLP G and D, k=1 D steps per G step",
@@ -51,6 +53,10 @@ adversarial("cgan", "Conditional GAN: one-hot labels fed to G and D, MLP G and D
 adversarial("acgan", "Auxiliary-classifier GAN: labels fed to G, D also classifies real and fake images",
             "Odena, Olah, Shlens 2017, Conditional Image Synthesis with Auxiliary Classifier GANs",
             loss="nonsaturating", arch="dcgan", opt=adam(2e-4), **{"cond.mode": "aux"})
+adversarial("unrolled", "Unrolled GAN: G's loss looks 5 differentiable D steps ahead (SGD surrogate), MLP G and D",
+            "Metz, Poole, Pfau, Sohl-Dickstein 2017, Unrolled Generative Adversarial Networks",
+            objective=Unrolled, extra={"unroll.steps": 5, "unroll.lr": 0.01},
+            loss="nonsaturating", arch="mlp", opt=adam(1e-4))
 adversarial("hinge", "Hinge-loss GAN on DCGAN networks, Adam 2e-4 beta1 0.5",
             "Lim & Ye 2017, Geometric GAN; Miyato et al. 2018, Spectral Normalization",
             loss="hinge", arch="dcgan", opt=adam(2e-4))

@@ -1,0 +1,39 @@
+"""Unrolled GAN (Metz et al. 2017): G's loss is taken against D after k look-ahead steps of D's own training.
+
+The look-ahead steps are differentiable (``create_graph=True``), so G's gradient includes how D
+would react to G's move, which discourages G from hopping between modes. The surrogate D is
+updated with plain SGD of step ``unroll.lr`` (the paper unrolls Adam); D itself trains as usual.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.func import functional_call
+
+from gankit.recipes.adversarial import Adversarial
+from gankit.recipes.base import StepContext
+
+
+class Unrolled(Adversarial):
+    def g_loss(self, ctx: StepContext) -> torch.Tensor | None:
+        steps, lr = self.cfg["unroll.steps"], self.cfg["unroll.lr"]
+        if steps == 0 or self.num_classes or self.cfg["tricks.feature_matching"]:
+            return super().g_loss(ctx)
+        params = dict(self.D.named_parameters())
+        buffers = {n: b.clone() for n, b in self.D.named_buffers()}  # look-ahead must not touch D's statistics
+
+        def D(x, p):
+            return functional_call(self.D, (p, buffers), (x,)).float()
+
+        surrogate = {n: p.detach().requires_grad_(True) for n, p in params.items()}
+        for _ in range(steps):
+            real, _ = ctx.real()
+            fake = self.G(ctx.z(real.shape[0]))  # with G's graph: the look-ahead depends on G
+            d_loss = (self.loss.d_real(D(self.d_input(real, ctx), surrogate)).mean()
+                      + self.loss.d_fake(D(self.d_input(fake, ctx), surrogate)).mean())
+            grads = torch.autograd.grad(d_loss, list(surrogate.values()), create_graph=True)
+            surrogate = {n: p - lr * g for (n, p), g in zip(surrogate.items(), grads)}
+        f = D(self.d_input(self.G(ctx.z(ctx.batch)), ctx), surrogate)
+        loss = self.loss.g(f).mean()
+        ctx.report("Loss/G", loss)
+        return loss

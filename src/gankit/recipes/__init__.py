@@ -57,6 +57,10 @@ adversarial("unrolled", "Unrolled GAN: G's loss looks 5 differentiable D steps a
             "Metz, Poole, Pfau, Sohl-Dickstein 2017, Unrolled Generative Adversarial Networks",
             objective=Unrolled, extra={"unroll.steps": 5, "unroll.lr": 0.01},
             loss="nonsaturating", arch="mlp", opt=adam(1e-4))
+adversarial("sngan", "Spectrally normalised ResNet D, ResNet G, hinge loss, n_critic=5, Adam 2e-4 betas (0, 0.9); "
+            "projection D for labels with --set cond.mode=input",
+            "Miyato, Kataoka, Koyama, Yoshida 2018, Spectral Normalization for GANs; Miyato & Koyama 2018 (projection)",
+            loss="hinge", arch="resnet", opt=adam(2e-4, (0.0, 0.9)), n_critic=5, extra={"z_dim": 128})
 adversarial("hinge", "Hinge-loss GAN on DCGAN networks, Adam 2e-4 beta1 0.5",
             "Lim & Ye 2017, Geometric GAN; Miyato et al. 2018, Spectral Normalization",
             loss="hinge", arch="dcgan", opt=adam(2e-4))

@@ -15,7 +15,7 @@ from gankit.regularizers.instance_noise import instance_noise
 from gankit.regularizers.labels import targets
 
 OPTIMIZER_KEYS = {"opt", "lr", "betas", "eps", "weight_decay", "alpha", "momentum"}
-IMAGE_ONLY_ARCHES = {"dcgan"}
+IMAGE_ONLY_ARCHES = {"dcgan", "resnet"}
 
 
 def build_net(cfg: dict, role: str, info: DataInfo) -> nn.Module:

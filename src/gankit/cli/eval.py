@@ -2,8 +2,11 @@
 
 Image metrics (features: fmnist for 28x28 grayscale, inception with a local weights file, or
 classifier:PATH): fd (Frechet distance), kid (kernel distance, unbiased, 100 subsets), pr
-(precision/recall, k=3), dc (density/coverage, k=5). 2-D data: modes (modes captured, HQ %,
-reverse KL, per the PacGAN protocol). A Fashion-MNIST model is compared with the test split.
+(precision/recall, k=3), dc (density/coverage, k=5) by default; with a classifier's class head
+also is (Inception-Score formula with the domain classifier), and for class-conditional models
+cacc (share of samples classified as the requested class) and cas (Classification Accuracy
+Score, next to the same classifier trained on real images). 2-D data: modes (modes captured,
+HQ %, reverse KL, per the PacGAN protocol). A Fashion-MNIST model is compared with the test split.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ def add_parser(sub) -> None:
     p.add_argument("--features", help="fmnist | inception | classifier:PATH (default: fmnist for 28x28 grayscale)")
     p.add_argument("--data", help="real data to compare with (default: the model's, test split for Fashion-MNIST)")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p.add_argument("--cas-epochs", type=int, default=5, help="epochs of the CAS classifiers (default 5)")
     add_device(p)
     p.set_defaults(handler=run)
 
@@ -47,8 +51,12 @@ def run(args) -> int:
         options["data.resolution"], options["data.channels"] = meta["shape"][-1], meta["shape"][0]
     data = load_data(options)
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
+    train_data = None
+    if metrics and "cas" in metrics:  # CAS compares with a classifier trained on as many real training images
+        train_data = load_data({**options, "data": meta["data"]})
     try:
-        result = evaluate(G, meta, data, metrics=metrics, n=args.n, features=args.features, seed=args.seed, device=device)
+        result = evaluate(G, meta, data, metrics=metrics, n=args.n, features=args.features, seed=args.seed, device=device,
+                          train_data=train_data, cas_epochs=args.cas_epochs)
     except ValueError as e:
         raise ConfigError(str(e)) from None
     result.update({"model": args.run or args.checkpoint or args.export, "step": meta.get("step"), "kimg": meta.get("kimg")})

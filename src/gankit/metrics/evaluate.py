@@ -17,6 +17,7 @@ import platformdirs
 import torch
 
 from gankit.data import ImageData, Mixture
+from gankit.metrics.classifier_scores import classification_accuracy_score, conditional_accuracy, inception_style_score
 from gankit.metrics.features import Extractor, get_extractor
 from gankit.metrics.frechet import feature_stats, frechet_distance
 from gankit.metrics.kid import kernel_inception_distance
@@ -24,7 +25,8 @@ from gankit.metrics.modes import count_modes
 from gankit.metrics.prdc import prdc
 from gankit.atomic import save_npy, write_file
 
-IMAGE_METRICS = ("fd", "kid", "pr", "dc")
+IMAGE_METRICS = ("fd", "kid", "pr", "dc", "is", "cacc", "cas")
+DEFAULT_IMAGE_METRICS = ("fd", "kid", "pr", "dc")
 POINT_METRICS = ("modes",)
 FD_WARN_BELOW = 2000
 CACHE_DIR = Path(platformdirs.user_cache_dir("gankit")) / "features"
@@ -48,18 +50,16 @@ def real_features(data: ImageData, extractor: Extractor, n: int | None = None) -
 
 
 @torch.no_grad()
-def generate(G, z_dim: int, n: int, seed: int, batch: int = 500, device="cpu") -> torch.Tensor:
+def generate(G, z_dim: int, n: int, seed: int, batch: int = 500, device="cpu"):
+    """(n samples, their requested labels or None); a conditional G gets uniformly drawn classes."""
     g = torch.Generator().manual_seed(seed)
     c_dim = getattr(G, "c_dim", 0)
+    labels = torch.randint(c_dim, (n,), generator=g) if c_dim else None
     out = []
     for i in range(0, n, batch):
-        m = min(batch, n - i)
-        z = torch.randn(m, z_dim, generator=g).to(device)
-        if c_dim:  # a conditional generator: classes drawn uniformly, as the data's are balanced
-            out.append(G(z, torch.randint(c_dim, (m,), generator=g).to(device)).float().cpu())
-        else:
-            out.append(G(z).float().cpu())
-    return torch.cat(out)
+        z = torch.randn(min(batch, n - i), z_dim, generator=g).to(device)
+        out.append((G(z, labels[i:i + batch].to(device)) if c_dim else G(z)).float().cpu())
+    return torch.cat(out), labels
 
 
 def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], seed: int = 0) -> dict:
@@ -83,7 +83,7 @@ def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], se
 
 
 def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 10000, features: str | None = None,
-             seed: int = 0, device="cpu") -> dict:
+             seed: int = 0, device="cpu", train_data: ImageData | None = None, cas_epochs: int = 5) -> dict:
     """Run ``metrics`` on ``n`` samples of G against ``data``; returns results with their protocol."""
     G = G.to(device).eval()
     start = time.perf_counter()
@@ -92,23 +92,38 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
         bad = [m for m in metrics if m not in POINT_METRICS]
         if bad:
             raise ValueError(f"--metrics {','.join(bad)}: not defined for 2-D data; use {', '.join(POINT_METRICS)}")
-        fake = generate(G, meta["z_dim"], n, seed, device=device)
+        fake, _ = generate(G, meta["z_dim"], n, seed, device=device)
         report = count_modes(fake, data)
         results = report.as_dict()
         protocol = (f"{n} samples; HQ = within 3 std ({3 * data.std:g}) of the nearest of {data.num_modes} modes; "
                     "modes = means nearest to at least one HQ sample; reverse KL over HQ samples vs uniform")
         return {"metrics": results, "protocol": protocol, "data": data.name, "n": n, "seconds": time.perf_counter() - start}
-    metrics = metrics or list(IMAGE_METRICS)
+    metrics = metrics or list(DEFAULT_IMAGE_METRICS)
     bad = [m for m in metrics if m not in IMAGE_METRICS]
     if bad:
         raise ValueError(f"--metrics {','.join(bad)}: unknown; available for images: {', '.join(IMAGE_METRICS)}")
+    conditional = [m for m in metrics if m in ("cacc", "cas")]
+    if conditional and not getattr(G, "c_dim", 0):
+        raise ValueError(f"--metrics {','.join(conditional)}: need a class-conditional generator (cgan, acgan, ...)")
     features = features or default_features(data)
     extractor = get_extractor(features, device)
-    real = real_features(data, extractor, min(n, len(data)))
-    fake_images = generate(G, meta["z_dim"], n, seed, device=device)
-    fake = extractor(fake_images)
-    results = image_metrics(real, fake, metrics, seed)
-    protocol = (f"{len(real)} real images ({data.name}) vs {len(fake)} generated (seed {seed}), "
+    fake_images, fake_labels = generate(G, meta["z_dim"], n, seed, device=device)
+    results = {}
+    distance_metrics = [m for m in metrics if m in DEFAULT_IMAGE_METRICS]
+    if distance_metrics:
+        real = real_features(data, extractor, min(n, len(data)))
+        results.update(image_metrics(real, extractor(fake_images), distance_metrics, seed))
+    if "is" in metrics or "cacc" in metrics:
+        probs = extractor.class_probs(fake_images)
+        if "is" in metrics:
+            results["is"], results["is_std"] = inception_style_score(probs)
+        if "cacc" in metrics:
+            results["cacc"] = conditional_accuracy(probs.argmax(1), fake_labels)
+    if "cas" in metrics:
+        if train_data is None or train_data.labels is None or data.labels is None:
+            raise ValueError("--metrics cas: needs labelled real training and test data")
+        results.update(classification_accuracy_score(fake_images, fake_labels, train_data, data, cas_epochs, seed, device))
+    protocol = (f"{min(n, len(data))} real images ({data.name}) vs {n} generated (seed {seed}), "
                 f"features: {features} ({extractor.dim}-d)"
                 + ("; not Inception: compare only with numbers in the same feature space" if features != "inception" else ""))
     return {"metrics": results, "protocol": protocol, "features": features, "data": data.name, "n": n,

@@ -40,6 +40,15 @@ class Extractor:
     resolution: int | None  # input size the network expects (None: any)
     channels: int | None
     identity: str  # what the cache key hashes: name + weights digest
+    logits: Callable[[torch.Tensor], torch.Tensor] | None = None  # class logits, for classifier extractors
+
+    @torch.no_grad()
+    def class_probs(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
+        if self.logits is None:
+            raise FeatureError(f"--features {self.name}: has no class head; is, cacc and cas need a classifier "
+                               f"(fmnist or classifier:PATH)")
+        return torch.cat([self.logits(self._fit(images[i:i + batch])).float().softmax(1).cpu()
+                          for i in range(0, len(images), batch)])
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
@@ -64,8 +73,11 @@ def classifier_extractor(folder: Path, name: str, device="cpu") -> Extractor:
     def fn(x):
         return model.features(x.to(device).float())
 
+    def logits(x):
+        return model(x.to(device).float())
+
     return Extractor(name, net["feature_dim"], fn, net["img_resolution"], net["img_channels"],
-                     f"{name}:{config['sha256']}")
+                     f"{name}:{config['sha256']}", logits)
 
 
 def inception_path() -> Path:

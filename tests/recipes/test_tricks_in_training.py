@@ -20,6 +20,7 @@ TRICKS = [
     ["augment.policy=color,translation,cutout"],
     ["augment.ada=true", "ada.kimg=1"],
     ["balance=true"],
+    ["D.minibatch_std=true", "D.minibatch_disc=4"],
 ]
 
 

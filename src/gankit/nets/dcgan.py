@@ -17,6 +17,7 @@ from torch import nn
 
 from gankit.nets.conditioning import append_planes, append_to_vector, conditioning_kwargs
 from gankit.nets.init import dcgan_init
+from gankit.nets.minibatch import MinibatchDiscrimination, MinibatchStdDev
 from gankit.nets.registry import register
 
 
@@ -85,7 +86,8 @@ class DCGANGenerator(nn.Module):
 @register("dcgan-d")
 class DCGANDiscriminator(nn.Module):
     def __init__(self, img_resolution: int = 64, img_channels: int = 3, width: int = 64,
-                 max_width: int | None = None, norm: str = "batch", c_dim: int = 0, aux_classes: int = 0):
+                 max_width: int | None = None, norm: str = "batch", c_dim: int = 0, aux_classes: int = 0,
+                 minibatch_std: bool = False, minibatch_disc: int = 0):
         super().__init__()
         self.c_dim = c_dim
         sizes = size_chain(img_resolution)[::-1]  # resolution ... 4
@@ -100,8 +102,15 @@ class DCGANDiscriminator(nn.Module):
                 layers.append(_norm(norm, out_ch))
             layers.append(nn.LeakyReLU(0.2, True))
             in_ch = out_ch
+        if minibatch_std:
+            layers.append(MinibatchStdDev())
+            in_ch += 1
         self.body = nn.Sequential(*layers)
-        self.head = nn.Conv2d(in_ch, 1, 4, 1, 0)  # 4x4 -> one logit
+        if minibatch_disc:  # features flattened, batch statistics appended, then a linear logit
+            self.head = nn.Sequential(MinibatchDiscrimination(in_ch * 16, minibatch_disc),
+                                      nn.Linear(in_ch * 16 + minibatch_disc, 1), nn.Unflatten(1, (1, 1, 1)))
+        else:
+            self.head = nn.Conv2d(in_ch, 1, 4, 1, 0)  # 4x4 -> one logit
         self.aux = nn.Conv2d(in_ch, aux_classes, 4, 1, 0) if aux_classes else None  # ACGAN's class head
         dcgan_init(self)
 

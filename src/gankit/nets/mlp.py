@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from gankit.nets.conditioning import append_to_vector, conditioning_kwargs
+from gankit.nets.minibatch import MinibatchDiscrimination
 from gankit.nets.registry import register
 
 
@@ -49,11 +50,16 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """Input of ``in_shape`` -> hidden LeakyReLU(0.2) layers -> one logit per sample."""
 
-    def __init__(self, in_shape: tuple = (2,), hidden: tuple = (256, 256, 256), c_dim: int = 0, aux_classes: int = 0):
+    def __init__(self, in_shape: tuple = (2,), hidden: tuple = (256, 256, 256), c_dim: int = 0, aux_classes: int = 0,
+                 minibatch_disc: int = 0):
         super().__init__()
         self.c_dim = c_dim
         width = hidden[-1] if hidden else math.prod(in_shape) + c_dim
-        self.body = nn.Sequential(*_stack([math.prod(in_shape) + c_dim, *hidden], nn.LeakyReLU(0.2), batch_norm=False))
+        layers = _stack([math.prod(in_shape) + c_dim, *hidden], nn.LeakyReLU(0.2), batch_norm=False)
+        if minibatch_disc:
+            layers.append(MinibatchDiscrimination(width, minibatch_disc))
+            width += minibatch_disc
+        self.body = nn.Sequential(*layers)
         self.head = nn.Linear(width, 1)
         self.aux = nn.Linear(width, aux_classes) if aux_classes else None
 

@@ -202,6 +202,7 @@ def preset(*, loss: str, arch: str, opt: dict, batch: int = 64, n_critic: int = 
     # Every preset carries the arguments of both network families, so --set G.arch=... can switch
     # family (and convolutional presets size their MLP on 2-D points with ``hidden``).
     net_defaults = {"hidden": [256, 256, 256], "width": 64, "norm": "batch"}
+    d_defaults = {"minibatch_std": False, "minibatch_disc": 0}  # D-only: minibatch layers against collapse
     cfg = {"loss": loss, "n_critic": n_critic, "clip": clip, "gp": gp, "batch": batch, "steps": steps,
            **TRICK_DEFAULTS}
     unknown = set(options) - set(TRICK_DEFAULTS)
@@ -210,7 +211,7 @@ def preset(*, loss: str, arch: str, opt: dict, batch: int = 64, n_critic: int = 
     cfg.update(options)
     for role, extra in (("G", G or {}), ("D", D or {})):
         cfg[f"{role}.arch"] = arch
-        for k, v in {**net_defaults, **extra}.items():
+        for k, v in {**net_defaults, **(d_defaults if role == "D" else {}), **extra}.items():
             cfg[f"{role}.{k}"] = v
         for k, v in opt.items():
             cfg[f"{role}.{k}"] = v

@@ -14,7 +14,10 @@ from gankit.train.stats import read_stats
 def _train(tmp_path, recipe, data, sets, steps=20):
     trainer = open_run(recipe=recipe, data=data, steps=steps, out=str(tmp_path / "run"), progress_bar=False,
                        sets=FAST + sets, batch=16, log=lambda s: None)
+    before = {name: [p.detach().clone() for p in net.parameters()] for name, net in trainer.objective.nets.items()}
     trainer.fit()
+    for name, net in trainer.objective.nets.items():  # every network actually trained
+        assert any(not torch.equal(a, b) for a, b in zip(before[name], net.parameters())), (recipe, name)
     records = read_stats(trainer.run_dir)
     assert records and records[-1]["step"] == steps
     for record in records:

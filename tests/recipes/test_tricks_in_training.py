@@ -21,6 +21,7 @@ TRICKS = [
     ["augment.ada=true", "ada.kimg=1"],
     ["balance=true"],
     ["D.minibatch_std=true", "D.minibatch_disc=4"],
+    ["tricks.historical_averaging=0.01"],
 ]
 
 

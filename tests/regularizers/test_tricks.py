@@ -99,3 +99,18 @@ def test_weight_clip_clamps_every_parameter():
         net.bias.fill_(-5.0)
     clip_weights(net, 0.01)
     assert net.weight.max() == 0.01 and net.bias.min() == -0.01
+
+
+def test_historical_average_is_the_mean_of_past_parameters():
+    from gankit.regularizers.historical_averaging import HistoricalAverage
+
+    net = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    hist = HistoricalAverage(net)
+    for value in (2.0, 3.0, 6.0):
+        with torch.no_grad():
+            net.weight.fill_(value)
+        hist.update()
+    assert hist.mean[0].item() == pytest.approx(3.0)  # mean of 1, 2, 3, 6
+    assert hist.penalty().item() == pytest.approx((6.0 - 3.0) ** 2)

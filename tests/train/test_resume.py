@@ -23,7 +23,8 @@ def _assert_same(a, b, path="state"):
 
 
 @pytest.mark.parametrize("recipe,data_kind,extra", [
-    ("dcgan", "images", TINY_CONV + ["ema.beta=0.9", "data.flip=true", "data.brightness=0.2"]),
+    ("dcgan", "images", TINY_CONV + ["ema.beta=0.9", "data.flip=true", "data.brightness=0.2", "augment.ada=true",
+                                     "ada.kimg=1", "tricks.historical_averaging=0.001"]),
     # evaluation during training (its own latents, best checkpoint) must not change the training trajectory
     ("wgan-gp", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "eval.every_kimg=1", "eval.best=hq_percent"]),
 ])

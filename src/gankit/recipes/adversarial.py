@@ -11,6 +11,7 @@ from gankit.config import ConfigError
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
 from gankit.regularizers import clip_weights, gradient_penalty
 from gankit.regularizers.augment import OPS, AdaptiveP, augment, parse_policy
+from gankit.regularizers.historical_averaging import HistoricalAverage
 from gankit.regularizers.instance_noise import instance_noise
 from gankit.regularizers.labels import targets
 
@@ -67,20 +68,45 @@ class Adversarial(Objective):
             raise ConfigError(f"--set cond.mode={self.mode}: use none, input (cGAN) or aux (ACGAN)")
         self.num_classes = info.num_classes if self.mode != "none" else 0
         self.ada = AdaptiveP(cfg["ada.target"], cfg["ada.kimg"]) if cfg["augment.ada"] else None
+        self.history = ({"G": HistoricalAverage(self.G), "D": HistoricalAverage(self.D)}
+                        if cfg["tricks.historical_averaging"] > 0 else {})
         if self.ada is not None and not self.policy:
             self.policy = list(OPS)
 
     def phases(self) -> list[Phase]:
-        after = [lambda: clip_weights(self.D, self.cfg["clip"])] if self.cfg["clip"] > 0 else []
-        return [Phase("D", "D", self.d_loss, repeat=self.cfg["n_critic"], after_step=after),
-                Phase("G", "G", self.g_loss)]
+        after_d = [lambda: clip_weights(self.D, self.cfg["clip"])] if self.cfg["clip"] > 0 else []
+        after_g = []
+        if self.history:
+            after_d.append(self.history["D"].update)
+            after_g.append(self.history["G"].update)
+        return [Phase("D", "D", self._with_history(self.d_loss, "D"), repeat=self.cfg["n_critic"], after_step=after_d),
+                Phase("G", "G", self._with_history(self.g_loss, "G"), after_step=after_g)]
+
+    def _with_history(self, loss_fn, name: str):
+        """Add the historical-averaging penalty of net ``name`` to its loss, when that trick is on."""
+        if not self.history:
+            return loss_fn
+
+        def loss_with_penalty(ctx):
+            loss = loss_fn(ctx)
+            if loss is None:
+                return None
+            penalty = self.history[name].penalty()
+            ctx.report(f"Loss/{name}/history", penalty)
+            return loss + self.cfg["tricks.historical_averaging"] * penalty
+
+        return loss_with_penalty
 
     def state_dict(self) -> dict:
-        return {"ada": self.ada.state_dict()} if self.ada is not None else {}
+        state = {"ada": self.ada.state_dict()} if self.ada is not None else {}
+        state.update({f"history_{n}": h.state_dict() for n, h in self.history.items()})
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         if self.ada is not None:
             self.ada.load_state_dict(state["ada"])
+        for n, h in self.history.items():
+            h.load_state_dict(state[f"history_{n}"])
 
     def d_input(self, x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
         """What D sees: augmented (DiffAugment, or ADA with probability p) and with annealed instance noise."""
@@ -175,6 +201,7 @@ TRICK_DEFAULTS = {
     "tricks.flip_labels": 0.0,       # probability of swapping a sample's label
     "tricks.instance_noise": 0.0,    # initial std of noise on D's inputs, annealed to 0
     "tricks.feature_matching": False,  # G matches the mean of D's last hidden features
+    "tricks.historical_averaging": 0.0,  # weight of ||theta - mean of past thetas||^2 for G and D
     "augment.policy": "",            # DiffAugment: any of color,translation,cutout
     "augment.ada": False,            # ADA: adapt the augmentation probability to E[sign D(real)]
     "ada.target": 0.6,

@@ -139,6 +139,7 @@ class Trainer:
             self.stats.report(f"Skipped/{phase.name}", 1.0)
             return
         self.stats.report(f"Skipped/{phase.name}", 0.0)
+        self.scaler.scale(loss).backward()
         if self.dist.active:
             distributed.average_gradients(self.objective.nets[phase.update].parameters(), self.dist.world)
         self.scaler.step(opt)

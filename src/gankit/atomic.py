@@ -9,12 +9,19 @@ from pathlib import Path
 from typing import Callable
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_file(path: Path, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` in the same folder, fsync, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # the permissions a plain open() would give, not mkstemp's 0600
     try:
         write(tmp)
         with open(tmp, "rb") as f:
@@ -38,6 +45,7 @@ def write_folder(out_dir: Path, fill: Callable[[Path], None], marker: str) -> Pa
         raise FileExistsError(f"--out {out_dir}: exists and does not look like one written by gankit "
                               f"(no {marker}); refusing to replace it")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # as mkdir would make it, not mkdtemp's 0700
     try:
         fill(tmp)
         if out_dir.exists():

@@ -6,22 +6,18 @@ accuracy, sha256 of the weights) and ``classifier.safetensors``: no pickles.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 
-from gankit import nets
-from gankit.atomic import write_folder
+from gankit import model_folder, nets
 from gankit.data import ImageData
 
 
 class ClassifierError(ValueError):
-    """A classifier folder that cannot be used; the message names it."""
+    """Data a classifier cannot be trained on; the message names it."""
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -83,36 +79,11 @@ def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs:
     return model.eval(), (accuracy(model, test, device=device) if test is not None else None)
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def save_classifier(model: torch.nn.Module, out_dir: Path, info: dict) -> Path:
-    """Write config.json + classifier.safetensors into a temp folder, then move it into place whole."""
-
-    def fill(tmp: Path) -> None:
-        weights = tmp / "classifier.safetensors"
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(weights))
-        config = {"network": model.config, "sha256": sha256(weights), **info}
-        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-
-    return write_folder(Path(out_dir), fill, marker="classifier.safetensors")
+    """config.json (architecture, sha256, test accuracy, ...) + classifier.safetensors, written whole."""
+    return model_folder.save(model, out_dir, "classifier", info)
 
 
 def load_classifier(folder: Path, device="cpu"):
-    """(model in eval mode, config dict); the weights' sha256 must match the one recorded at export."""
-    folder = Path(folder)
-    config_path, weights = folder / "config.json", folder / "classifier.safetensors"
-    for p in (config_path, weights):
-        if not p.is_file():
-            raise ClassifierError(f"classifier {folder}: missing {p.name} (write one with `gankit features train`)")
-    config = json.loads(config_path.read_text())
-    if sha256(weights) != config.get("sha256"):
-        raise ClassifierError(f"{weights}: sha256 does not match the one in {config_path}; the file is damaged or replaced")
-    model = nets.from_config(config["network"])
-    model.load_state_dict(load_file(str(weights)))
-    return model.to(device).eval(), config
+    """(model in eval mode, config dict); the weights' sha256 must match the one recorded when saved."""
+    return model_folder.load(folder, "classifier", "classifier", device)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file, save_file
-
 import gankit
-from gankit.atomic import write_folder
-from gankit import nets
+from gankit import model_folder, nets
 from gankit.train import checkpoint as ckpt
 
 
@@ -37,7 +32,6 @@ def meta_from_state(state: dict) -> dict:
         "ema": state.get("G_ema") is not None,
         **state.get("data_info", {}),
         "data_options": {k: v for k, v in cfg.items() if k.startswith("data.")},
-        "generator": state["net_configs"]["G"],
     }
 
 
@@ -47,37 +41,21 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
     G = _generator_from_state(state)
     meta = meta_from_state(state)
     meta["exported_by"] = f"gankit {gankit.__version__}"
-
-    def fill(tmp: Path) -> None:
-        save_file({k: v.contiguous() for k, v in G.state_dict().items()}, str(tmp / "generator.safetensors"),
-                  metadata={"format": "pt", "gankit": gankit.__version__})
-        (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
-
-    return write_folder(Path(out_dir), fill, marker="generator.safetensors")
+    return model_folder.save(G, Path(out_dir), "generator", meta)
 
 
 def load_export(export_dir: Path, device="cpu"):
-    """(G in eval mode, meta dict) from an export folder."""
-    export_dir = Path(export_dir)
-    config, weights = export_dir / "config.json", export_dir / "generator.safetensors"
-    for p in (config, weights):
-        if not p.is_file():
-            raise ExportError(f"--export {export_dir}: missing {p.name}; is this a folder written by `gankit export`?")
+    """(G in eval mode, meta dict) from an export folder; the weights must match their recorded sha256."""
     try:
-        meta = json.loads(config.read_text())
-        G = nets.from_config(meta["generator"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise ExportError(f"{config}: not a valid gankit export config ({e})") from None
-    try:
-        G.load_state_dict(load_file(str(weights), device="cpu"))
-    except Exception as e:  # safetensors raises its own error types
-        raise ExportError(f"{weights}: cannot load weights ({e})") from None
-    return G.to(device).eval(), meta
+        return model_folder.load(Path(export_dir), "generator", "export", device)
+    except model_folder.ModelFolderError as e:
+        raise ExportError(f"--export: {e}") from None
 
 
 def load_checkpoint_generator(path: Path, device="cpu"):
     state = ckpt.load(path)
-    return _generator_from_state(state).to(device), meta_from_state(state)
+    G = _generator_from_state(state).to(device)
+    return G, {**meta_from_state(state), "network": G.config}
 
 
 def load_any(*, run: str | None = None, checkpoint: str | None = None, export: str | None = None, device="cpu"):

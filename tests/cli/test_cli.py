@@ -139,3 +139,11 @@ def test_demo_runs_offline_into_its_folder(tmp_path, monkeypatch):
     assert gankit("demo", "--steps", 2, "--out", tmp_path / "demo", "--no-progress") == 0
     assert (tmp_path / "demo" / "progress.gif").is_file()
     assert json.loads((tmp_path / "demo" / "config.json").read_text())["data"] == "fashion-mnist:test"
+
+
+def test_a_tampered_export_is_refused(trained, tmp_path, capsys):
+    assert gankit("export", "--run", trained, "--out", tmp_path / "ex") == 0
+    weights = tmp_path / "ex" / "generator.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
+    assert gankit("sample", "--export", tmp_path / "ex", "-n", 1, "--out", tmp_path / "x.png") == 2
+    assert "sha256" in capsys.readouterr().err

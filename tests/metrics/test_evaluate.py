@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from gankit.classify import ClassifierError, load_classifier, save_classifier, train_classifier
+from gankit.classify import load_classifier, save_classifier, train_classifier
 from gankit.cli import main
 from gankit.data import ImageData
 from gankit.data.fashion_mnist import load_fashion_mnist
 from gankit.metrics import evaluate as ev
 from gankit.metrics.features import FeatureError, get_extractor
+from gankit.model_folder import ModelFolderError
 from tests.helpers import FAST
 
 
@@ -37,7 +38,7 @@ def test_classifier_folder_round_trip_and_tamper_check(tiny_classifier, tmp_path
     blob = bytearray(weights.read_bytes())
     blob[-1] ^= 0xFF
     weights.write_bytes(bytes(blob))
-    with pytest.raises(ClassifierError, match="sha256"):
+    with pytest.raises(ModelFolderError, match="sha256"):
         load_classifier(copy)
 
 

@@ -15,11 +15,12 @@ def _user_errors():
     from gankit.data import DataError
     from gankit.export import ExportError
     from gankit.classify import ClassifierError
+    from gankit.model_folder import ModelFolderError
     from gankit.metrics.features import FeatureError
     from gankit.train.checkpoint import CheckpointError
 
-    return (ConfigError, DataError, ExportError, CheckpointError, ClassifierError, FeatureError, FileNotFoundError,
-            FileExistsError)
+    return (ConfigError, DataError, ExportError, CheckpointError, ClassifierError, FeatureError, ModelFolderError,
+            FileNotFoundError, FileExistsError)
 
 
 def build_parser() -> argparse.ArgumentParser:

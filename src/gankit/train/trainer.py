@@ -117,6 +117,7 @@ class Trainer:
         self.amp_dtype = self._amp_dtype(cfg["amp"])
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.stats = Stats()
+        self.phase_counts = {p.name: [0, 0] for p in self.phases}  # [skipped, run] since the last log line
         self.ctx = _Context(self)
         self.step = 0
         self.nimg = 0
@@ -135,10 +136,10 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
             loss = phase.loss(self.ctx)
-        if loss is None:  # the recipe skips this step
-            self.stats.report(f"Skipped/{phase.name}", 1.0)
+        self.phase_counts[phase.name][1] += 1
+        if loss is None:  # the recipe skips this step (counted on the host: no tensor work on the hot path)
+            self.phase_counts[phase.name][0] += 1
             return
-        self.stats.report(f"Skipped/{phase.name}", 0.0)
         self.scaler.scale(loss).backward()
         if self.dist.active:
             distributed.average_gradients(self.objective.nets[phase.update].parameters(), self.dist.world)
@@ -263,6 +264,9 @@ class Trainer:
                 if self.step % cfg["log.every"] == 0 or self.step == cfg["steps"]:
                     now = time.perf_counter()
                     values = self.stats.flush(self.dist.world)
+                    for name, (skipped, total) in self.phase_counts.items():
+                        values[f"Skipped/{name}"] = skipped / max(total, 1)
+                        self.phase_counts[name] = [0, 0]
                     values["Timing/images_per_sec"] = (self.nimg - last_nimg) / max(now - last_time, 1e-9)
                     last_time, last_nimg = now, self.nimg
                     if main:

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from gankit.recipes import RECIPES
+
 
 def gankit(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "gankit", *args], check=True)
@@ -35,8 +37,8 @@ def main() -> None:
     for recipe in args.recipes.split(","):
         run = args.out / recipe
         sets = ["log.every=50", "snapshot.every_kimg=10", "ckpt.every_kimg=1000"]
-        if recipe not in ("gan", "nsgan"):
-            sets += [f"G.width={args.width}", f"D.width={args.width}"]
+        if recipe not in ("gan", "nsgan"):  # the width of every network the recipe has (ae and vae: G alone)
+            sets += [f"{net}.width={args.width}" for net in ("G", "D") if f"{net}.width" in RECIPES[recipe].defaults]
         train = ["train", "--recipe", recipe, "--data", "fashion-mnist", "--kimg", str(args.kimg), "--batch",
                  str(args.batch), "--seed", str(args.seed), "--out", str(run), "--no-progress", "--set", *sets]
         start = time.perf_counter()

@@ -22,6 +22,7 @@ TRICKS = [
     ["balance=true"],
     ["D.minibatch_std=true", "D.minibatch_disc=4"],
     ["tricks.historical_averaging=0.01"],
+    ["tricks.pack=4", "tricks.feature_matching=true"],
 ]
 
 
@@ -71,3 +72,26 @@ def test_label_tricks_are_refused_for_losses_without_labels():
     cfg = {**default_config("wgan", "ring8"), "tricks.label_smoothing": 0.9}
     with pytest.raises(ConfigError, match="label tricks"):
         Adversarial(cfg, DataInfo("points", (2,)))
+
+
+def test_packing_feeds_consecutive_samples_to_d_as_one_input():
+    cfg = {**default_config("nsgan", "ring8"), "tricks.pack": 2, "D.hidden": [8]}
+    obj = Adversarial(cfg, DataInfo("points", (2,), 8))
+    x = torch.arange(12.0).view(6, 2)
+    assert torch.equal(obj.packed(x), torch.tensor([[0.0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]))
+    assert obj.D.body[0].in_features == 4
+    logits, _ = obj.discriminate(x, None, None)
+    assert torch.allclose(logits, obj.D(obj.packed(x)))
+    assert logits.shape == (3,)
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"tricks.pack": 0}, "whole number"),
+    ({"tricks.pack": 3}, "multiple"),
+    ({"tricks.pack": 2, "gp": 10.0}, "gradient penalty"),
+    ({"tricks.pack": 2, "cond.mode": "input"}, "unconditional"),
+])
+def test_packing_refuses_what_it_cannot_do(change, message):
+    cfg = {**default_config("nsgan", "ring8"), "batch": 64, "D.hidden": [8], **change}
+    with pytest.raises(ConfigError, match=message):
+        Adversarial(cfg, DataInfo("points", (2,), 8))

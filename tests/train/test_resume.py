@@ -27,6 +27,8 @@ def _assert_same(a, b, path="state"):
                                      "ada.kimg=1", "tricks.historical_averaging=0.001"]),
     # evaluation during training (its own latents, best checkpoint) must not change the training trajectory
     ("wgan-gp", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "eval.every_kimg=1", "eval.best=hq_percent"]),
+    # ControlGAN's adaptive gamma is objective state, restored from the checkpoint
+    ("controlgan", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "C.hidden=16"]),
 ])
 def test_straight_equals_resumed(tmp_path, small_images, recipe, data_kind, extra):
     data = f"folder:{small_images}" if data_kind == "images" else data_kind
@@ -43,7 +45,7 @@ def test_straight_equals_resumed(tmp_path, small_images, recipe, data_kind, extr
     resumed.fit()
 
     a, b = straight.state_dict(), resumed.state_dict()
-    for key in ("nets", "G_ema", "optimizers", "feed", "z_gen", "step", "nimg"):
+    for key in ("nets", "G_ema", "optimizers", "objective", "feed", "z_gen", "step", "nimg"):
         _assert_same(a[key], b[key], key)
     assert any(not torch.equal(x, y) for x, y in zip(a["nets"]["G"].values(), _initial_G(common, tmp_path).values())), \
         "training changed nothing, so the comparison proves nothing"

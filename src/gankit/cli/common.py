@@ -21,3 +21,19 @@ def add_model_source(p: argparse.ArgumentParser) -> None:
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="where to run (default: auto = cuda, else mps, else cpu)")
+
+
+def model_data(meta: dict, spec: str | None = None):
+    """Real data for a model, prepared as in training (size policy, canvas, channels) at the model's size.
+
+    ``spec`` is a ``--data`` override; by default the model's own data, the held-out test split
+    for Fashion-MNIST.
+    """
+    from gankit.config import TRAINER_DEFAULTS
+    from gankit.metrics.evaluate import eval_data_spec
+    from gankit.train.run import load_data
+
+    options = {**TRAINER_DEFAULTS, **meta.get("data_options", {}), "data": spec or eval_data_spec(meta["data"])}
+    if meta.get("kind") == "image":
+        options["data.resolution"], options["data.channels"] = meta["shape"][-1], meta["shape"][0]
+    return load_data(options)

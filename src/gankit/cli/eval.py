@@ -34,26 +34,21 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from gankit.config import TRAINER_DEFAULTS, ConfigError
+    from gankit.cli.common import model_data
+    from gankit.config import ConfigError
     from gankit.export import load_any
-    from gankit.metrics.evaluate import append_results, eval_data_spec, evaluate
-    from gankit.train.run import load_data
+    from gankit.metrics.evaluate import append_results, evaluate
     from gankit.train.trainer import resolve_device
 
     if args.n < 2:
         raise ConfigError(f"--n {args.n}: need at least 2 samples")
     device = resolve_device(args.device)
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
-    spec = args.data or eval_data_spec(meta["data"])
-    # the real data prepared as in training (size policy, canvas, channels), at the generator's size
-    options = {**TRAINER_DEFAULTS, **meta.get("data_options", {}), "data": spec}
-    if meta.get("kind") == "image":
-        options["data.resolution"], options["data.channels"] = meta["shape"][-1], meta["shape"][0]
-    data = load_data(options)
+    data = model_data(meta, args.data)
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     train_data = None
     if metrics and "cas" in metrics:  # CAS compares with a classifier trained on as many real training images
-        train_data = load_data({**options, "data": meta["data"]})
+        train_data = model_data(meta, meta["data"])
     try:
         result = evaluate(G, meta, data, metrics=metrics, n=args.n, features=args.features, seed=args.seed, device=device,
                           train_data=train_data, cas_epochs=args.cas_epochs)

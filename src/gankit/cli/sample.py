@@ -2,6 +2,10 @@
 
 Latent vectors are written beside the images (FILE.latents.npy, or DIR/latents.npy with row i
 for image i), so any image can be traced back to its latent and regenerated.
+
+With --reconstruct, an autoencoder (recipes ae, vae) encodes N real images instead (the model's
+data, the test split for Fashion-MNIST) and decodes them again: the grid shows each row of
+originals directly above its reconstructions. A VAE reconstructs from the posterior mean.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ def add_parser(sub) -> None:
     p = add_subcommand(sub, "sample", "draw images from a trained generator", __doc__.strip(), [
         "gankit sample --run runs/fm -n 64 --out grid.png",
         "gankit sample --export exports/fm -n 1000 --out samples/ --seed 7",
+        "gankit sample --run runs/vae-fashion-mnist --reconstruct -n 32 --out recon.png",
     ])
     add_model_source(p)
     p.add_argument("-n", type=int, default=64, help="how many samples (default 64)")
@@ -22,6 +27,11 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     p.add_argument("--batch", type=int, default=256, help="samples generated at once (default 256)")
     p.add_argument("--class", dest="cls", help="conditional models: a class index or name (default: one column per class)")
+    p.add_argument("--reconstruct", action="store_true",
+                   help="autoencoders: encode and decode -n real images (chosen with --seed), "
+                        "originals above reconstructions")
+    p.add_argument("--data",
+                   help="with --reconstruct: the images (default: the model's data, test split for Fashion-MNIST)")
     add_device(p)
     p.set_defaults(handler=run)
 
@@ -37,8 +47,14 @@ def run(args) -> int:
 
     if args.n < 1:
         raise ConfigError(f"-n {args.n}: must be at least 1")
+    if args.data and not args.reconstruct:
+        raise ConfigError(f"--data {args.data}: only used with --reconstruct")
+    if args.reconstruct and args.cls is not None:
+        raise ConfigError(f"--class {args.cls}: --reconstruct decodes real images, not classes")
     device = resolve_device(args.device)
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
+    if args.reconstruct:
+        return reconstruct(args, G, meta, device)
     z = latents(args.n, meta["z_dim"], args.seed)
     c, nrow = class_labels(args.cls, args.n, G, meta)
     with torch.no_grad():
@@ -88,3 +104,44 @@ def class_labels(choice, n: int, G, meta: dict):
     if not 0 <= index < k:
         raise ConfigError(f"--class {choice}: use 0..{k - 1}" + (f" or one of {', '.join(names)}" if names else ""))
     return torch.full((n,), index), None
+
+
+def reconstruct(args, G, meta: dict, device) -> int:
+    """Encode -n real images and decode them; one PNG with each row of originals above its reconstructions."""
+    import math
+
+    import torch
+
+    from gankit.atomic import save_npy
+    from gankit.cli.common import model_data
+    from gankit.config import ConfigError
+    from gankit.nets.autoencoder import codes, has_encoder
+    from gankit.sampling import grid_image, save_png
+
+    if not has_encoder(G):
+        raise ConfigError(f"--reconstruct: this model ({meta.get('recipe', '?')} recipe, network "
+                          f"{G.config['arch']}) has no encoder; train one with --recipe ae or --recipe vae")
+    if meta.get("kind") == "points":
+        raise ConfigError("--reconstruct: draws images; this model was trained on 2-D points")
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise ConfigError(f"--out {out}: --reconstruct writes one grid; give a FILE.png")
+    data = model_data(meta, args.data)
+    if args.n > len(data):
+        raise ConfigError(f"-n {args.n}: the data has only {len(data)} images")
+    index = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.n]
+    x = data.images[index].float().div(127.5).sub(1.0)
+    z = codes(G, x, args.batch, device)
+    with torch.no_grad():
+        x_hat = torch.cat([G(z[i:i + args.batch].to(device)).float().cpu() for i in range(0, args.n, args.batch)])
+    cols = min(args.n, math.ceil(math.sqrt(2 * args.n)))
+    rows = math.ceil(args.n / cols)
+    blank = torch.full((rows * cols - args.n, *x.shape[1:]), -1.0)
+    pairs = torch.stack([torch.cat([x, blank]).view(rows, cols, *x.shape[1:]),
+                         torch.cat([x_hat, blank]).view(rows, cols, *x.shape[1:])], dim=1)
+    save_png(grid_image(pairs.flatten(0, 2), nrow=cols), out)
+    save_npy(out.with_suffix(".latents.npy"), z.numpy())
+    save_npy(out.with_suffix(".indices.npy"), index.numpy())
+    print(f"wrote {out} ({args.n} originals above their reconstructions), their codes in "
+          f"{out.with_suffix('.latents.npy')} and image indices in {out.with_suffix('.indices.npy')}")
+    return 0

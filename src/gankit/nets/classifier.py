@@ -7,6 +7,8 @@ and ``dc`` compare when Inception weights are not at hand.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -38,3 +40,19 @@ class Classifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+@register("mlp-classifier")
+class MLPClassifier(nn.Module):
+    """Flattened input of ``in_shape`` -> hidden LeakyReLU layers -> class logits (for 2-D points and tiny images)."""
+
+    def __init__(self, in_shape: tuple = (2,), num_classes: int = 10, hidden: tuple = (128, 128)):
+        super().__init__()
+        sizes = [math.prod(in_shape), *hidden]
+        layers: list[nn.Module] = [nn.Flatten()]
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

@@ -31,7 +31,8 @@ def append_planes(x: torch.Tensor, c: torch.Tensor | None, c_dim: int) -> torch.
 
 def conditioning_kwargs(cfg: dict, info, role: str) -> dict:
     """``c_dim`` / ``aux_classes`` for a network from ``cond.mode``: 'input' feeds labels to G and D,
-    'aux' feeds them to G and gives D an auxiliary classifier head (ACGAN)."""
+    'aux' feeds them to G and gives D an auxiliary classifier head (ACGAN), 'classifier' feeds them
+    to G only (ControlGAN: a separate classifier judges the class, D stays unconditional)."""
     mode = cfg.get("cond.mode", "none")
     if mode == "none":
         return {}
@@ -41,4 +42,4 @@ def conditioning_kwargs(cfg: dict, info, role: str) -> dict:
         raise ConfigError(f"cond.mode={mode}: the data has no labels (use class subfolders or fashion-mnist)")
     if role == "G" or mode == "input":
         return {"c_dim": info.num_classes}
-    return {"aux_classes": info.num_classes}
+    return {"aux_classes": info.num_classes} if mode == "aux" else {}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from gankit.config import ConfigError
+from gankit.recipes import autoencoder
 from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
 from gankit.recipes.base import DataInfo, Objective, Phase, Recipe
+from gankit.recipes.controlgan import DEFAULTS as CONTROLGAN_DEFAULTS, ControlGAN
 from gankit.recipes.unrolled import Unrolled
 
 RECIPES: dict[str, Recipe] = {}
@@ -64,5 +66,18 @@ adversarial("sngan", "Spectrally normalised ResNet D, ResNet G, hinge loss, n_cr
 adversarial("hinge", "Hinge-loss GAN on DCGAN networks, Adam 2e-4 beta1 0.5",
             "Lim & Ye 2017, Geometric GAN; Miyato et al. 2018, Spectral Normalization",
             loss="hinge", arch="dcgan", opt=adam(2e-4))
+adversarial("controlgan", "ControlGAN: labels fed to G, unconditional WGAN-GP critic, separate classifier on augmented "
+            "reals; G loss = adversarial + gamma * CE(C(G(z, c)), c), gamma adapted (r=1e-3, alpha=1)",
+            "Lee & Seok 2019, Controllable Generative Adversarial Network (settings of the authors' CIFAR-10 code)",
+            objective=ControlGAN, extra={**CONTROLGAN_DEFAULTS, "D.lr": 8e-4},
+            loss="wasserstein", arch="dcgan", opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
+register(Recipe("ae", "Autoencoder: conv encoder (DCGAN D body) + DCGAN G decoder, reconstruction loss (bce on "
+                  "images, mse on points), Adam 1e-3; MLP with --set G.arch=mlp",
+                  "Hinton & Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks",
+                  autoencoder.defaults(), autoencoder.ae))
+register(Recipe("vae", "Variational autoencoder: reconstruction + beta * KL(q(z|x) || N(0, I)), reparameterised "
+                  "codes, beta=1, Adam 1e-3; decodes N(0, I) samples like a generator",
+                  "Kingma & Welling 2014, Auto-Encoding Variational Bayes",
+                  autoencoder.defaults(beta=1.0), autoencoder.vae))
 
 __all__ = ["RECIPES", "DataInfo", "Objective", "Phase", "Recipe", "get", "register"]

@@ -19,20 +19,25 @@ OPTIMIZER_KEYS = {"opt", "lr", "betas", "eps", "weight_decay", "alpha", "momentu
 IMAGE_ONLY_ARCHES = {"dcgan", "resnet"}
 
 
-def build_net(cfg: dict, role: str, info: DataInfo) -> nn.Module:
-    """Build network ``role`` ('G' or 'D') from ``cfg['<role>.arch']`` and the ``<role>.*`` keys that are its arguments."""
+def build_net(cfg: dict, role: str, info: DataInfo, kind: str | None = None, **fixed) -> nn.Module:
+    """Build network ``role`` ('G' or 'D') from ``cfg['<role>.arch']`` and the ``<role>.*`` keys that are its arguments.
+
+    The network is ``<family>-<kind>`` (kind defaults to the role: ``dcgan-g``); ``fixed`` are
+    arguments the recipe decides, not the user (a VAE's ``variational=True``).
+    """
     family = cfg[f"{role}.arch"]
     if info.kind == "points" and family in IMAGE_ONLY_ARCHES:
         family = "mlp"  # 2-D points have no image to convolve; the loss and schedule stay the recipe's
     kwargs = {k.split(".", 1)[1]: v for k, v in cfg.items()
               if k.startswith(role + ".") and k.split(".", 1)[1] not in OPTIMIZER_KEYS | {"arch"}}
-    arch = f"{family}-{role.lower()}"
+    arch = f"{family}-{kind or role.lower()}"
     if arch not in nets.NETS:
         raise ConfigError(f"--set {role}.arch={family}: unknown network family")
     cls = nets.NETS[arch]
     accepted = cls.accepts()
     kwargs = {k: v for k, v in kwargs.items() if k in accepted}
     kwargs.update(cls.data_kwargs(info, cfg))
+    kwargs.update(fixed)
     try:
         return nets.build(arch, **kwargs)
     except ValueError as e:
@@ -47,14 +52,20 @@ class Adversarial(Objective):
 
     Options (all ``--set`` keys of every adversarial preset): weight clipping, gradient penalty,
     label smoothing / noisy / flipped labels, instance noise, feature matching, DiffAugment or ADA,
-    and a balanced D/G schedule driven by D's detection rates.
+    packing (PacGAN), and a balanced D/G schedule driven by D's detection rates.
     """
+
+    COND_MODES = ("none", "input", "aux")  # unconditional, labels into G and D (cGAN), class head in D (ACGAN)
 
     def __init__(self, cfg: dict, info: DataInfo):
         self.cfg = cfg
         self.loss = losses.get(cfg["loss"])
+        self.pack = cfg["tricks.pack"]
+        self._check_pack(cfg)
         self.G = build_net(cfg, "G", info)
-        self.D = build_net(cfg, "D", info)
+        # PacGAN: D judges `pack` samples at once, stacked along the first (channel / coordinate) axis
+        self.D = build_net(cfg, "D", DataInfo(info.kind, (info.shape[0] * self.pack, *info.shape[1:]),
+                                              info.num_classes))
         self.nets = {"G": self.G, "D": self.D}
         uses_labels = cfg["tricks.label_smoothing"] != 1.0 or cfg["tricks.noisy_labels"] or cfg["tricks.flip_labels"] > 0
         if uses_labels and cfg["loss"] not in TARGET_LOSSES:
@@ -64,14 +75,32 @@ class Adversarial(Objective):
         if (self.policy or cfg["augment.ada"]) and info.kind != "image":
             raise ConfigError("augment.policy / augment.ada: augmentation needs image data")
         self.mode = cfg["cond.mode"]
-        if self.mode not in ("none", "input", "aux"):
-            raise ConfigError(f"--set cond.mode={self.mode}: use none, input (cGAN) or aux (ACGAN)")
+        if self.mode not in self.COND_MODES:
+            raise ConfigError(f"--set cond.mode={self.mode}: this recipe takes {' or '.join(self.COND_MODES)}")
         self.num_classes = info.num_classes if self.mode != "none" else 0
         self.ada = AdaptiveP(cfg["ada.target"], cfg["ada.kimg"]) if cfg["augment.ada"] else None
         self.history = ({"G": HistoricalAverage(self.G), "D": HistoricalAverage(self.D)}
                         if cfg["tricks.historical_averaging"] > 0 else {})
         if self.ada is not None and not self.policy:
             self.policy = list(OPS)
+
+    def _check_pack(self, cfg: dict) -> None:
+        if not isinstance(self.pack, int) or self.pack < 1:
+            raise ConfigError(f"--set tricks.pack={self.pack}: give a whole number of samples per D input (1 = off)")
+        if self.pack > 1 and cfg["cond.mode"] != "none":
+            raise ConfigError(f"--set tricks.pack={self.pack}: packing is for unconditional recipes (cond.mode=none)")
+        if self.pack > 1 and cfg["gp"] > 0:
+            raise ConfigError(f"--set tricks.pack={self.pack}: not combined with a gradient penalty (gp={cfg['gp']})")
+        if cfg["batch"] % self.pack:
+            raise ConfigError(f"--set tricks.pack={self.pack}: batch {cfg['batch']} must be a multiple of it")
+
+    def packed(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, C, ...] -> [N / pack, pack * C, ...]: consecutive samples become one input of D (PacGAN)."""
+        if self.pack == 1:
+            return x
+        if x.shape[0] % self.pack:
+            raise ConfigError(f"--set tricks.pack={self.pack}: a batch of {x.shape[0]} per process is not a multiple of it")
+        return x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
 
     def phases(self) -> list[Phase]:
         after_d = [lambda: clip_weights(self.D, self.cfg["clip"])] if self.cfg["clip"] > 0 else []
@@ -121,6 +150,7 @@ class Adversarial(Objective):
 
     def discriminate(self, x: torch.Tensor, c: torch.Tensor | None, ctx: StepContext):
         """D's logits and, for ACGAN, the cross-entropy of its class head against ``c``."""
+        x = self.packed(x)
         if self.mode == "aux":
             logits, classes = self.D.forward_aux(x)
             return logits.float(), F.cross_entropy(classes.float(), c)
@@ -171,16 +201,20 @@ class Adversarial(Objective):
 
     def g_loss(self, ctx: StepContext) -> torch.Tensor | None:
         c = ctx.labels(ctx.batch) if self.num_classes else None
-        fake = self.generate(self.G, ctx.z(ctx.batch), c)
+        loss = self.g_adversarial(self.generate(self.G, ctx.z(ctx.batch), c), c, ctx)
+        if loss is not None:
+            ctx.report("Loss/G", loss)
+        return loss
+
+    def g_adversarial(self, fake: torch.Tensor, c: torch.Tensor | None, ctx: StepContext) -> torch.Tensor | None:
+        """G's loss against D on ``fake`` (feature matching, balance and ACGAN's class term included)."""
         fake_in = self.d_input(fake, ctx)
         if self.cfg["tricks.feature_matching"]:
             real, y = ctx.real()
             d_c = (lambda labels: labels) if self.mode == "input" else (lambda labels: None)
             with torch.no_grad():
-                target = self.D.features(self.d_input(real, ctx), d_c(y)).float().flatten(1).mean(0)
-            loss = (self.D.features(fake_in, d_c(c)).float().flatten(1).mean(0) - target).square().sum()
-            ctx.report("Loss/G", loss)
-            return loss
+                target = self.D.features(self.packed(self.d_input(real, ctx)), d_c(y)).float().flatten(1).mean(0)
+            return (self.D.features(self.packed(fake_in), d_c(c)).float().flatten(1).mean(0) - target).square().sum()
         f, aux = self.discriminate(fake_in, c, ctx)
         if self.cfg["balance"]:
             detects = float((f < 0).float().mean())
@@ -190,7 +224,6 @@ class Adversarial(Objective):
         if aux is not None:
             ctx.report("Loss/G/aux", aux)
             loss = loss + self.cfg["cond.aux_weight"] * aux
-        ctx.report("Loss/G", loss)
         return loss
 
 
@@ -202,6 +235,7 @@ TRICK_DEFAULTS = {
     "tricks.instance_noise": 0.0,    # initial std of noise on D's inputs, annealed to 0
     "tricks.feature_matching": False,  # G matches the mean of D's last hidden features
     "tricks.historical_averaging": 0.0,  # weight of ||theta - mean of past thetas||^2 for G and D
+    "tricks.pack": 1,                # PacGAN: D sees this many samples at once (1 = off)
     "augment.policy": "",            # DiffAugment: any of color,translation,cutout
     "augment.ada": False,            # ADA: adapt the augmentation probability to E[sign D(real)]
     "ada.target": 0.6,

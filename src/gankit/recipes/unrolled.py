@@ -23,7 +23,7 @@ class Unrolled(Adversarial):
         buffers = {n: b.clone() for n, b in self.D.named_buffers()}  # look-ahead must not touch D's statistics
 
         def D(x, p):
-            return functional_call(self.D, (p, buffers), (x,)).float()
+            return functional_call(self.D, (p, buffers), (self.packed(x),)).float()
 
         surrogate = {n: p.detach().requires_grad_(True) for n, p in params.items()}
         for _ in range(steps):

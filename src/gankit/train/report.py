@@ -27,7 +27,8 @@ def write_gif(run_dir: Path, out: Path, seconds_per_frame: float = 0.25) -> Path
 
 
 def write_loss_plot(run_dir: Path, out: Path) -> Path | None:
-    """G loss, D loss on real and on fake, and mean D outputs against thousands of images seen."""
+    """G loss, D loss on real and on fake (an autoencoder's reconstruction and KL), and mean D outputs,
+    against thousands of images seen."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,7 +38,8 @@ def write_loss_plot(run_dir: Path, out: Path) -> Path | None:
     if not records:
         return None
     present = set().union(*records)
-    panels = [("losses", [k for k in ("Loss/G", "Loss/D/real", "Loss/D/fake", "Loss/D/gp", "Loss/D") if k in present]),
+    panels = [("losses", [k for k in ("Loss/G", "Loss/D/real", "Loss/D/fake", "Loss/D/gp", "Loss/D",
+                                                "Loss/recon", "Loss/KL") if k in present]),
               ("discriminator outputs", [k for k in ("D/real", "D/fake") if k in present]),
               ("metrics during training", sorted(k for k in present if k.startswith("Metrics/")))]
     panels = [(t, keys) for t, keys in panels if keys]

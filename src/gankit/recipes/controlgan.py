@@ -1,0 +1,103 @@
+"""ControlGAN (Lee & Seok 2019): a classifier apart from D tells G whether a sample shows the requested class.
+
+D stays unconditional and judges realism only. The classifier C trains on augmented real images
+alone, so it does not overfit the way ACGAN's class head inside D does, and G minimises
+
+    L_G = adversarial loss + gamma_t * CE(C(G(z, c)), c).
+
+gamma balances realism against class fidelity and adapts every generator step like BEGAN's k_t,
+as in the authors' released code:
+
+    gamma_{t+1} = clip(gamma_t + r * (CE_fake - alpha * CE_real), 0, gamma_max)
+
+so G leans harder on the class loss while C finds the fakes harder to classify than the reals.
+gamma lives on the device (no host sync) and is saved in checkpoints for exact resume.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gankit import nets
+from gankit.config import ConfigError
+from gankit.recipes.adversarial import Adversarial
+from gankit.recipes.base import DataInfo, Phase, StepContext
+from gankit.regularizers.augment import augment, parse_policy
+
+DEFAULTS = {
+    "cond.mode": "classifier",
+    "C.opt": "adam", "C.lr": 1e-3, "C.betas": [0.9, 0.999],
+    "C.width": 32,                   # convolutional classifier width (images)
+    "C.hidden": [128, 128],          # MLP classifier layers (2-D points)
+    "control.augment": "translation",  # DiffAugment ops applied to C's real images
+    "control.gamma0": 0.0,           # initial gamma
+    "control.rate": 1e-3,            # r: step of gamma's update
+    "control.alpha": 1.0,            # alpha: how much harder fakes may be to classify than reals
+    "control.gamma_max": 2.0,
+}
+
+
+def build_classifier(cfg: dict, info: DataInfo) -> nn.Module:
+    if info.kind == "image":
+        return nets.build("classifier", img_resolution=info.resolution, img_channels=info.channels,
+                          num_classes=info.num_classes, width=cfg["C.width"])
+    return nets.build("mlp-classifier", in_shape=tuple(info.shape), num_classes=info.num_classes,
+                      hidden=tuple(cfg["C.hidden"]))
+
+
+class ControlGAN(Adversarial):
+    COND_MODES = ("classifier",)  # labels go to G only; C, not D, judges the class
+
+    def __init__(self, cfg: dict, info: DataInfo):
+        if not info.num_classes:
+            raise ConfigError("recipe controlgan needs labelled data (fashion-mnist, class subfolders, ring8/grid25)")
+        super().__init__(cfg, info)
+        self.C = build_classifier(cfg, info)
+        self.nets["C"] = self.C
+        self.c_policy = parse_policy(cfg["control.augment"]) if info.kind == "image" else []
+        self.gamma = torch.tensor(float(cfg["control.gamma0"]))
+        self.real_ce: torch.Tensor | None = None  # C's latest loss on real images
+
+    def phases(self) -> list[Phase]:
+        d, g = super().phases()
+        return [d, Phase("C", "C", self.c_loss), g]
+
+    def c_loss(self, ctx: StepContext) -> torch.Tensor:
+        real, y = ctx.real()
+        if self.c_policy:
+            real = augment(real, self.c_policy, 1.0, ctx.generator)
+        loss = F.cross_entropy(self.C(real).float(), y)
+        self.real_ce = loss.detach()
+        ctx.report("Loss/C/real", loss)
+        return loss
+
+    def g_loss(self, ctx: StepContext) -> torch.Tensor | None:
+        c = ctx.labels(ctx.batch)
+        fake = self.generate(self.G, ctx.z(ctx.batch), c)
+        adversarial = self.g_adversarial(fake, c, ctx)
+        if adversarial is None:
+            return None
+        training = self.C.training
+        self.C.eval()  # judge fakes with C's real-data batch statistics, and without dropout
+        fake_ce = F.cross_entropy(self.C(fake).float(), c)
+        self.C.train(training)
+        gamma = self.gamma.to(fake_ce.device)
+        loss = adversarial + gamma * fake_ce
+        real_ce = self.real_ce if self.real_ce is not None else fake_ce.detach()
+        self.gamma = (gamma + self.cfg["control.rate"] * (fake_ce.detach() - self.cfg["control.alpha"] * real_ce)
+                      ).clamp(0.0, self.cfg["control.gamma_max"])
+        for name, value in (("Loss/G/adversarial", adversarial), ("Loss/C/fake", fake_ce), ("Control/gamma", gamma),
+                            ("Loss/G", loss)):
+            ctx.report(name, value)
+        return loss
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        state["gamma"] = self.gamma.detach().cpu().clone()  # C's real loss is recomputed before every G step
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.gamma = state["gamma"].clone()

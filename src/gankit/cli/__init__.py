@@ -6,9 +6,11 @@ import argparse
 import sys
 
 from gankit import __version__
-from gankit.cli import demo, eval, export, features, recipes, sample, train
+from gankit.cli import demo, directions, edit, eval, export, features, latent_map, recipes, sample, train, walk
 
-COMMANDS = [train, sample, eval, recipes, export, features, demo]
+COMMANDS = [train, sample, eval, latent_map, walk, directions, edit, recipes, export, features, demo]
+
+
 def _user_errors():
     """Errors a user can fix: shown as one line naming the file, flag or value, without a traceback."""
     from gankit.config import ConfigError
@@ -18,9 +20,10 @@ def _user_errors():
     from gankit.model_folder import ModelFolderError
     from gankit.metrics.features import FeatureError
     from gankit.train.checkpoint import CheckpointError
+    from gankit.latent import LatentError
 
     return (ConfigError, DataError, ExportError, CheckpointError, ClassifierError, FeatureError, ModelFolderError,
-            FileNotFoundError, FileExistsError)
+            LatentError, FileNotFoundError, FileExistsError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,175 @@
+"""Flags and parsing shared by ``gankit walk``, ``edit`` and ``directions``: latents from seeds or files,
+class labels, truncation, the model and where the outputs go."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from pathlib import Path
+
+from gankit.config import ConfigError
+
+
+def add_latent_sources(p: argparse.ArgumentParser, seeds_help: str, required: bool = True) -> None:
+    src = p.add_mutually_exclusive_group(required=required)
+    src.add_argument("--seeds", help=seeds_help)
+    src.add_argument("--latents", nargs="+", metavar="FILE[:ROW]",
+                     help="latents saved by gankit (FILE.latents.npy, DIR/latents.npy): FILE:ROW for one row, "
+                          "FILE for all its rows, in order")
+
+
+def add_generation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--truncation", type=float, metavar="PSI",
+                   help="truncation trick: latents pulled toward the mean (0), z * PSI; 1 = off (default off)")
+    p.add_argument("--class", dest="cls", help="conditional models: the class to draw (an index or a name)")
+    p.add_argument("--batch", type=int, default=256, help="images generated at once (default 256)")
+
+
+def allow_negative_values(p: argparse.ArgumentParser) -> None:
+    """Let values such as ``-3:3:7`` and ``-2,0,2`` follow a flag: argparse takes any word starting with ``-``
+    for an option unless it is a plain number. Words starting with ``-digit`` are values here, as newer
+    Pythons' argparse has it: these parsers have no options named like that."""
+    if hasattr(p, "_negative_number_matcher"):
+        p._negative_number_matcher = re.compile(r"^-\.?\d")
+
+
+def load_image_generator(args, device):
+    """(G, meta) from --run/--checkpoint/--export; 2-D point generators are refused, these tools draw images."""
+    from gankit.export import load_any
+
+    G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
+    if meta.get("kind") == "points":
+        raise ConfigError(f"{model_flag(args)}: this generator makes 2-D points, not images; "
+                          f"gankit {args.command} needs an image generator")
+    if args.batch < 1:
+        raise ConfigError(f"--batch {args.batch}: must be at least 1")
+    return G, meta
+
+
+def model_flag(args) -> str:
+    for flag in ("run", "checkpoint", "export"):
+        if getattr(args, flag, None):
+            return f"--{flag} {getattr(args, flag)}"
+    return "the model"
+
+
+def model_record(args, meta: dict) -> dict:
+    """What a result file records about the generator it came from."""
+    keys = ("recipe", "data", "step", "kimg", "ema", "z_dim", "shape", "sha256")
+    return {"source": model_flag(args), **{k: meta[k] for k in keys if k in meta}}
+
+
+def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
+    """``3,17,42``, a range ``0-9``, or both: ``0-3,10``."""
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        span = re.fullmatch(r"(\d+)-(\d+)", part)
+        if span:
+            seeds += range(int(span[1]), int(span[2]) + 1)
+        elif part.isdigit():
+            seeds.append(int(part))
+        else:
+            raise ConfigError(f"{flag} {text}: {part!r} is not a seed; expected whole numbers >= 0 such as 3,17,42 "
+                              f"or a range such as 0-9")
+    if not seeds:
+        raise ConfigError(f"{flag} {text}: no seeds given")
+    return seeds
+
+
+def parse_alphas(text: str, flag: str = "--alphas") -> list[float]:
+    """``START:STOP:COUNT`` (evenly spaced, both ends included) or a list ``-2,0,2``."""
+    try:
+        if ":" in text:
+            start, stop, count = text.split(":")
+            count = int(count)
+            if count < 2:
+                raise ConfigError(f"{flag} {text}: COUNT must be at least 2")
+            values = [float(start) + (float(stop) - float(start)) * i / (count - 1) for i in range(count)]
+        else:
+            values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} {text}: expected START:STOP:COUNT (e.g. -3:3:7) or numbers such as -2,0,2") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"{flag} {text}: expected finite numbers")
+    return values
+
+
+def seed_latents(seeds: list[int], z_dim: int):
+    """One latent per seed: row 0 of ``gankit sample --seed S``, so a sampled image can be named by its seed."""
+    import torch
+
+    from gankit.sampling import latents
+
+    return torch.cat([latents(1, z_dim, s) for s in seeds])
+
+
+def read_latents(items: list[str], z_dim: int, flag: str = "--latents"):
+    """Rows of saved latent files: ``FILE:ROW`` picks one (negative counts from the end), ``FILE`` takes all."""
+    import numpy as np
+    import torch
+
+    rows = []
+    for item in items:
+        path, sep, row = item.rpartition(":")
+        if not sep or not row.lstrip("-").isdigit():
+            path, row = item, None
+        try:
+            array = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise ConfigError(f"{flag} {item}: no such file {path}") from None
+        except (ValueError, OSError) as e:
+            raise ConfigError(f"{flag} {item}: {path} is not a .npy array ({e})") from None
+        array = np.atleast_2d(array)
+        if array.ndim != 2 or array.shape[1] != z_dim:
+            raise ConfigError(f"{flag} {item}: {path} holds shape {list(np.shape(array))}; this generator needs "
+                              f"latents of {z_dim} numbers per row")
+        if row is not None:
+            i = int(row)
+            if not -len(array) <= i < len(array):
+                raise ConfigError(f"{flag} {item}: row {i} out of range; {path} has {len(array)} rows")
+            array = array[[i]]
+        if not np.isfinite(array).all():
+            raise ConfigError(f"{flag} {item}: holds NaN or infinite values")
+        rows.append(torch.from_numpy(array.astype(np.float32)))
+    return torch.cat(rows)
+
+
+def endpoint_latents(args, z_dim: int):
+    return seed_latents(parse_seeds(args.seeds), z_dim) if args.seeds else read_latents(args.latents, z_dim)
+
+
+def class_labels(choice: str | None, n: int, G, meta: dict):
+    """A label tensor of ``n`` copies of the chosen class for conditional generators, else None."""
+    import torch
+
+    from gankit.latent.scores import class_index
+
+    k = getattr(G, "c_dim", 0)
+    if not k:
+        if choice is not None:
+            raise ConfigError(f"--class {choice}: this generator is not class-conditional")
+        return None
+    if choice is None:
+        names = meta.get("class_names") or []
+        raise ConfigError("--class: this generator is class-conditional; choose a class, "
+                          f"0..{k - 1}" + (f" or one of {', '.join(names)}" if names else ""))
+    names = meta.get("class_names") or [str(i) for i in range(k)]
+    return torch.full((n,), class_index(choice, names[:k], f"--class {choice}"), dtype=torch.long)
+
+
+def apply_truncation(z, psi: float | None):
+    from gankit.sampling import truncate
+
+    if psi is None:
+        return z
+    if not math.isfinite(psi):
+        raise ConfigError(f"--truncation {psi}: must be a finite number (1 = off, 0 = the mean latent)")
+    return truncate(z, psi)
+
+
+def out_path(text: str, suffix: str, flag: str = "--out") -> Path:
+    path = Path(text)
+    if path.suffix.lower() != suffix:
+        raise ConfigError(f"{flag} {text}: expected a {suffix} file name; the other files are named after it")
+    return path

@@ -36,11 +36,16 @@ TRAINER_DEFAULTS: dict = {
     "eval.n": 2000,
     "eval.features": "",    # empty: fmnist for 28x28 grayscale, else inception
     "eval.best": "",        # keep checkpoints/best.pt by this metric (fd, kid, hq_percent, ...)
+    # The fast path (gankit/train/fast.py): same math, other scheduling; all may change on resume.
+    "fast.channels_last": "auto",  # auto (on for convolutional nets on CUDA and CPU) | on | off
+    "fast.cudnn_benchmark": True,  # CUDA: let cuDNN time its algorithms for the run's fixed shapes
+    "fast.compile": "off",         # off | auto (CUDA only) | on: torch.compile the nets' forward, eager if that fails
 }
 
 # Keys that may change when a run resumes: budgets and bookkeeping, not the model or its optimisation.
 MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid", "ckpt.every_kimg", "ckpt.keep",
-                     "eval.every_kimg", "eval.metrics", "eval.n", "eval.features", "eval.best"}
+                     "eval.every_kimg", "eval.metrics", "eval.n", "eval.features", "eval.best",
+                     "fast.channels_last", "fast.cudnn_benchmark", "fast.compile"}
 
 
 class ConfigError(ValueError):

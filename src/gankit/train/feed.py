@@ -29,6 +29,7 @@ class ImageFeed:
         self.perm = torch.randperm(len(self.images), generator=self.generator, device=device)
         self.pos = 0
         self.mine = _slice(batch, rank, world)
+        self.channels_last = False  # the trainer sets it with fast.channels_last: batches come out NHWC
         self.info = DataInfo("image", tuple(data.images.shape[1:]), data.num_classes)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -37,7 +38,10 @@ class ImageFeed:
             self.pos = 0
         idx = self.perm[self.pos:self.pos + self.batch][self.mine]
         self.pos += self.batch
-        x = self.images[idx].float().div_(255.0)
+        x = self.images[idx]
+        if self.channels_last:  # reorder the uint8 batch, a quarter of the bytes of the float one
+            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.float().div_(255.0)
         x = self._augment(x)
         return x.mul_(2.0).sub_(1.0), (self.labels[idx] if self.labels is not None else None)
 

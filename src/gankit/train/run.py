@@ -85,7 +85,9 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
             if given is not None and given != old[key]:
                 raise ConfigError(f"{flag} {given}: the checkpoint was trained with {old[key]!r}; "
                                   f"start a new run (another --out) to change it")
-        cfg = apply_flags(dict(old), sets, steps, kimg, batch, seed)
+        # settings added to gankit after the checkpoint was written, and free to change, take their defaults
+        added = {k: TRAINER_DEFAULTS[k] for k in MUTABLE_ON_RESUME if k in TRAINER_DEFAULTS and k not in old}
+        cfg = apply_flags({**old, **added}, sets, steps, kimg, batch, seed)
         refused = {k: v for k, v in changed_keys(old, cfg).items() if k not in MUTABLE_ON_RESUME}
         if refused:
             lines = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in refused.items())

@@ -23,6 +23,13 @@ class Stats:
             value = torch.tensor(float(value))
         self._values[name].append(value)
 
+    def state(self) -> dict[str, list[torch.Tensor]]:
+        """What has been reported since the last flush (for putting it back after a failed step)."""
+        return {k: list(v) for k, v in self._values.items()}
+
+    def restore(self, state: dict[str, list[torch.Tensor]]) -> None:
+        self._values = defaultdict(list, {k: list(v) for k, v in state.items()})
+
     def flush(self, world: int = 1) -> dict[str, float]:
         """Means of everything reported since the last flush (one device-to-host copy), averaged over ranks."""
         if not self._values:

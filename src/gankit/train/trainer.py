@@ -1,11 +1,16 @@
 """The training loop. It knows nothing about objectives: it runs a recipe's phases and owns the mechanics.
 
 Mechanics owned here: device placement, autocast, gradient scaling, ``requires_grad`` toggling,
-optimizer steps, EMA of G, statistics, fixed-z snapshots, checkpoints and exact resume.
+optimizer steps, EMA of G, statistics, fixed-z snapshots, checkpoints and exact resume, and the
+fast path (``fast.*`` keys: memory layout, cuDNN autotuning, ``torch.compile``; see ``train/fast.py``).
+
+The hot loop never waits for the device: statistics stay on the device until a log line, and
+nothing here reads a tensor's value per step (a recipe's opt-in ``balance`` schedule does, by design).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -20,7 +25,7 @@ from gankit.config import ConfigError
 from gankit.atomic import write_file
 from gankit.recipes.base import Phase
 from gankit.sampling import grid_image, points_image, save_png
-from gankit.train import checkpoint, distributed, rng
+from gankit.train import checkpoint, distributed, fast, rng
 from gankit.train.ema import make_ema, update_ema
 from gankit.train.feed import make_feed
 from gankit.train.periodic_eval import PeriodicEval
@@ -104,6 +109,13 @@ class Trainer:
             raise ConfigError("balance=true decides per batch on one process's data; it is not supported under torchrun yet")
         for net in self.objective.nets.values():
             net.to(self.device)
+        self.channels_last = fast.use_channels_last(cfg, self.device, self.objective.nets.values())
+        if self.channels_last:
+            for net in self.objective.nets.values():
+                fast.to_channels_last(net)
+            self.feed.channels_last = True
+        if self.device.type == "cuda" and cfg["fast.cudnn_benchmark"]:
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest algorithms once
         self.phases = self.objective.phases()
         updated = {p.update for p in self.phases}
         self.optimizers = {n: make_optimizer(cfg, n, self.objective.nets[n].parameters()) for n in sorted(updated)}
@@ -121,6 +133,8 @@ class Trainer:
         self.ctx = _Context(self)
         self.step = 0
         self.nimg = 0
+        self._compile_trial = False
+        self.compiled = fast.use_compile(cfg, self.device) and self._compile()
 
     # ----- mechanics -----
 
@@ -128,6 +142,24 @@ class Trainer:
         if amp == "auto":
             return torch.bfloat16 if self.device.type == "cuda" else None
         return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[amp]
+
+    def _compile(self) -> bool:
+        """Compile the trained networks' forward (G_ema, only sampled from, stays eager); False if that fails."""
+        try:
+            for net in self.objective.nets.values():
+                fast.compile_forward(net)
+        except Exception as e:  # noqa: BLE001 - any failure of the compiler means: train eagerly
+            self._compile_failed(e)
+            return False
+        self._compile_trial = True  # the first step compiles; train_step guards it
+        return True
+
+    def _compile_failed(self, error: Exception) -> None:
+        for net in self.objective.nets.values():
+            fast.uncompile(net)
+        self.compiled = False
+        first = (str(error).strip().splitlines() or [""])[0][:300]
+        self.log(f"fast.compile: torch.compile failed ({type(error).__name__}: {first}); training eagerly instead")
 
     def _run_phase(self, phase: Phase) -> None:
         for name, net in self.objective.nets.items():
@@ -151,7 +183,29 @@ class Trainer:
             cb(self, phase)
 
     def train_step(self) -> None:
-        """One training step: every phase, each ``repeat`` times; then EMA and the image counter."""
+        """One training step: every phase, each ``repeat`` times; then EMA and the image counter.
+
+        With ``fast.compile`` the first step after start or resume is where compilation happens.
+        It runs from a copy of the whole state: if it fails, the state is put back (networks,
+        optimizers, data order, random generators, statistics), the networks go back to eager, and
+        the step runs again, so the run continues exactly as an eager run would. Callbacks that
+        already ran for a phase of the failed attempt run again.
+        """
+        if self.compiled and self._compile_trial:
+            self._compile_trial = False
+            saved = copy.deepcopy((self.state_dict(), self.stats.state(), self.phase_counts))
+            try:
+                self._train_step()
+                return
+            except Exception as e:  # noqa: BLE001 - an eager retry re-raises any error that is not the compiler's
+                state, stats, counts = saved
+                self.load_state_dict(state)
+                self.stats.restore(stats)
+                self.phase_counts = counts
+                self._compile_failed(e)
+        self._train_step()
+
+    def _train_step(self) -> None:
         self.ctx.progress = self.step / max(1, self.cfg["steps"])
         for phase in self.phases:
             for _ in range(phase.repeat):
@@ -169,11 +223,11 @@ class Trainer:
             "config": self.cfg,
             "step": self.step,
             "nimg": self.nimg,
-            "nets": {n: net.state_dict() for n, net in self.objective.nets.items()},
+            "nets": {n: _dense(net.state_dict()) for n, net in self.objective.nets.items()},
             "net_configs": {n: net.config for n, net in self.objective.nets.items()},
             "data_info": {"kind": self.feed.info.kind, "shape": list(self.feed.info.shape),
                           "class_names": list(getattr(self.data, "class_names", None) or [])},
-            "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
+            "G_ema": _dense(self.G_ema.state_dict()) if self.G_ema is not None else None,
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
             "scaler": self.scaler.state_dict(),
             "feed": self.feed.state_dict(),
@@ -189,6 +243,7 @@ class Trainer:
             self.G_ema.load_state_dict(state["G_ema"])
         for n, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][n])
+            fast.match_layout(o)
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.feed.load_state_dict(state["feed"])
@@ -222,7 +277,8 @@ class Trainer:
         G = self.sampling_net()
         was_training = G.training
         G.eval()
-        out = self.objective.generate(G, self.fixed_z, self.fixed_c)
+        with fast.eager(self.compiled):  # another batch size and eval mode: no recompilation of a compiled G
+            out = self.objective.generate(G, self.fixed_z, self.fixed_c)
         G.train(was_training)
         if self.feed.info.kind == "points":
             image = points_image(out, self.data.centers)
@@ -276,7 +332,8 @@ class Trainer:
                 if main and before // snap_every != self.nimg // snap_every:
                     self.snapshot()
                 if main and periodic_eval.due(before, self.nimg):
-                    periodic_eval.run(self)
+                    with fast.eager(self.compiled):  # other batch sizes and eval mode: no recompilation
+                        periodic_eval.run(self)
                 if before // ckpt_every != self.nimg // ckpt_every:
                     self.save_checkpoint()
                     last_ckpt_step = self.step
@@ -292,3 +349,8 @@ class Trainer:
         gif = write_gif(self.run_dir, self.run_dir / "progress.gif")
         plot = write_loss_plot(self.run_dir, self.run_dir / "losses.png")
         return {"grid": final, "gif": gif, "plot": plot, "checkpoint": checkpoint.latest(self.run_dir)}
+
+
+def _dense(state: dict) -> dict:
+    """Weights in the default (NCHW) layout, so a checkpoint does not depend on ``fast.channels_last``."""
+    return {k: v.contiguous() if isinstance(v, torch.Tensor) else v for k, v in state.items()}

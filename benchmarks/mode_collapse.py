@@ -28,20 +28,21 @@ from gankit.train.run import open_run
 QUIET = ["log.every=100000", "snapshot.every_kimg=1000000", "ckpt.every_kimg=1000000"]
 
 # name -> (recipe, steps, extra --set values). The plain settings are the recipes' own defaults;
-# "best" is the setting tuned on seeds outside the reported ones (see docs/benchmarks.md).
+# "best" is the setting tuned on seeds outside the reported ones (ring8: seeds 0-4; grid25: seed 0).
 CONFIGS = {
     "nsgan": ("nsgan", 5000, []),
     "unrolled": ("unrolled", 5000, []),
     "best": ("nsgan", 3000, ["z_dim=2", "batch=256", "ema.beta=0.99", "G.hidden=128,128", "D.hidden=128,128",
                              "G.lr=2e-3", "D.lr=4e-3", "G.betas=0.5,0.9", "D.betas=0.5,0.9"]),
 }
-# grid25's 25 well-separated modes need a wider z and more steps than ring8 (same seeds policy).
-OVERRIDES = {("best", "grid25"): ("nsgan", 6000, ["z_dim=8", "batch=256", "ema.beta=0.99",
-                                                  "G.hidden=256,256,256", "D.hidden=256,256,256",
-                                                  "G.lr=1e-3", "D.lr=2e-3", "G.betas=0.5,0.9", "D.betas=0.5,0.9"])}
+# grid25's 25 modes: PacGAN's packing (D judges 2 samples at once), a 16-d latent and more steps
+# (tuned on seed 0; 25 modes at 82.6% HQ after 8,000 steps there).
+OVERRIDES = {("best", "grid25"): ("nsgan", 10000, ["z_dim=16", "tricks.pack=2", "batch=256", "ema.beta=0.99",
+                                                   "G.hidden=256,256,256", "D.hidden=256,256,256",
+                                                   "G.lr=1e-3", "D.lr=2e-3", "G.betas=0.5,0.9", "D.betas=0.5,0.9"])}
 
 
-def run_one(config: str, data: str, seed: int, first_seed: int) -> dict:
+def run_one(config: str, data: str, seed: int) -> dict:
     recipe, steps, sets = OVERRIDES.get((config, data), CONFIGS[config])
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -82,7 +83,7 @@ def main() -> None:
     for config in args.configs.split(","):
         for data in args.data.split(","):
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                row = run_one(config, data, seed, args.first_seed)
+                row = run_one(config, data, seed)
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
     print(summary(rows))

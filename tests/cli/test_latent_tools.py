@@ -182,3 +182,23 @@ def test_point_generators_are_refused_by_name(tmp_path, capsys):
                   "--no-progress", "--set", *FAST) == 0
     assert gankit("walk", "--run", run, "--seeds", "1,2", "--out", tmp_path / "w.png") == 2
     assert f"--run {run}: this generator makes 2-D points" in capsys.readouterr().err
+
+
+def test_sample_truncation_scales_the_saved_latents(trained, tmp_path):
+    assert gankit("sample", "--run", trained, "-n", 4, "--seed", 5, "--out", tmp_path / "full.png") == 0
+    assert gankit("sample", "--run", trained, "-n", 4, "--seed", 5, "--truncation", 0.5,
+                  "--out", tmp_path / "half.png") == 0
+    full, half = np.load(tmp_path / "full.latents.npy"), np.load(tmp_path / "half.latents.npy")
+    assert np.allclose(half, 0.5 * full)
+    assert gankit("sample", "--run", trained, "-n", 3, "--truncation", 0, "--out", tmp_path / "mean") == 0
+    images = [np.asarray(Image.open(tmp_path / "mean" / f"{i:06d}.png")) for i in range(3)]
+    assert all(np.array_equal(images[0], im) for im in images[1:])  # psi=0: every latent is the mean
+
+
+def test_walk_runs_on_an_autoencoder_decoder(small_images, tmp_path):
+    run = tmp_path / "vae"
+    assert gankit("train", "--recipe", "vae", "--data", f"folder:{small_images}", "--steps", 3, "--batch", 16,
+                  "--out", run, "--no-progress", "--set", *FAST, "G.width=4", "z_dim=3") == 0
+    assert gankit("walk", "--run", run, "--seeds", "1,2", "--steps", 4, "--out", tmp_path / "w.png") == 0
+    z = np.load(tmp_path / "w.latents.npy")
+    assert z.shape == (4, 3) and np.allclose(z[0], latents(1, 3, 1).numpy()[0])

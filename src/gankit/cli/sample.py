@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
     p.add_argument("-n", type=int, default=64, help="how many samples (default 64)")
     p.add_argument("--out", required=True, help="FILE.png for a grid, or a folder for one PNG per image")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p.add_argument("--truncation", type=float, metavar="PSI",
+                   help="truncation trick: latents pulled toward the mean (0), z * PSI; 1 = off (default off); "
+                        "the saved latents are the truncated ones")
     p.add_argument("--batch", type=int, default=256, help="samples generated at once (default 256)")
     p.add_argument("--class", dest="cls", help="conditional models: a class index or name (default: one column per class)")
     p.add_argument("--reconstruct", action="store_true",
@@ -43,6 +46,7 @@ def run(args) -> int:
     from gankit.export import load_any
     from gankit.sampling import grid_image, latents, points_image, save_png, to_uint8
     from gankit.atomic import save_npy
+    from gankit.cli.latent_args import apply_truncation
     from gankit.train.trainer import resolve_device
 
     if args.n < 1:
@@ -55,7 +59,7 @@ def run(args) -> int:
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
     if args.reconstruct:
         return reconstruct(args, G, meta, device)
-    z = latents(args.n, meta["z_dim"], args.seed)
+    z = apply_truncation(latents(args.n, meta["z_dim"], args.seed), args.truncation)
     c, nrow = class_labels(args.cls, args.n, G, meta)
     with torch.no_grad():
         x = torch.cat([(G(z[i:i + args.batch].to(device)) if c is None else

@@ -63,13 +63,12 @@ def scatter_image(coords: torch.Tensor, labels: torch.Tensor | None, names: list
                   axis_names: tuple[str, str], box: tuple[float, float, float, float] | None = None):
     """A PIL image of the 2-D codes coloured by class with a legend of class names; ``box`` (u0, u1, v0, v1)
     outlines the area the lattice covers."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from PIL import Image
+
+    from gankit.sampling import figure_image
 
     pts = coords.double().numpy()
     fig, ax = plt.subplots(figsize=(8.5, 6.5), dpi=100)
@@ -92,9 +91,4 @@ def scatter_image(coords: torch.Tensor, labels: torch.Tensor | None, names: list
     ax.set_title(title, fontsize="medium")
     ax.set_aspect("equal", adjustable="datalim")
     ax.grid(alpha=0.2)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    buf.seek(0)
-    return Image.open(buf).convert("RGB")
+    return figure_image(fig)

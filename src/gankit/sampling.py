@@ -39,13 +39,10 @@ def save_png(image, path: Path) -> None:
 
 def points_image(points: torch.Tensor, centers: torch.Tensor | None = None, size: int = 400):
     """A scatter plot of 2-D samples (and the true mode centres, if given) as a PIL image."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from PIL import Image
 
     pts = points.detach().float().cpu().numpy()
     fig, ax = plt.subplots(figsize=(size / 100, size / 100), dpi=100)
@@ -57,6 +54,16 @@ def points_image(points: torch.Tensor, centers: torch.Tensor | None = None, size
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
+    return figure_image(fig)
+
+
+def figure_image(fig):
+    """A matplotlib figure as an RGB PIL image (the figure is closed)."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -11,17 +11,11 @@ Prints a Markdown table with the command line of every run.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+from runs import train_and_evaluate
+
 CONV = {"cgan": ["G.arch=dcgan", "D.arch=dcgan"]}  # cgan's paper networks are MLPs; compare on convolutions
-
-
-def gankit(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "gankit", *args], check=True)
 
 
 def main() -> None:
@@ -42,13 +36,9 @@ def main() -> None:
                 f"D.width={args.width}", *CONV.get(recipe, []), *args.set]
         train = ["train", "--recipe", recipe, "--data", "fashion-mnist", "--kimg", str(args.kimg), "--batch",
                  str(args.batch), "--seed", str(args.seed), "--out", str(run), "--no-progress", "--set", *sets]
-        start = time.perf_counter()
-        if not list((run / "checkpoints").glob("ckpt-*.pt")):
-            gankit(*train)
-        seconds = time.perf_counter() - start
-        gankit("eval", "--run", str(run), "--metrics", "cacc,fd", "--n", str(args.n), "--features", "fmnist")
-        result = json.loads((run / "eval.json").read_text())[-1]
-        rows.append((recipe, result["metrics"], seconds, " ".join(["gankit", *train])))
+        metrics, seconds = train_and_evaluate(run, train, ["--metrics", "cacc,fd", "--n", str(args.n),
+                                                           "--features", "fmnist"])
+        rows.append((recipe, metrics, seconds, " ".join(["gankit", *train])))
     print("\n| recipe | requested class (fmnist classifier) | FD (fmnist) | train time (s) |\n|---|---|---|---|")
     for recipe, m, seconds, _ in rows:
         print(f"| `{recipe}` | {100 * m['cacc']:.1f}% | {m['fd']:.1f} | {seconds:.0f} |")

@@ -10,17 +10,10 @@ test images. Prints a Markdown table with the command line of every run.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from gankit.recipes import RECIPES
-
-
-def gankit(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "gankit", *args], check=True)
+from runs import train_and_evaluate
 
 
 def main() -> None:
@@ -41,14 +34,10 @@ def main() -> None:
             sets += [f"{net}.width={args.width}" for net in ("G", "D") if f"{net}.width" in RECIPES[recipe].defaults]
         train = ["train", "--recipe", recipe, "--data", "fashion-mnist", "--kimg", str(args.kimg), "--batch",
                  str(args.batch), "--seed", str(args.seed), "--out", str(run), "--no-progress", "--set", *sets]
-        start = time.perf_counter()
-        if not list((run / "checkpoints").glob("ckpt-*.pt")):
-            gankit(*train)
-        seconds = time.perf_counter() - start
-        gankit("eval", "--run", str(run), "--metrics", "fd,kid,pr", "--n", str(args.n), "--features", "fmnist")
-        result = json.loads((run / "eval.json").read_text())[-1]
-        rows.append((recipe, result["metrics"], seconds, " ".join(["gankit", *train])))
-    print(f"\n| recipe | FD (fmnist) | KID | precision | recall | train time (s) |\n|---|---|---|---|---|---|")
+        metrics, seconds = train_and_evaluate(run, train, ["--metrics", "fd,kid,pr", "--n", str(args.n),
+                                                           "--features", "fmnist"])
+        rows.append((recipe, metrics, seconds, " ".join(["gankit", *train])))
+    print("\n| recipe | FD (fmnist) | KID | precision | recall | train time (s) |\n|---|---|---|---|---|---|")
     for recipe, m, seconds, _ in rows:
         print(f"| `{recipe}` | {m['fd']:.2f} | {m['kid']:.4f} | {m['precision']:.3f} | {m['recall']:.3f} | {seconds:.0f} |")
     print("\ncommands:")

@@ -12,20 +12,15 @@ space. Prints the FD of every run, the per-seed ratio (augmented / plain) and it
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from runs import train_and_evaluate
 
 VARIANTS = {
     "plain": [],
     "diffaugment": ["augment.policy=color,translation,cutout"],
     "ada": ["augment.ada=true"],
 }
-
-
-def gankit(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "gankit", *args], check=True)
 
 
 def write_subset(folder: Path, n: int) -> None:
@@ -61,13 +56,11 @@ def main() -> None:
             run = args.out / f"{variant}-seed{seed}"
             sets = ["log.every=100", "snapshot.every_kimg=10", "ckpt.every_kimg=1000", f"G.width={args.width}",
                     f"D.width={args.width}", *VARIANTS[variant]]
-            if not list((run / "checkpoints").glob("ckpt-*.pt")):
-                gankit("train", "--recipe", "dcgan", "--data", f"folder:{subset}", "--kimg", str(args.kimg),
-                       "--batch", str(args.batch), "--seed", str(seed), "--out", str(run), "--no-progress",
-                       "--set", *sets)
-            gankit("eval", "--run", str(run), "--metrics", "fd", "--n", "10000", "--features", "fmnist",
-                   "--data", "fashion-mnist:test")
-            fd[variant, seed] = json.loads((run / "eval.json").read_text())[-1]["metrics"]["fd"]
+            train = ["train", "--recipe", "dcgan", "--data", f"folder:{subset}", "--kimg", str(args.kimg),
+                     "--batch", str(args.batch), "--seed", str(seed), "--out", str(run), "--no-progress", "--set", *sets]
+            metrics, _ = train_and_evaluate(run, train, ["--metrics", "fd", "--n", "10000", "--features", "fmnist",
+                                                         "--data", "fashion-mnist:test"])
+            fd[variant, seed] = metrics["fd"]
     variants = args.variants.split(",")
     print(f"\n| seed | {' | '.join(f'FD {v}' for v in variants)} | "
           f"{' | '.join(f'{v} / plain' for v in variants[1:])} |")

@@ -1,0 +1,26 @@
+"""What the quality benchmarks share: run gankit as a user would, train once, evaluate, read the result."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def gankit(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "gankit", *args], check=True)
+
+
+def train_and_evaluate(run: Path, train: list[str], evaluate: list[str]) -> tuple[dict, float]:
+    """``gankit train`` (skipped when ``run`` already holds a checkpoint), then ``gankit eval --run run``.
+
+    Returns the metrics of that evaluation and the training wall time in seconds (0 when skipped).
+    """
+    start = time.perf_counter()
+    if not list((run / "checkpoints").glob("ckpt-*.pt")):
+        gankit(*train)
+    seconds = time.perf_counter() - start
+    gankit("eval", "--run", str(run), *evaluate)
+    return json.loads((run / "eval.json").read_text())[-1]["metrics"], seconds

@@ -17,6 +17,8 @@ TRAINER_DEFAULTS: dict = {
     "z_dim": 100,
     "amp": "auto",          # auto (bf16 on CUDA, off elsewhere) | bf16 | fp16 | off
     "ema.beta": 0.0,        # 0 disables the moving average of G
+    "lr.decay": "none",     # none | linear | cosine: every net's rate falls to 0 at the last step
+    "lr.decay_start": 0.5,  # share of the run at full rate before the decay begins
     "log.every": 50,        # steps between log lines
     "snapshot.every_kimg": 5.0,
     "snapshot.grid": 64,
@@ -46,6 +48,10 @@ TRAINER_DEFAULTS: dict = {
 MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid", "ckpt.every_kimg", "ckpt.keep",
                      "eval.every_kimg", "eval.metrics", "eval.n", "eval.features", "eval.best",
                      "fast.channels_last", "fast.cudnn_benchmark", "fast.compile"}
+
+
+# Keys newer than some checkpoints, whose defaults do what gankit did before them: such a checkpoint resumes with the default.
+NEUTRAL_WHEN_ABSENT = {"lr.decay", "lr.decay_start"}
 
 
 class ConfigError(ValueError):

@@ -9,7 +9,7 @@ from typing import Callable
 
 from gankit import data as datasets
 from gankit import recipes
-from gankit.config import MUTABLE_ON_RESUME, TRAINER_DEFAULTS, ConfigError, apply_overrides, changed_keys
+from gankit.config import MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TRAINER_DEFAULTS, ConfigError, apply_overrides, changed_keys
 from gankit.train import checkpoint, distributed
 from gankit.train.trainer import Trainer, resolve_device
 
@@ -80,7 +80,7 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
             state = checkpoint.load(path)
             log(f"resuming from {path} (step {state['step']}, {state['nimg'] / 1000:.1f} kimg)")
     if state is not None:
-        old = state["config"]
+        old = {**{k: TRAINER_DEFAULTS[k] for k in NEUTRAL_WHEN_ABSENT}, **state["config"]}
         for flag, given, key in (("--recipe", recipe, "recipe"), ("--data", data, "data")):
             if given is not None and given != old[key]:
                 raise ConfigError(f"{flag} {given}: the checkpoint was trained with {old[key]!r}; "

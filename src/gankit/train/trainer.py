@@ -1,8 +1,8 @@
 """The training loop. It knows nothing about objectives: it runs a recipe's phases and owns the mechanics.
 
 Mechanics owned here: device placement, autocast, gradient scaling, ``requires_grad`` toggling,
-optimizer steps, EMA of G, statistics, fixed-z snapshots, checkpoints and exact resume, and the
-fast path (``fast.*`` keys: memory layout, cuDNN autotuning, ``torch.compile``; see ``train/fast.py``).
+optimizer steps and learning-rate decay, EMA of G, statistics, fixed-z snapshots, checkpoints and
+exact resume, and the fast path (``fast.*`` keys: memory layout, cuDNN autotuning, ``torch.compile``; see ``train/fast.py``).
 
 The hot loop never waits for the device: statistics stay on the device until a log line, and
 nothing here reads a tensor's value per step (a recipe's opt-in ``balance`` schedule does, by design).
@@ -25,7 +25,7 @@ from gankit.config import ConfigError
 from gankit.atomic import write_file
 from gankit.recipes.base import Phase
 from gankit.sampling import grid_image, points_image, save_png
-from gankit.train import checkpoint, distributed, fast, rng
+from gankit.train import checkpoint, distributed, fast, lr_schedule, rng
 from gankit.train.ema import make_ema, update_ema
 from gankit.train.feed import make_feed
 from gankit.train.periodic_eval import PeriodicEval
@@ -119,6 +119,7 @@ class Trainer:
         self.phases = self.objective.phases()
         updated = {p.update for p in self.phases}
         self.optimizers = {n: make_optimizer(cfg, n, self.objective.nets[n].parameters()) for n in sorted(updated)}
+        lr_schedule.lr_factor(cfg["lr.decay"], cfg["lr.decay_start"], 0.0)  # a bad schedule fails here, not mid-run
         G = self.objective.nets[self.objective.sampler_net]
         self.G_ema = make_ema(G) if cfg["ema.beta"] > 0 else None
         self.z_gen = torch.Generator(self.device).manual_seed(cfg["seed"] + 1)
@@ -207,6 +208,8 @@ class Trainer:
 
     def _train_step(self) -> None:
         self.ctx.progress = self.step / max(1, self.cfg["steps"])
+        if self.cfg["lr.decay"] != "none":
+            lr_schedule.apply(self.optimizers, self.cfg, self.ctx.progress)
         for phase in self.phases:
             for _ in range(phase.repeat):
                 self._run_phase(phase)

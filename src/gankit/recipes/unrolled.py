@@ -1,8 +1,10 @@
 """Unrolled GAN (Metz et al. 2017): G's loss is taken against D after k look-ahead steps of D's own training.
 
 The look-ahead steps are differentiable (``create_graph=True``), so G's gradient includes how D
-would react to G's move, which discourages G from hopping between modes. The surrogate D is
-updated with plain SGD of step ``unroll.lr`` (the paper unrolls Adam); D itself trains as usual.
+would react to G's move, which discourages G from hopping between modes. As in the paper's code,
+all k steps and G's loss use one batch of reals and fakes (one G forward and backward per step,
+not k + 1). The surrogate D is updated with plain SGD of step ``unroll.lr`` (the paper unrolls
+Adam); D itself trains as usual.
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ class Unrolled(Adversarial):
             return functional_call(self.D, (p, buffers), (self.packed(x),)).float()
 
         surrogate = {n: p.detach().requires_grad_(True) for n, p in params.items()}
+        real, _ = ctx.real()
+        real = self.d_input(real, ctx)
+        fake = self.d_input(self.G(ctx.z(real.shape[0])), ctx)  # with G's graph: the look-ahead depends on G
         for _ in range(steps):
-            real, _ = ctx.real()
-            fake = self.G(ctx.z(real.shape[0]))  # with G's graph: the look-ahead depends on G
-            d_loss = (self.loss.d_real(D(self.d_input(real, ctx), surrogate)).mean()
-                      + self.loss.d_fake(D(self.d_input(fake, ctx), surrogate)).mean())
+            d_loss = self.loss.d_real(D(real, surrogate)).mean() + self.loss.d_fake(D(fake, surrogate)).mean()
             grads = torch.autograd.grad(d_loss, list(surrogate.values()), create_graph=True)
             surrogate = {n: p - lr * g for (n, p), g in zip(surrogate.items(), grads)}
-        f = D(self.d_input(self.G(ctx.z(ctx.batch)), ctx), surrogate)
+        f = D(fake, surrogate)
         loss = self.loss.g(f).mean()
         ctx.report("Loss/G", loss)
         return loss

@@ -74,10 +74,10 @@ def test_p_zero_is_identity_and_unknown_ops_are_refused():
 def test_ada_moves_p_towards_the_target_overfitting_signal():
     ada = AdaptiveP(target=0.6, speed_kimg=1.0, interval=4)
     for _ in range(4):
-        ada.observe(torch.ones(100), batch=100)  # D sure of every real: overfitting, r_t = 1 > 0.6
+        ada.observe(torch.tensor(1.0), batch=100)  # D sure of every real: overfitting, r_t = 1 > 0.6
     assert ada.p.item() == pytest.approx(0.4)  # 100 * 4 / 1000
     for _ in range(4):
-        ada.observe(-torch.ones(100), batch=100)  # r_t = -1 < 0.6
+        ada.observe(torch.tensor(-1.0), batch=100)  # r_t = -1 < 0.6
     assert ada.p.item() == pytest.approx(0.0)
     restored = AdaptiveP()
     restored.load_state_dict(ada.state_dict())

@@ -172,7 +172,8 @@ class Adversarial(Objective):
                             ("D/fake", f.mean())):
             ctx.report(name, value)
         if self.ada is not None:
-            self.ada.observe(r, ctx.batch)
+            # r_t and the step size from the global batch: every rank moves p alike, as one process would
+            self.ada.observe(ctx.mean_over_ranks(r.detach().float().sign().mean()), cfg["batch"])
             ctx.report("Augment/p", self.ada.p)
         if cfg["balance"]:
             loss_real, loss_fake = self._balance_d(r, f, loss_real, loss_fake, ctx)
@@ -192,10 +193,10 @@ class Adversarial(Objective):
 
     def _balance_d(self, r, f, loss_real, loss_fake, ctx):
         """Train D on fakes only while it detects fewer than balance.fake of them, on reals likewise (one host sync)."""
-        real_rate, fake_rate = (r > 0).float().mean(), (f < 0).float().mean()
-        ctx.report("Balance/D_detects_real", real_rate)
-        ctx.report("Balance/D_detects_fake", fake_rate)
-        real_rate, fake_rate = torch.stack([real_rate, fake_rate]).tolist()
+        rates = ctx.mean_over_ranks(torch.stack([(r > 0).float().mean(), (f < 0).float().mean()]))
+        ctx.report("Balance/D_detects_real", rates[0])
+        ctx.report("Balance/D_detects_fake", rates[1])
+        real_rate, fake_rate = rates.tolist()  # under torchrun: the global rates, so every rank decides alike
         return (loss_real if real_rate < self.cfg["balance.real"] else None,
                 loss_fake if fake_rate < self.cfg["balance.fake"] else None)
 
@@ -217,7 +218,7 @@ class Adversarial(Objective):
             return (self.D.features(self.packed(fake_in), d_c(c)).float().flatten(1).mean(0) - target).square().sum()
         f, aux = self.discriminate(fake_in, c, ctx)
         if self.cfg["balance"]:
-            detects = float((f < 0).float().mean())
+            detects = float(ctx.mean_over_ranks((f < 0).float().mean()))
             if detects < self.cfg["balance.g"]:
                 return None  # D is fooled often enough: let it catch up
         loss = self.loss.g(f).mean()

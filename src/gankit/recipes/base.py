@@ -13,6 +13,8 @@ from typing import Callable, Protocol
 import torch
 from torch import nn
 
+from gankit.regularizers.batch_random import BatchRandom
+
 
 @dataclass(frozen=True)
 class DataInfo:
@@ -36,12 +38,13 @@ class StepContext(Protocol):
 
     batch: int
     progress: float  # share of the run done, in [0, 1]
-    generator: torch.Generator  # device RNG for anything random inside a loss
+    generator: BatchRandom  # per-sample randomness inside a loss (this rank's slice of the global batch's)
 
     def real(self) -> tuple[torch.Tensor, torch.Tensor | None]: ...  # a fresh real batch (x, labels)
     def z(self, n: int) -> torch.Tensor: ...  # latent vectors from the run's latent RNG
     def labels(self, n: int) -> torch.Tensor: ...  # uniformly random class labels, same RNG
     def report(self, name: str, value: torch.Tensor) -> None: ...  # a scalar for the logs, no host sync
+    def mean_over_ranks(self, value: torch.Tensor) -> torch.Tensor: ...  # over torchrun's ranks; every rank calls it
 
 
 @dataclass

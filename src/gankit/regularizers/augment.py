@@ -11,14 +11,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from gankit.regularizers.batch_random import BatchRandom, batch_random
+
 Tensor = torch.Tensor
+Random = BatchRandom | torch.Generator | None
 
 
-def _rand(n: int, x: Tensor, generator) -> Tensor:
-    return torch.rand(n, 1, 1, 1, device=x.device, generator=generator)
+def _rand(n: int, x: Tensor, generator: Random) -> Tensor:
+    return batch_random(generator).rand(n, 1, 1, 1, device=x.device)
 
 
-def color(x: Tensor, generator=None) -> Tensor:
+def color(x: Tensor, generator: Random = None) -> Tensor:
     """Brightness +-0.5, saturation x[0, 2], contrast x[0.5, 1.5], on images in [-1, 1]."""
     n = x.shape[0]
     x = x + (_rand(n, x, generator) - 0.5)
@@ -28,12 +31,13 @@ def color(x: Tensor, generator=None) -> Tensor:
     return (x - mean) * (_rand(n, x, generator) + 0.5) + mean
 
 
-def translation(x: Tensor, generator=None, ratio: float = 0.125) -> Tensor:
+def translation(x: Tensor, generator: Random = None, ratio: float = 0.125) -> Tensor:
     """Shift by up to ``ratio`` of the size, filling with zeros (a gather, so gradients flow)."""
     n, _, h, w = x.shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = torch.randint(-sh, sh + 1, (n, 1, 1), device=x.device, generator=generator)
-    dx = torch.randint(-sw, sw + 1, (n, 1, 1), device=x.device, generator=generator)
+    rng = batch_random(generator)
+    dy = rng.randint(-sh, sh + 1, (n, 1, 1), device=x.device)
+    dx = rng.randint(-sw, sw + 1, (n, 1, 1), device=x.device)
     gy, gx = torch.meshgrid(torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij")
     yy = (gy.unsqueeze(0) + dy + 1).clamp(0, h + 1)
     xx = (gx.unsqueeze(0) + dx + 1).clamp(0, w + 1)
@@ -42,12 +46,13 @@ def translation(x: Tensor, generator=None, ratio: float = 0.125) -> Tensor:
     return padded.flatten(2).gather(2, idx).view_as(x)
 
 
-def cutout(x: Tensor, generator=None, ratio: float = 0.5) -> Tensor:
+def cutout(x: Tensor, generator: Random = None, ratio: float = 0.5) -> Tensor:
     """Zero a square of ``ratio`` of the size centred at a random pixel (clipped at the borders)."""
     n, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    top = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=x.device, generator=generator) - ch // 2
-    left = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=x.device, generator=generator) - cw // 2
+    rng = batch_random(generator)
+    top = rng.randint(0, h + (1 - ch % 2), (n, 1, 1), device=x.device) - ch // 2
+    left = rng.randint(0, w + (1 - cw % 2), (n, 1, 1), device=x.device) - cw // 2
     gy = torch.arange(h, device=x.device).view(1, h, 1)
     gx = torch.arange(w, device=x.device).view(1, 1, w)
     inside = (gy >= top) & (gy < top + ch) & (gx >= left) & (gx < left + cw)
@@ -67,12 +72,12 @@ def parse_policy(policy: str) -> list[str]:
     return names
 
 
-def augment(x: Tensor, policy: list[str], p: float | Tensor = 1.0, generator=None) -> Tensor:
+def augment(x: Tensor, policy: list[str], p: float | Tensor = 1.0, generator: Random = None) -> Tensor:
     """Apply each transform of ``policy`` to each image with probability ``p`` (p=1: DiffAugment)."""
     for name in policy:
         y = OPS[name](x, generator)
         if isinstance(p, Tensor) or p < 1:
-            keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device, generator=generator) < p
+            keep = _rand(x.shape[0], x, generator) < p
             y = torch.where(keep, y, x)
         x = y
     return x
@@ -88,8 +93,9 @@ class AdaptiveP:
         self._signs = torch.zeros(())
         self._count = 0
 
-    def observe(self, real_logits: Tensor, batch: int) -> None:
-        self._signs = self._signs.to(real_logits.device) + real_logits.detach().float().sign().mean()
+    def observe(self, sign_mean: Tensor, batch: int) -> None:
+        """One D step's E[sign D(real)] over a (global) batch of ``batch`` reals."""
+        self._signs = self._signs.to(sign_mean.device) + sign_mean.detach().float()
         self._count += 1
         if self._count == self.interval:
             rt = self._signs / self._count

@@ -6,12 +6,14 @@ from typing import Callable
 
 import torch
 
+from gankit.regularizers.batch_random import BatchRandom, batch_random
+
 
 def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     generator: BatchRandom | torch.Generator | None = None) -> torch.Tensor:
     """Mean of (||grad_x D(x_hat)||_2 - 1)^2 with x_hat uniformly between real and fake samples."""
     shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-    eps = torch.rand(shape, device=real.device, generator=generator)
+    eps = batch_random(generator).rand(*shape, device=real.device)
     with torch.autocast(device_type=real.device.type, enabled=False):
         x_hat = (eps * real.float() + (1 - eps) * fake.float()).requires_grad_(True)
         out = D(x_hat).float()

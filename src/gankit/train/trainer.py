@@ -24,6 +24,7 @@ from gankit import recipes
 from gankit.config import ConfigError
 from gankit.atomic import write_file
 from gankit.recipes.base import Phase
+from gankit.regularizers.batch_random import BatchRandom
 from gankit.sampling import grid_image, points_image, save_png
 from gankit.train import checkpoint, distributed, fast, lr_schedule, rng
 from gankit.train.ema import make_ema, update_ema
@@ -66,25 +67,26 @@ class _Context:
     def __init__(self, trainer: "Trainer"):
         self._t = trainer
         self.batch = trainer.cfg["batch"] // trainer.dist.world  # this rank's share of the global batch
-        self.generator = trainer.z_gen
+        # every rank draws for the global batch and keeps its slice: N ranks draw what one process draws
+        self.generator = BatchRandom(trainer.z_gen, trainer.dist.rank, trainer.dist.world)
         self.progress = 0.0
 
     def real(self):
         return self._t.feed.next()
 
     def z(self, n: int) -> torch.Tensor:
-        """Latents for this rank: every rank draws the global batch and keeps its slice."""
-        d = self._t.dist
-        z = torch.randn(n * d.world, self._t.cfg["z_dim"], generator=self._t.z_gen, device=self._t.device)
-        return z[d.rank * n:(d.rank + 1) * n]
+        return self.generator.randn(n, self._t.cfg["z_dim"], device=self._t.device)
 
     def labels(self, n: int) -> torch.Tensor:
-        d, k = self._t.dist, self._t.objective.num_classes
-        c = torch.randint(k, (n * d.world,), generator=self._t.z_gen, device=self._t.device)
-        return c[d.rank * n:(d.rank + 1) * n]
+        return self.generator.randint(0, self._t.objective.num_classes, (n,), device=self._t.device)
 
     def report(self, name: str, value) -> None:
         self._t.stats.report(name, value)
+
+    def mean_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
+        """The mean over all ranks, so that decisions taken from it agree; the value itself with one process."""
+        d = self._t.dist
+        return distributed.average(value, d.world) if d.active else value
 
 
 class Trainer:
@@ -105,8 +107,6 @@ class Trainer:
         rng.seed_all(cfg["seed"])
         self.feed = make_feed(data, cfg["batch"], self.device, cfg["seed"], cfg, dist.rank, dist.world)
         self.objective = recipes.get(cfg["recipe"]).build(self.cfg, self.feed.info)
-        if dist.active and cfg.get("balance"):
-            raise ConfigError("balance=true decides per batch on one process's data; it is not supported under torchrun yet")
         for net in self.objective.nets.values():
             net.to(self.device)
         self.channels_last = fast.use_channels_last(cfg, self.device, self.objective.nets.values())

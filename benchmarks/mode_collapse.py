@@ -35,9 +35,11 @@ CONFIGS = {
     "best": ("nsgan", 3000, ["z_dim=2", "batch=256", "ema.beta=0.99", "G.hidden=128,128", "D.hidden=128,128",
                              "G.lr=2e-3", "D.lr=4e-3", "G.betas=0.5,0.9", "D.betas=0.5,0.9"]),
 }
-# grid25's 25 modes: PacGAN's packing (D judges 2 samples at once), a 16-d latent and more steps
-# (tuned on seed 0; 25 modes at 82.6% HQ after 8,000 steps there).
-OVERRIDES = {("best", "grid25"): ("nsgan", 10000, ["z_dim=16", "tricks.pack=2", "batch=256", "ema.beta=0.99",
+# grid25's 25 modes: PacGAN's packing (D judges 2 samples at once), a 16-d latent, more steps, and
+# for precision a slow moving average of G plus learning rates decayed to 0 over the second half
+# (tuned on seed 0: 22 modes at 95.6% HQ; without the decay and with beta 0.99, 23 modes at 88.9%).
+OVERRIDES = {("best", "grid25"): ("nsgan", 20000, ["z_dim=16", "tricks.pack=2", "batch=256", "ema.beta=0.999",
+                                                   "lr.decay=linear", "lr.decay_start=0.5",
                                                    "G.hidden=256,256,256", "D.hidden=256,256,256",
                                                    "G.lr=1e-3", "D.lr=2e-3", "G.betas=0.5,0.9", "D.betas=0.5,0.9"])}
 

@@ -50,7 +50,8 @@ MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid
                      "fast.channels_last", "fast.cudnn_benchmark", "fast.compile"}
 
 
-# Keys newer than some checkpoints, whose defaults do what gankit did before them: such a checkpoint resumes with the default.
+# Keys newer than some checkpoints, whose defaults do what gankit did before them:
+# a checkpoint without them resumes with the default.
 NEUTRAL_WHEN_ABSENT = {"lr.decay", "lr.decay_start"}
 
 

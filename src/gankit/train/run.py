@@ -9,7 +9,8 @@ from typing import Callable
 
 from gankit import data as datasets
 from gankit import recipes
-from gankit.config import MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TRAINER_DEFAULTS, ConfigError, apply_overrides, changed_keys
+from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TRAINER_DEFAULTS, ConfigError, apply_overrides,
+                           changed_keys)
 from gankit.train import checkpoint, distributed
 from gankit.train.trainer import Trainer, resolve_device
 

@@ -2,7 +2,8 @@
 
 Mechanics owned here: device placement, autocast, gradient scaling, ``requires_grad`` toggling,
 optimizer steps and learning-rate decay, EMA of G, statistics, fixed-z snapshots, checkpoints and
-exact resume, and the fast path (``fast.*`` keys: memory layout, cuDNN autotuning, ``torch.compile``; see ``train/fast.py``).
+exact resume, per-sample randomness that N torchrun ranks draw as one process would, and the fast
+path (``fast.*`` keys: memory layout, cuDNN autotuning, ``torch.compile``; see ``train/fast.py``).
 
 The hot loop never waits for the device: statistics stay on the device until a log line, and
 nothing here reads a tensor's value per step (a recipe's opt-in ``balance`` schedule does, by design).

@@ -17,7 +17,7 @@ TRAINER_DEFAULTS: dict = {
     "z_dim": 100,
     "amp": "auto",          # auto (bf16 on CUDA, off elsewhere) | bf16 | fp16 | off
     "ema.beta": 0.0,        # 0 disables the moving average of G
-    "lr.decay": "none",     # none | linear | cosine: every net's rate falls to 0 at the last step
+    "lr.decay": "none",     # none | linear | cosine: every net's rate falls to 0 by the end of the run
     "lr.decay_start": 0.5,  # share of the run at full rate before the decay begins
     "log.every": 50,        # steps between log lines
     "snapshot.every_kimg": 5.0,

@@ -1,5 +1,6 @@
 """Unrolled GAN: zero look-ahead steps is the plain non-saturating loss; k steps change G's gradient."""
 
+import pytest
 import torch
 
 from gankit.recipes.base import DataInfo
@@ -47,11 +48,12 @@ def test_look_ahead_changes_the_generator_gradient_and_leaves_d_alone():
     assert all(torch.equal(before[n], p) for n, p in obj.D.named_parameters())
 
 
-def test_one_look_ahead_step_equals_the_formula_on_a_linear_discriminator():
-    """k=1 with D(x) = w.x + b: G's loss is softplus(-D'(fake)) with D' one SGD step from D on the same batch."""
+@pytest.mark.parametrize("k", [1, 2])
+def test_look_ahead_steps_equal_the_formula_on_a_linear_discriminator(k):
+    """D(x) = w.x + b: G's loss is softplus(-D_k(fake)), D_k after k SGD steps from D on the same batch."""
     torch.manual_seed(0)
     cfg = {**default_config("unrolled", "ring8"), "z_dim": 8, "G.hidden": [16], "D.hidden": [16],
-           "unroll.steps": 1, "unroll.lr": 0.5}
+           "unroll.steps": k, "unroll.lr": 0.5}
     obj = Unrolled(cfg, DataInfo("points", (2,)))
     obj.D = torch.nn.Linear(2, 1)
     loss = obj.g_loss(Ctx())
@@ -60,11 +62,11 @@ def test_one_look_ahead_step_equals_the_formula_on_a_linear_discriminator():
     real, _ = ctx.real()
     fake = obj.G(ctx.z(16)).detach()
     w, b = obj.D.weight.detach()[0], obj.D.bias.detach()[0]
-    d_r, d_f = real @ w + b, fake @ w + b
-    # d/dD softplus(-D) = -sigmoid(-D); d/dD softplus(D) = sigmoid(D); then the chain rule through w.x + b
-    gr, gf = -torch.sigmoid(-d_r), torch.sigmoid(d_f)
-    grad_w = (gr[:, None] * real).mean(0) + (gf[:, None] * fake).mean(0)
-    grad_b = gr.mean() + gf.mean()
-    w1, b1 = w - 0.5 * grad_w, b - 0.5 * grad_b
-    expected = torch.nn.functional.softplus(-(fake @ w1 + b1)).mean()
+    for _ in range(k):
+        d_r, d_f = real @ w + b, fake @ w + b
+        # d/dD softplus(-D) = -sigmoid(-D); d/dD softplus(D) = sigmoid(D); then the chain rule through w.x + b
+        gr, gf = -torch.sigmoid(-d_r), torch.sigmoid(d_f)
+        w, b = (w - 0.5 * ((gr[:, None] * real).mean(0) + (gf[:, None] * fake).mean(0)),
+                b - 0.5 * (gr.mean() + gf.mean()))
+    expected = torch.nn.functional.softplus(-(fake @ w + b)).mean()
     assert torch.allclose(loss, expected, atol=1e-6)

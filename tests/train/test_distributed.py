@@ -1,5 +1,6 @@
 """Two processes under torchrun (gloo, CPU): ranks stay identical and match one process with the same global batch."""
 
+import json
 import os
 import subprocess
 import sys
@@ -66,11 +67,14 @@ def test_resume_under_torchrun_is_exact(two_ranks, tmp_path):
 
 @pytest.mark.parametrize("recipe,data,extra", [
     # the balanced schedule skips steps from D's detection rates: the ranks must decide from the global rates
-    ("nsgan", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "balance=true", "balance.fake=0.55", "balance.real=0.55",
-                        "balance.g=0.45"]),
+    # (thresholds inside the range the rates take in these 30 steps, so both decisions occur and a rank's own
+    # half-batch rate would often decide otherwise)
+    ("nsgan", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "D.lr=5e-3", "balance=true", "balance.fake=0.75",
+                        "balance.real=0.88", "balance.g=0.75"]),
     # ADA moves p from E[sign D(real)] over the global batch, as one process would (layer norm: batch norm's
-    # statistics are per rank, so only a network without it can match one process)
-    ("dcgan", "images", ["G.width=4", "D.width=4", "G.norm=layer", "D.norm=layer", "augment.ada=true", "ada.kimg=2"]),
+    # statistics are per rank, so only a network without it can match one process; the target sits near r_t)
+    ("dcgan", "images", ["G.width=4", "D.width=4", "G.norm=layer", "D.norm=layer", "augment.ada=true", "ada.kimg=2",
+                         "ada.target=0.85"]),
 ])
 def test_data_driven_decisions_agree_with_one_process(tmp_path, small_images, recipe, data, extra):
     spec = f"folder:{small_images}" if data == "images" else data
@@ -80,6 +84,10 @@ def test_data_driven_decisions_agree_with_one_process(tmp_path, small_images, re
     assert main(["train", *args, "--steps", "30", "--out", str(tmp_path / "one")]) == 0
     two, one = weights(tmp_path / "two", 30), weights(tmp_path / "one", 30)
     assert two["distributed"]["max_param_divergence"] == 0.0
+    if "balance=true" in extra:  # both decisions were taken, for D and for G
+        skipped = [json.loads(line) for line in (tmp_path / "one" / "stats.jsonl").read_text().splitlines()]
+        assert any(0 < s.get("Skipped/D", 0) for s in skipped) and any(s.get("Skipped/D", 1) < 1 for s in skipped)
+        assert any(0 < s.get("Skipped/G", 0) for s in skipped) and any(s.get("Skipped/G", 1) < 1 for s in skipped)
     if "augment.ada=true" in extra:
         assert 0 < one["objective"]["ada"]["p"] < 1  # p moved and did not saturate: agreeing on it is a real check
         assert torch.equal(two["objective"]["ada"]["p"], one["objective"]["ada"]["p"])

@@ -86,7 +86,9 @@ class ControlGAN(Adversarial):
         gamma = self.gamma.to(fake_ce.device)
         loss = adversarial + gamma * fake_ce
         real_ce = self.real_ce if self.real_ce is not None else fake_ce.detach()
-        self.gamma = (gamma + self.cfg["control.rate"] * (fake_ce.detach() - self.cfg["control.alpha"] * real_ce)
+        # under torchrun from the global batch's losses, so gamma stays the same on every rank
+        fake_now, real_now = ctx.mean_over_ranks(torch.stack([fake_ce.detach(), real_ce])).unbind()
+        self.gamma = (gamma + self.cfg["control.rate"] * (fake_now - self.cfg["control.alpha"] * real_now)
                       ).clamp(0.0, self.cfg["control.gamma_max"])
         for name, value in (("Loss/G/adversarial", adversarial), ("Loss/C/fake", fake_ce), ("Control/gamma", gamma),
                             ("Loss/G", loss)):

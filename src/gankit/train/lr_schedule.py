@@ -29,6 +29,11 @@ def lr_factor(kind: str, start: float, progress: float) -> float:
     return 1.0 - t if kind == "linear" else 0.5 * (1.0 + math.cos(math.pi * t))
 
 
+def check(cfg: dict) -> None:
+    """Refuse a bad ``lr.decay``/``lr.decay_start`` when the trainer is built, not mid-run."""
+    lr_factor(cfg["lr.decay"], cfg["lr.decay_start"], 0.0)
+
+
 def apply(optimizers: dict[str, torch.optim.Optimizer], cfg: dict, progress: float) -> None:
     """Set each optimizer's rate to ``<name>.lr`` times the schedule's factor."""
     factor = lr_factor(cfg["lr.decay"], cfg["lr.decay_start"], progress)

@@ -120,7 +120,7 @@ class Trainer:
         self.phases = self.objective.phases()
         updated = {p.update for p in self.phases}
         self.optimizers = {n: make_optimizer(cfg, n, self.objective.nets[n].parameters()) for n in sorted(updated)}
-        lr_schedule.lr_factor(cfg["lr.decay"], cfg["lr.decay_start"], 0.0)  # a bad schedule fails here, not mid-run
+        lr_schedule.check(cfg)
         G = self.objective.nets[self.objective.sampler_net]
         self.G_ema = make_ema(G) if cfg["ema.beta"] > 0 else None
         self.z_gen = torch.Generator(self.device).manual_seed(cfg["seed"] + 1)

@@ -74,6 +74,13 @@ def test_label_tricks_are_refused_for_losses_without_labels():
         Adversarial(cfg, DataInfo("points", (2,)))
 
 
+@pytest.mark.parametrize("until", [0.0, 1.5])
+def test_instance_noise_end_outside_the_run_is_refused(until):
+    cfg = {**default_config("nsgan", "ring8"), "tricks.instance_noise": 0.1, "tricks.instance_noise_until": until}
+    with pytest.raises(ConfigError, match="instance_noise_until"):
+        Adversarial(cfg, DataInfo("points", (2,)))
+
+
 def test_packing_feeds_consecutive_samples_to_d_as_one_input():
     cfg = {**default_config("nsgan", "ring8"), "tricks.pack": 2, "D.hidden": [8]}
     obj = Adversarial(cfg, DataInfo("points", (2,), 8))

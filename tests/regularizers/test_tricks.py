@@ -38,6 +38,14 @@ def test_instance_noise_anneals_to_zero():
     assert torch.equal(instance_noise(x, 0.2, 1.0, g), x)
 
 
+def test_instance_noise_can_reach_zero_before_the_end():
+    x = torch.zeros(20000)
+    g = torch.Generator().manual_seed(0)
+    assert instance_noise(x, 0.2, 0.25, g, until=0.5).std().item() == pytest.approx(0.1, rel=0.03)
+    assert torch.equal(instance_noise(x, 0.2, 0.5, g, until=0.5), x)
+    assert torch.equal(instance_noise(x, 0.2, 0.8, g, until=0.5), x)
+
+
 def test_translation_shifts_pixels_and_fills_zeros():
     x = torch.arange(1, 17.0).view(1, 1, 4, 4).repeat(64, 1, 1, 1)
     y = translation(x, torch.Generator().manual_seed(0), ratio=0.25)

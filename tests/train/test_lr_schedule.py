@@ -59,7 +59,8 @@ def test_interrupted_run_resumes_on_the_same_schedule(tmp_path):
         _assert_same(a[key], b[key], key)
 
 
-def test_checkpoint_from_before_the_schedule_resumes_with_none(tmp_path):
+def test_checkpoint_from_before_the_newer_keys_resumes_with_their_defaults(tmp_path):
+    from gankit.config import NEUTRAL_WHEN_ABSENT
     from gankit.train import checkpoint
 
     run = open_run(recipe="nsgan", data="ring8", steps=4, batch=16, out=str(tmp_path / "r"), device="cpu",
@@ -67,12 +68,14 @@ def test_checkpoint_from_before_the_schedule_resumes_with_none(tmp_path):
     run.fit()
     path = checkpoint.latest(tmp_path / "r")
     state = checkpoint.load(path)
-    for key in ("lr.decay", "lr.decay_start"):
+    assert NEUTRAL_WHEN_ABSENT <= set(state["config"])
+    for key in NEUTRAL_WHEN_ABSENT:
         del state["config"][key]
     torch.save(state, path)  # as an older gankit wrote it
     resumed = open_run(recipe=None, data=None, steps=6, out=str(tmp_path / "r"), resume="auto", device="cpu",
                        progress_bar=False, log=lambda s: None)
-    assert resumed.cfg["lr.decay"] == "none" and resumed.step == 4
+    assert resumed.step == 4
+    assert resumed.cfg["lr.decay"] == "none" and resumed.cfg["tricks.instance_noise_until"] == 1.0
 
 
 @pytest.mark.parametrize("value,key", [("lr.decay=step", "lr.decay"), ("lr.decay_start=1.5", "lr.decay_start")])

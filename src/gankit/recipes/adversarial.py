@@ -71,6 +71,9 @@ class Adversarial(Objective):
         if uses_labels and cfg["loss"] not in TARGET_LOSSES:
             raise ConfigError(f"label tricks need a loss with labels ({', '.join(sorted(TARGET_LOSSES))}), "
                               f"not loss={cfg['loss']}")
+        if not 0.0 < cfg["tricks.instance_noise_until"] <= 1.0:
+            raise ConfigError(f"--set tricks.instance_noise_until={cfg['tricks.instance_noise_until']}: "
+                              "give the fraction of the run at which the noise reaches 0, in (0, 1]")
         self.policy = parse_policy(cfg["augment.policy"])
         if (self.policy or cfg["augment.ada"]) and info.kind != "image":
             raise ConfigError("augment.policy / augment.ada: augmentation needs image data")
@@ -142,7 +145,8 @@ class Adversarial(Objective):
         if self.policy:
             x = augment(x, self.policy, self.ada.p if self.ada is not None else 1.0, ctx.generator)
         if self.cfg["tricks.instance_noise"] > 0:
-            x = instance_noise(x, self.cfg["tricks.instance_noise"], ctx.progress, ctx.generator)
+            x = instance_noise(x, self.cfg["tricks.instance_noise"], ctx.progress, ctx.generator,
+                               self.cfg["tricks.instance_noise_until"])
         return x
 
     def generate(self, G: nn.Module, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -234,6 +238,7 @@ TRICK_DEFAULTS = {
     "tricks.noisy_labels": False,    # real targets in [0.7, 1.2], fake in [0, 0.3]
     "tricks.flip_labels": 0.0,       # probability of swapping a sample's label
     "tricks.instance_noise": 0.0,    # initial std of noise on D's inputs, annealed to 0
+    "tricks.instance_noise_until": 1.0,  # fraction of the run at which that noise reaches 0
     "tricks.feature_matching": False,  # G matches the mean of D's last hidden features
     "tricks.historical_averaging": 0.0,  # weight of ||theta - mean of past thetas||^2 for G and D
     "tricks.pack": 1,                # PacGAN: D sees this many samples at once (1 = off)

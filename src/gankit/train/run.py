@@ -81,7 +81,8 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
             state = checkpoint.load(path)
             log(f"resuming from {path} (step {state['step']}, {state['nimg'] / 1000:.1f} kimg)")
     if state is not None:
-        old = {**{k: TRAINER_DEFAULTS[k] for k in NEUTRAL_WHEN_ABSENT}, **state["config"]}
+        defaults = default_config(state["config"]["recipe"], state["config"]["data"])
+        old = {**{k: defaults[k] for k in NEUTRAL_WHEN_ABSENT if k in defaults}, **state["config"]}
         for flag, given, key in (("--recipe", recipe, "recipe"), ("--data", data, "data")):
             if given is not None and given != old[key]:
                 raise ConfigError(f"{flag} {given}: the checkpoint was trained with {old[key]!r}; "

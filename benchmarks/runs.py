@@ -14,13 +14,13 @@ def gankit(*args: str) -> None:
 
 
 def train_and_evaluate(run: Path, train: list[str], evaluate: list[str]) -> tuple[dict, float]:
-    """``gankit train`` (skipped when ``run`` already holds a checkpoint), then ``gankit eval --run run``.
+    """``gankit train --resume auto`` (a run already in ``run`` continues to the budget, or is left as it
+    is when it has reached it), then ``gankit eval --run run``.
 
-    Returns the metrics of that evaluation and the training wall time in seconds (0 when skipped).
+    Returns the metrics of that evaluation and the training wall time in seconds.
     """
     start = time.perf_counter()
-    if not list((run / "checkpoints").glob("ckpt-*.pt")):
-        gankit(*train)
+    gankit(*train, "--resume", "auto")
     seconds = time.perf_counter() - start
     gankit("eval", "--run", str(run), *evaluate)
     return json.loads((run / "eval.json").read_text())[-1]["metrics"], seconds

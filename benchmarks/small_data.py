@@ -5,8 +5,9 @@ subfolders (the way a user brings a small folder); ``dcgan`` trains on that fold
 without augmentation for the same number of images seen and the same seeds, and each run's
 10,000 samples are compared with the full 10,000-image test split in the ``fmnist`` feature
 space. Prints the FD of every run, the per-seed ratio (augmented / plain) and its mean. A run
-folder that already holds a checkpoint is evaluated, not trained again, so the variants can
-train in separate processes and a last call with all of them prints the table.
+folder that already holds a checkpoint is resumed up to ``--kimg`` (or only evaluated when it is
+there), so the variants can train in separate processes, a last call with all of them prints the
+table, and a larger ``--kimg`` continues earlier runs.
 
     GANKIT_DATA=/usr/share/datasets/fashion-mnist python benchmarks/small_data.py --kimg 20 --seeds 3
 """

@@ -85,10 +85,12 @@ def test_bad_schedule_names_the_key(tmp_path, value, key):
                  log=lambda s: None, sets=TINY + ["lr.decay=linear", value])
 
 
-def test_resume_with_another_budget_is_refused_while_decaying(tmp_path):
+@pytest.mark.parametrize("schedule,message", [("lr.decay=linear", "lr.decay=linear ties the learning rates"),
+                                              ("tricks.instance_noise=0.1", "instance_noise=0.1 ties the noise")])
+def test_resume_with_another_budget_is_refused_while_annealing(tmp_path, schedule, message):
     common = dict(recipe="nsgan", data="ring8", batch=16, out=str(tmp_path / "r"), device="cpu", progress_bar=False,
                   log=lambda s: None)
-    open_run(steps=6, sets=TINY + ["lr.decay=linear"], **common).fit()
-    with pytest.raises(ConfigError, match="lr.decay=linear ties the learning rates"):
+    open_run(steps=6, sets=TINY + [schedule], **common).fit()
+    with pytest.raises(ConfigError, match=message):
         open_run(steps=12, resume="auto", **common)
     assert open_run(steps=6, resume="auto", **common).step == 6  # the same budget resumes

@@ -54,6 +54,10 @@ MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid
 # a checkpoint without them resumes with the default.
 NEUTRAL_WHEN_ABSENT = {"lr.decay", "lr.decay_start", "tricks.instance_noise_until"}
 
+# Schedules that follow the share of the run done, by key and the value that turns them off: while one
+# is on, a resume with another --steps would move it mid-run.
+TIED_TO_RUN_LENGTH = {"lr.decay": "none", "tricks.instance_noise": 0.0}
+
 
 class ConfigError(ValueError):
     """A bad ``--set`` key or value; the message names it."""

@@ -85,8 +85,8 @@ def test_bad_schedule_names_the_key(tmp_path, value, key):
                  log=lambda s: None, sets=TINY + ["lr.decay=linear", value])
 
 
-@pytest.mark.parametrize("schedule,message", [("lr.decay=linear", "lr.decay=linear ties the learning rates"),
-                                              ("tricks.instance_noise=0.1", "instance_noise=0.1 ties the noise")])
+@pytest.mark.parametrize("schedule,message", [("lr.decay=linear", "lr.decay=linear follows the share of the run"),
+                                              ("tricks.instance_noise=0.1", "instance_noise=0.1 follows the share")])
 def test_resume_with_another_budget_is_refused_while_annealing(tmp_path, schedule, message):
     common = dict(recipe="nsgan", data="ring8", batch=16, out=str(tmp_path / "r"), device="cpu", progress_bar=False,
                   log=lambda s: None)

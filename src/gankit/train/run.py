@@ -9,8 +9,8 @@ from typing import Callable
 
 from gankit import data as datasets
 from gankit import recipes
-from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TRAINER_DEFAULTS, ConfigError, apply_overrides,
-                           changed_keys)
+from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TIED_TO_RUN_LENGTH, TRAINER_DEFAULTS, ConfigError,
+                           apply_overrides, changed_keys)
 from gankit.train import checkpoint, distributed
 from gankit.train.trainer import Trainer, resolve_device
 
@@ -91,13 +91,11 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
         added = {k: TRAINER_DEFAULTS[k] for k in MUTABLE_ON_RESUME if k in TRAINER_DEFAULTS and k not in old}
         cfg = apply_flags({**old, **added}, sets, steps, kimg, batch, seed)
         refused = {k: v for k, v in changed_keys(old, cfg).items() if k not in MUTABLE_ON_RESUME}
-        tied = [f"lr.decay={cfg['lr.decay']} ties the learning rates"] if cfg["lr.decay"] != "none" else []
-        if cfg.get("tricks.instance_noise", 0) > 0:
-            tied.append(f"tricks.instance_noise={cfg['tricks.instance_noise']} ties the noise's annealing")
+        tied = [f"{k}={cfg[k]}" for k, off in TIED_TO_RUN_LENGTH.items() if cfg.get(k, off) != off]
         if tied and cfg["steps"] != old["steps"]:
-            raise ConfigError(f"--steps/--kimg on resume: {' and '.join(tied)} to the run's length ({old['steps']} "
-                              f"steps); a new length would move the schedule mid-run. Resume with the same budget, "
-                              f"or start a new run")
+            raise ConfigError(f"--steps/--kimg on resume: {', '.join(tied)} follows the share of the run done, so it "
+                              f"is tied to the run's length ({old['steps']} steps); a new length would move it mid-run. "
+                              f"Resume with the same budget, or start a new run")
         if refused:
             lines = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in refused.items())
             raise ConfigError(f"refusing to resume with changed hyper-parameters ({lines}). Only these may change: "

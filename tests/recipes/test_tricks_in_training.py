@@ -23,6 +23,7 @@ TRICKS = [
     ["D.minibatch_std=true", "D.minibatch_disc=4"],
     ["tricks.historical_averaging=0.01"],
     ["tricks.pack=4", "tricks.feature_matching=true"],
+    ["r1=1", "tricks.pack=2", "augment.policy=translation"],
 ]
 
 
@@ -66,6 +67,34 @@ def test_feature_matching_loss_is_the_squared_distance_of_mean_features():
     loss = obj.g_loss(Ctx())
     expected = (obj.D.features(obj.G(z)).mean(0) - obj.D.features(real).mean(0)).square().sum()
     assert torch.allclose(loss, expected)
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_r1_adds_half_gamma_times_the_squared_gradient_of_d_at_the_reals(pack):
+    cfg = {**default_config("nsgan", "ring8"), "G.hidden": [4], "D.hidden": [5], "tricks.pack": pack, "batch": 8}
+    torch.manual_seed(0)
+    plain = Adversarial(cfg, DataInfo("points", (2,)))
+    with_r1 = Adversarial({**cfg, "r1": 3.0}, DataInfo("points", (2,)))
+    with_r1.G.load_state_dict(plain.G.state_dict())
+    with_r1.D.load_state_dict(plain.D.state_dict())
+    real, z = torch.randn(8, 2), torch.randn(8, cfg["z_dim"])
+
+    class Ctx:
+        batch, progress, generator = 8, 0.0, None
+
+        def real(self):
+            return real, None
+
+        def z(self, n):
+            return z
+
+        def report(self, name, value):
+            pass
+
+    x = plain.packed(real).requires_grad_(True)
+    (grad,) = torch.autograd.grad(plain.D(x).sum(), x)
+    expected = plain.d_loss(Ctx()) + 3.0 / 2 * grad.square().sum(1).mean()
+    assert torch.allclose(with_r1.d_loss(Ctx()), expected)
 
 
 def test_label_tricks_are_refused_for_losses_without_labels():

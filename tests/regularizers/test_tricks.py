@@ -7,7 +7,7 @@ import torch
 
 from gankit import losses
 from gankit.regularizers.augment import AdaptiveP, augment, color, cutout, parse_policy, translation
-from gankit.regularizers.gradient_penalty import gradient_penalty
+from gankit.regularizers.gradient_penalty import gradient_penalty, r1_penalty
 from gankit.regularizers.instance_noise import instance_noise
 from gankit.regularizers.labels import targets
 from gankit.regularizers.weight_clip import clip_weights
@@ -98,6 +98,16 @@ def test_gradient_penalty_of_a_linear_critic():
     D = lambda x: x @ w  # noqa: E731
     gp = gradient_penalty(D, torch.randn(16, 2), torch.randn(16, 2))
     assert gp.item() == pytest.approx((5 - 1) ** 2)
+
+
+def test_r1_penalty_is_the_mean_squared_gradient_at_the_reals():
+    """D(x) = w.x + ||x||^2 has gradient w + 2x: R1 is the mean of ||w + 2x||^2 over the batch."""
+    w = torch.tensor([3.0, 4.0])
+    x = torch.randn(16, 2).requires_grad_(True)
+    penalty = r1_penalty(x @ w + x.square().sum(1), x)
+    assert penalty.item() == pytest.approx((w + 2 * x.detach()).square().sum(1).mean().item(), rel=1e-6)
+    penalty.backward()  # create_graph: the penalty itself trains D
+    assert x.grad is not None
 
 
 def test_weight_clip_clamps_every_parameter():

@@ -9,7 +9,7 @@ from torch import nn
 from gankit import losses, nets
 from gankit.config import ConfigError
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
-from gankit.regularizers import clip_weights, gradient_penalty
+from gankit.regularizers import clip_weights, gradient_penalty, r1_penalty
 from gankit.regularizers.augment import OPS, AdaptiveP, augment, parse_policy
 from gankit.regularizers.historical_averaging import HistoricalAverage
 from gankit.regularizers.instance_noise import instance_noise
@@ -166,7 +166,10 @@ class Adversarial(Objective):
         c = ctx.labels(real.shape[0]) if self.num_classes else None
         with torch.no_grad():
             fake = self.generate(self.G, ctx.z(real.shape[0]), c)
-        r, aux_real = self.discriminate(self.d_input(real, ctx), y, ctx)
+        real_in = self.d_input(real, ctx)
+        if cfg["r1"] > 0:
+            real_in = real_in.detach().requires_grad_(True)
+        r, aux_real = self.discriminate(real_in, y, ctx)
         f, aux_fake = self.discriminate(self.d_input(fake, ctx), c, ctx)  # separate batches, as DCGAN's batch norm expects
         t_real, t_fake = targets(r.shape[0], smooth=cfg["tricks.label_smoothing"], noisy=cfg["tricks.noisy_labels"],
                                  flip=cfg["tricks.flip_labels"], device=r.device, generator=ctx.generator)
@@ -192,6 +195,10 @@ class Adversarial(Objective):
             gp = gradient_penalty(D, real, fake, generator=ctx.generator)
             ctx.report("Loss/D/gp", gp)
             loss = loss + cfg["gp"] * gp
+        if cfg["r1"] > 0:
+            r1 = r1_penalty(r, real_in)
+            ctx.report("Loss/D/r1", r1)
+            loss = loss + cfg["r1"] / 2 * r1
         ctx.report("Loss/D", loss)
         return loss
 
@@ -242,6 +249,7 @@ TRICK_DEFAULTS = {
     "tricks.feature_matching": False,  # G matches the mean of D's last hidden features
     "tricks.historical_averaging": 0.0,  # weight of ||theta - mean of past thetas||^2 for G and D
     "tricks.pack": 1,                # PacGAN: D sees this many samples at once (1 = off)
+    "r1": 0.0,                       # gamma of R1: gamma / 2 * E ||grad D(real)||^2 (0 = off)
     "augment.policy": "",            # DiffAugment: any of color,translation,cutout
     "augment.ada": False,            # ADA: adapt the augmentation probability to E[sign D(real)]
     "ada.target": 0.6,

@@ -19,3 +19,16 @@ def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tens
         out = D(x_hat).float()
         (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
         return (grad.flatten(1).norm(2, dim=1) - 1.0).square().mean()
+
+
+def r1_penalty(logits: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Mean over D's inputs of ||grad_x D(x)||^2 at real samples (R1, Mescheder et al. 2018).
+
+    Zero-centred and on the data only: it flattens D around the real samples, so D cannot push G
+    with ever steeper walls, which is what makes the R1 game converge where plain GAN training
+    circles. ``logits`` must come from ``inputs`` (made with ``requires_grad_``), so that the D step's
+    own forward pass on the reals is reused rather than repeated.
+    """
+    with torch.autocast(device_type=inputs.device.type, enabled=False):
+        (grad,) = torch.autograd.grad(logits.float().sum(), inputs, create_graph=True)
+        return grad.float().square().sum() / logits.shape[0]

@@ -38,7 +38,7 @@ def write_loss_plot(run_dir: Path, out: Path) -> Path | None:
     if not records:
         return None
     present = set().union(*records)
-    panels = [("losses", [k for k in ("Loss/G", "Loss/D/real", "Loss/D/fake", "Loss/D/gp", "Loss/D",
+    panels = [("losses", [k for k in ("Loss/G", "Loss/D/real", "Loss/D/fake", "Loss/D/gp", "Loss/D/r1", "Loss/D",
                                                 "Loss/recon", "Loss/KL") if k in present]),
               ("discriminator outputs", [k for k in ("D/real", "D/fake") if k in present]),
               ("metrics during training", sorted(k for k in present if k.startswith("Metrics/")))]

@@ -76,6 +76,7 @@ def test_checkpoint_from_before_the_newer_keys_resumes_with_their_defaults(tmp_p
                        progress_bar=False, log=lambda s: None)
     assert resumed.step == 4
     assert resumed.cfg["lr.decay"] == "none" and resumed.cfg["tricks.instance_noise_until"] == 1.0
+    assert resumed.cfg["r1"] == 0.0
 
 
 @pytest.mark.parametrize("value,key", [("lr.decay=step", "lr.decay"), ("lr.decay_start=1.5", "lr.decay_start")])

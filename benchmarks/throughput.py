@@ -52,7 +52,7 @@ import torch.nn.functional as F
 
 # gankit's DCGAN D has the widths of G's levels in reverse (at 64x64 and width 64: 128-256-512-1024), so
 # Radford's D (ndf=64: 64-128-256-512, as pytorch/examples) is D.width=32. DCGAN-28 keeps the dcgan
-# recipe's defaults (G.width=D.width=64), as benchmarks/cpu_dcgan28.py.
+# recipe's defaults (G.width=D.width=64).
 MODELS = {"dcgan64": dict(resolution=64, channels=3, g_width=64, d_width=32),
           "dcgan28": dict(resolution=28, channels=1, g_width=64, d_width=64)}
 Z_DIM = 100

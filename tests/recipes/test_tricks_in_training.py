@@ -91,6 +91,11 @@ def test_r1_adds_half_gamma_times_the_squared_gradient_of_d_at_the_reals(pack):
     assert torch.allclose(with_r1.d_loss(HandMadeStep(real, z)), expected)
 
 
+def test_negative_r1_is_refused():
+    with pytest.raises(ConfigError, match="r1=-1"):
+        Adversarial({**default_config("nsgan", "ring8"), "r1": -1.0}, DataInfo("points", (2,)))
+
+
 def test_label_tricks_are_refused_for_losses_without_labels():
     cfg = {**default_config("wgan", "ring8"), "tricks.label_smoothing": 0.9}
     with pytest.raises(ConfigError, match="label tricks"):

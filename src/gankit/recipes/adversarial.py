@@ -74,6 +74,8 @@ class Adversarial(Objective):
         if not 0.0 < cfg["tricks.instance_noise_until"] <= 1.0:
             raise ConfigError(f"--set tricks.instance_noise_until={cfg['tricks.instance_noise_until']}: "
                               "give the fraction of the run at which the noise reaches 0, in (0, 1]")
+        if cfg["r1"] < 0:
+            raise ConfigError(f"--set r1={cfg['r1']}: give R1's gamma, >= 0 (0 = off)")
         self.policy = parse_policy(cfg["augment.policy"])
         if (self.policy or cfg["augment.ada"]) and info.kind != "image":
             raise ConfigError("augment.policy / augment.ada: augmentation needs image data")

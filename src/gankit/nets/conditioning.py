@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 
 def one_hot(c: torch.Tensor, c_dim: int, dtype) -> torch.Tensor:
-    return F.one_hot(c.long(), c_dim).to(dtype)
+    """A comparison with ``arange``: ``F.one_hot`` reads the labels' min and max on the host to check them
+    (off CUDA), a read per conditional forward pass. Labels here come from the data or are drawn in range."""
+    return (c.long().unsqueeze(1) == torch.arange(c_dim, device=c.device)).to(dtype)
 
 
 def append_to_vector(x: torch.Tensor, c: torch.Tensor | None, c_dim: int) -> torch.Tensor:

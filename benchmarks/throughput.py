@@ -18,13 +18,18 @@ one G step per iteration:
 - ``gankit``: ``gankit.train.Trainer`` with the ``dcgan`` recipe and its defaults for the device
   (dataset resident on the device as uint8, ``amp=auto``: bf16 on CUDA; ``fast.channels_last=auto``;
   fused Adam on CUDA); its G step draws fresh fakes (one G forward pass more per iteration);
-- ``gankit+compile``: the same with ``fast.compile=on`` (by default on CUDA only);
+- ``gankit+reuse``: the same with ``reuse_fakes=true``: the G step reuses the D step's fakes, as the
+  reference does;
+- ``gankit+compile`` and ``gankit+compile+reuse``: the same two with ``fast.compile=on`` (by default
+  on CUDA only);
 - ``gankit-plain`` (on request): gankit's loop without its fast path (``fast.channels_last=off
   fast.compile=off amp=off``): device-resident data alone.
 
-The loops are timed in alternating rounds and the median of each is reported, so all see the same
+The reference leaves out the five ``.item()`` calls and the print that pytorch/examples runs every
+iteration, which favours the reference on a GPU. The loops are timed in alternating rounds and the median of each is reported, so all see the same
 machine state. FLOPs per image are counted with ``torch.utils.flop_counter.FlopCounterMode`` over one
-D step + one G step of each loop (convolutions and matrix products; each loop's own work), and
+D step + one G step of each loop (convolutions and matrix products; each loop's own work, so
+``reuse_fakes`` counts one G forward pass less), and
 achieved TFLOP/s is that count times images/s. Peak memory is ``torch.cuda.max_memory_allocated`` in
 a loop's rounds, less what the other loops hold, plus what this one holds ('n/a' on CPU).
 This is a benchmark, not a test:
@@ -59,7 +64,10 @@ Z_DIM = 100
 # gankit's loops by --variants name: (label, --set items)
 VARIANTS = {"plain": ("gankit-plain", ["fast.channels_last=off", "fast.compile=off", "amp=off"]),
             "gankit": ("gankit", []),
-            "compile": ("gankit+compile", ["fast.compile=on"])}
+            "reuse": ("gankit+reuse", ["reuse_fakes=true"]),
+            "compile": ("gankit+compile", ["fast.compile=on"]),
+            "compile-reuse": ("gankit+compile+reuse", ["fast.compile=on", "reuse_fakes=true"])}
+SAME_FLOPS = ["fast.compile=off", "fast.channels_last=off", "amp=off"]  # for counting: these keys change no FLOP
 
 
 # ----- data -----
@@ -187,14 +195,19 @@ def flops_per_image(make_step, batch: int) -> float:
     return counter.get_total_flops() / batch
 
 
-def count_flops(model: str, data) -> dict[str, float]:
-    """Per-image FLOPs of each loop, counted on the CPU with a small batch (FLOPs do not depend on the device)."""
+def count_flops(model: str, data, variants: list[str]) -> dict[str, float]:
+    """Per-image FLOPs of each loop by name, counted on the CPU with a small batch (FLOPs do not depend on the
+    device, the layout, autocast or compilation)."""
     spec, batch = MODELS[model], 8
     ref = Reference(None, spec, batch, torch.device("cpu"), 0)
     x = torch.rand(batch, spec["channels"], spec["resolution"], spec["resolution"]) * 2 - 1
-    ours = Gankit(data, spec, batch, torch.device("cpu"), ["fast.compile=off", "fast.channels_last=off", "amp=off"])
-    return {"reference": flops_per_image(lambda: (lambda: ref.step(x)), batch),
-            "gankit": flops_per_image(lambda: ours.trainer.train_step, batch)}
+    flops = {"reference": flops_per_image(lambda: (lambda: ref.step(x)), batch)}
+    for variant in variants:
+        if variant != "reference":
+            name, sets = VARIANTS[variant]
+            ours = Gankit(data, spec, batch, torch.device("cpu"), sets + SAME_FLOPS)
+            flops[name] = flops_per_image(lambda: ours.trainer.train_step, batch)
+    return flops
 
 
 def sync(device) -> None:
@@ -207,19 +220,15 @@ def allocated(device) -> int:
     return torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
 
 
-def benchmark(model: str, batch: int, args, device, data, flops: dict) -> list[dict]:
+def benchmark(model: str, batch: int, args, device, data, flops: dict, pngs: Path | None) -> list[dict]:
     spec = MODELS[model]
     loops, resident = [], {}
-    tmp = Path(tempfile.mkdtemp(prefix=f"throughput-{model}-"))
+    loop = None
     try:
-        if "reference" in args.variants:
-            t0 = time.perf_counter()
-            write_pngs(data.images, data.labels, tmp / "images")
-            print(f"  wrote {len(data)} PNG files for the reference loop in {time.perf_counter() - t0:.1f} s")
         for variant in args.variants:
             before = allocated(device)
             if variant == "reference":
-                loop = Reference(tmp / "images", spec, batch, device, args.workers)
+                loop = Reference(pngs, spec, batch, device, args.workers)
             else:
                 name, sets = VARIANTS[variant]
                 loop = Gankit(data, spec, batch, device, sets + list(args.set), name=name)
@@ -248,7 +257,7 @@ def benchmark(model: str, batch: int, args, device, data, flops: dict) -> list[d
         rows = []
         for loop in loops:
             rate = statistics.median(rates[loop.name])
-            f = flops["reference" if loop.name == "reference" else "gankit"]
+            f = flops[loop.name]
             rows.append({"model": model, "batch": batch, "loop": loop.name, "images_per_s": rate,
                          "rounds": rates[loop.name], "flops_per_image": f, "tflops": rate * f / 1e12,
                          "peak_bytes": peaks[loop.name] if device.type == "cuda" else None})
@@ -258,10 +267,11 @@ def benchmark(model: str, batch: int, args, device, data, flops: dict) -> list[d
             if isinstance(loop, Reference) and loop.loader is not None:
                 del loop.it  # stop the persistent workers before the folder goes
         loops.clear()
+        loop = None
         gc.collect()  # the trainers hold reference cycles: free their device memory before the next batch size
+        torch._dynamo.reset()  # compiled code of freed trainers: it would count towards the recompile limit
         if device.type == "cuda":
             torch.cuda.empty_cache()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def device_name(device) -> str:
@@ -291,8 +301,9 @@ def main() -> None:
     p.add_argument("--images", type=int, default=0,
                    help="images in the dataset (default: 60,000 Fashion-MNIST, 50,000 random; on CPU at most "
                         "what the timed iterations read)")
-    p.add_argument("--variants", help="comma-separated loops to time: reference, plain, gankit, compile "
-                                      "(default: reference,gankit,compile on CUDA; reference,gankit on CPU)")
+    p.add_argument("--variants", help="comma-separated loops to time: reference, plain, gankit, reuse, compile, "
+                                      "compile-reuse (default: reference,gankit,reuse,compile-reuse on CUDA; "
+                                      "reference,gankit,reuse on CPU)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="extra gankit --set items")
     p.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: GANKIT_DATA)")
     args = p.parse_args()
@@ -303,10 +314,14 @@ def main() -> None:
     args.steps = args.steps or (50 if cuda else 5)
     args.warmup = args.warmup if args.warmup is not None else (20 if cuda else 2)
     args.workers = args.workers if args.workers is not None else (min(8, os.cpu_count() or 1) if cuda else 2)
-    args.variants = (args.variants or ("reference,gankit,compile" if cuda else "reference,gankit")).split(",")
+    args.variants = (args.variants or ("reference,gankit,reuse,compile-reuse" if cuda else "reference,gankit,reuse")
+                     ).split(",")
     unknown = set(args.variants) - {"reference", *VARIANTS}
     if unknown:
         p.error(f"--variants: unknown {', '.join(sorted(unknown))}")
+    # every compiled trainer adds its own guarded graphs to the nets' forward code: several in one process
+    # must not reach dynamo's default limit of 8, past which the forward would run eagerly, unannounced
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
     if cuda:
         torch.backends.cudnn.benchmark = True  # as pytorch/examples' dcgan (gankit sets it too: fast.cudnn_benchmark)
 
@@ -331,21 +346,31 @@ def main() -> None:
             if n < len(data):  # on a CPU, write only the PNG files the timed iterations can read
                 data = ImageData(images=data.images[:n], labels=data.labels[:n], class_names=data.class_names,
                                  name=data.name)
-        flops = count_flops(model, data)
+        flops = count_flops(model, data, args.variants)
         spec = MODELS[model]
         print(f"\n{model}: {len(data)} images {tuple(data.images.shape[1:])}, G.width={spec['g_width']} "
-              f"D.width={spec['d_width']}; FLOPs per image for one D + one G step: "
-              f"reference {flops['reference'] / 1e9:.3f} G, gankit {flops['gankit'] / 1e9:.3f} G")
-        for batch in args.batch:
-            print(f" batch {batch}:")
-            rows = benchmark(model, batch, args, device, data, flops)
-            results += rows
-            ref = rows[0]["images_per_s"]  # the reference, or the first loop timed
-            for r in rows:
-                mem = f"{r['peak_bytes'] / 2**30:.2f} GiB" if r["peak_bytes"] is not None else "n/a"
-                print(f"  {r['loop']:<15} {r['images_per_s']:10.1f} images/s  {r['tflops']:8.3f} TFLOP/s  "
-                      f"peak memory {mem:>9}  x{r['images_per_s'] / ref:5.2f} of {rows[0]['loop']}  "
-                      f"(rounds: {', '.join(f'{x:.1f}' for x in r['rounds'])})")
+              f"D.width={spec['d_width']}; GFLOP per image for one D + one G step: "
+              + ", ".join(f"{name} {f / 1e9:.3f}" for name, f in flops.items()))
+        pngs = None
+        if "reference" in args.variants:
+            pngs = Path(tempfile.mkdtemp(prefix=f"throughput-{model}-"))
+            t0 = time.perf_counter()
+            write_pngs(data.images, data.labels, pngs)
+            print(f"  wrote {len(data)} PNG files for the reference loop in {time.perf_counter() - t0:.1f} s")
+        try:
+            for batch in args.batch:
+                print(f" batch {batch}:")
+                rows = benchmark(model, batch, args, device, data, flops, pngs)
+                results += rows
+                ref = rows[0]["images_per_s"]  # the reference, or the first loop timed
+                for r in rows:
+                    mem = f"{r['peak_bytes'] / 2**30:.2f} GiB" if r["peak_bytes"] is not None else "n/a"
+                    print(f"  {r['loop']:<20} {r['images_per_s']:10.1f} images/s  {r['tflops']:8.3f} TFLOP/s  "
+                          f"peak memory {mem:>9}  x{r['images_per_s'] / ref:5.2f} of {rows[0]['loop']}  "
+                          f"(rounds: {', '.join(f'{x:.1f}' for x in r['rounds'])})")
+        finally:
+            if pngs is not None:
+                shutil.rmtree(pngs, ignore_errors=True)
     first = args.variants[0] if args.variants[0] == "reference" else VARIANTS[args.variants[0]][0]
     print(f"\n| workload | batch | loop | images/s | GFLOP/image | TFLOP/s | peak GPU memory | vs {first} |")
     print("|---|---|---|---|---|---|---|---|")

@@ -102,11 +102,11 @@ def test_no_recipe_reads_values_during_steps(tmp_path, small_images, monkeypatch
 
 @pytest.mark.parametrize("sets", [
     ["augment.policy=color,translation,cutout", "augment.ada=true", "ada.kimg=1", "r1=1", "tricks.pack=2",
-     "tricks.label_smoothing=0.9", "D.minibatch_std=true", "ema.beta=0.9", "lr.decay=linear"],
+     "tricks.label_smoothing=0.9", "D.minibatch_std=true", "ema.beta=0.9", "lr.decay=linear", "reuse_fakes=true"],
     ["tricks.noisy_labels=true", "tricks.flip_labels=0.05", "tricks.instance_noise=0.1",
      "tricks.historical_averaging=0.01", "D.minibatch_disc=4", "data.flip=true", "data.brightness=0.2"],
     ["tricks.feature_matching=true", "data.contrast=0.2"],
-], ids=["augment-r1-pack", "labels-noise-averaging", "feature-matching"])
+], ids=["augment-r1-pack-reuse", "labels-noise-averaging", "feature-matching"])
 def test_tricks_read_no_values_during_steps(tmp_path, small_images, monkeypatch, sets):
     trainer = _trainer(tmp_path, "dcgan", f"folder:{small_images}", TINY_CONV + sets)
     assert _reads_in_steps(trainer, monkeypatch, steps=5) == {}  # ADA adjusts p at its 4th D step

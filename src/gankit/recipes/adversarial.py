@@ -88,6 +88,10 @@ class Adversarial(Objective):
                         if cfg["tricks.historical_averaging"] > 0 else {})
         if self.ada is not None and not self.policy:
             self.policy = list(OPS)
+        if cfg["reuse_fakes"] and cfg["n_critic"] != 1:
+            raise ConfigError(f"--set reuse_fakes=true: the G step reuses the fakes of a single D step; "
+                              f"it needs n_critic=1, not {cfg['n_critic']}")
+        self._kept: tuple[torch.Tensor, torch.Tensor | None] | None = None  # the D step's fakes, for the G step
 
     def _check_pack(self, cfg: dict) -> None:
         if not isinstance(self.pack, int) or self.pack < 1:
@@ -166,8 +170,7 @@ class Adversarial(Objective):
         cfg = self.cfg
         real, y = ctx.real()
         c = ctx.labels(real.shape[0]) if self.num_classes else None
-        with torch.no_grad():
-            fake = self.generate(self.G, ctx.z(real.shape[0]), c)
+        fake = self.d_fakes(ctx, real.shape[0], c)
         real_in = self.d_input(real, ctx)
         if cfg["r1"] > 0:
             real_in = real_in.detach().requires_grad_(True)
@@ -213,9 +216,33 @@ class Adversarial(Objective):
         return (loss_real if real_rate < self.cfg["balance.real"] else None,
                 loss_fake if fake_rate < self.cfg["balance.fake"] else None)
 
-    def g_loss(self, ctx: StepContext) -> torch.Tensor | None:
+    def d_fakes(self, ctx: StepContext, n: int, c: torch.Tensor | None) -> torch.Tensor:
+        """The D step's fakes. With ``reuse_fakes`` they are made with G's graph and kept for the G step,
+        as pytorch/examples' DCGAN does: one G forward pass per iteration instead of two."""
+        if not self.cfg["reuse_fakes"]:
+            with torch.no_grad():
+                return self.generate(self.G, ctx.z(n), c)
+        trains = [p.requires_grad for p in self.G.parameters()]
+        self.G.requires_grad_(True)  # the trainer froze G for D's phase; the kept graph must reach G's weights
+        try:
+            fake = self.generate(self.G, ctx.z(n), c)
+        finally:
+            for p, flag in zip(self.G.parameters(), trains):
+                p.requires_grad_(flag)
+        self._kept = (fake, c)
+        return fake.detach()
+
+    def g_fakes(self, ctx: StepContext) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Fakes for the G step and their labels: the D step's when kept (``reuse_fakes``), else fresh ones."""
+        if self._kept is not None:
+            kept, self._kept = self._kept, None
+            return kept
         c = ctx.labels(ctx.batch) if self.num_classes else None
-        loss = self.g_adversarial(self.generate(self.G, ctx.z(ctx.batch), c), c, ctx)
+        return self.generate(self.G, ctx.z(ctx.batch), c), c
+
+    def g_loss(self, ctx: StepContext) -> torch.Tensor | None:
+        fake, c = self.g_fakes(ctx)
+        loss = self.g_adversarial(fake, c, ctx)
         if loss is not None:
             ctx.report("Loss/G", loss)
         return loss
@@ -252,6 +279,7 @@ TRICK_DEFAULTS = {
     "tricks.historical_averaging": 0.0,  # weight of ||theta - mean of past thetas||^2 for G and D
     "tricks.pack": 1,                # PacGAN: D sees this many samples at once (1 = off)
     "r1": 0.0,                       # gamma of R1: gamma / 2 * E ||grad D(real)||^2 (0 = off)
+    "reuse_fakes": False,            # G's step reuses the D step's fakes (one G forward less; needs n_critic=1)
     "augment.policy": "",            # DiffAugment: any of color,translation,cutout
     "augment.ada": False,            # ADA: adapt the augmentation probability to E[sign D(real)]
     "ada.target": 0.6,

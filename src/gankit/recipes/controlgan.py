@@ -74,8 +74,7 @@ class ControlGAN(Adversarial):
         return loss
 
     def g_loss(self, ctx: StepContext) -> torch.Tensor | None:
-        c = ctx.labels(ctx.batch)
-        fake = self.generate(self.G, ctx.z(ctx.batch), c)
+        fake, c = self.g_fakes(ctx)
         adversarial = self.g_adversarial(fake, c, ctx)
         if adversarial is None:
             return None

@@ -30,7 +30,7 @@ class Unrolled(Adversarial):
         surrogate = {n: p.detach().requires_grad_(True) for n, p in params.items()}
         real, _ = ctx.real()
         real = self.d_input(real, ctx)
-        fake = self.d_input(self.G(ctx.z(real.shape[0])), ctx)  # with G's graph: the look-ahead depends on G
+        fake = self.d_input(self.g_fakes(ctx)[0], ctx)  # with G's graph: the look-ahead depends on G
         for _ in range(steps):
             d_loss = self.loss.d_real(D(real, surrogate)).mean() + self.loss.d_fake(D(fake, surrogate)).mean()
             grads = torch.autograd.grad(d_loss, list(surrogate.values()), create_graph=True)

@@ -125,8 +125,9 @@ def test_packing_feeds_consecutive_samples_to_d_as_one_input():
     ({"tricks.pack": 3}, "multiple"),
     ({"tricks.pack": 2, "gp": 10.0}, "gradient penalty"),
     ({"tricks.pack": 2, "cond.mode": "input"}, "unconditional"),
+    ({"r1": 1.0, "amp": "fp16"}, "underflow"),
 ])
-def test_packing_refuses_what_it_cannot_do(change, message):
+def test_packing_and_r1_refuse_what_they_cannot_do(change, message):
     cfg = {**default_config("nsgan", "ring8"), "batch": 64, "D.hidden": [8], **change}
     with pytest.raises(ConfigError, match=message):
         Adversarial(cfg, DataInfo("points", (2,), 8))

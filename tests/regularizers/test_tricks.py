@@ -132,3 +132,30 @@ def test_historical_average_is_the_mean_of_past_parameters():
         hist.update()
     assert hist.mean[0].item() == pytest.approx(3.0)  # mean of 1, 2, 3, 6
     assert hist.penalty().item() == pytest.approx((6.0 - 3.0) ** 2)
+
+
+# The recipe builds these on the CPU before the trainer moves the nets; on a GPU they must follow.
+# 'meta' stands in for the other device here: a tensor on it mixed with a CPU one raises as CUDA would.
+
+def test_ada_p_lives_on_the_device_of_what_it_observes():
+    ada = AdaptiveP(interval=4)
+    ada.load_state_dict(AdaptiveP().state_dict())  # a checkpoint's state, on the CPU
+    ada.observe(torch.tensor(1.0, device="meta"), batch=64)
+    assert ada.p.device.type == "meta"  # from the first step, not from the first adjustment
+    for _ in range(3):
+        ada.observe(torch.tensor(1.0, device="meta"), batch=64)
+    assert ada.p.device.type == "meta" and ada._signs.device.type == "meta"
+
+
+def test_historical_average_follows_its_net_to_another_device():
+    from gankit.regularizers.historical_averaging import HistoricalAverage
+
+    net = torch.nn.Linear(2, 2)
+    hist = HistoricalAverage(net)
+    saved = hist.state_dict()
+    net.to("meta")
+    assert hist.penalty().device.type == "meta"
+    hist.update()
+    assert all(m.device.type == "meta" for m in hist.mean)
+    hist.load_state_dict(saved)
+    assert all(m.device.type == "meta" for m in hist.mean)

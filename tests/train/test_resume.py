@@ -75,3 +75,30 @@ def test_new_run_into_a_used_folder_is_refused(tmp_path):
     open_run(out=str(tmp_path / "r"), **common).fit()
     with pytest.raises(ConfigError, match="--resume auto"):
         open_run(out=str(tmp_path / "r"), **common)
+
+
+@pytest.mark.parametrize("data", ["images", "ring8"])
+def test_a_checkpoint_from_another_kind_of_device_resumes_with_fresh_seeds(tmp_path, small_images, data):
+    """A GPU run continued on a laptop (or back): generator states differ by device, so they restart, announced."""
+    from gankit.train import checkpoint
+
+    data = f"folder:{small_images}" if data == "images" else data
+    common = dict(recipe="dcgan", data=data, batch=16, progress_bar=False, sets=FAST + TINY_CONV, device="cpu")
+    run = tmp_path / "r"
+    open_run(steps=2, out=str(run), log=lambda s: None, **common).fit()
+    path = checkpoint.latest(run)
+    state = checkpoint.load(path)
+    assert state["device"] == "cpu"
+    cuda_like = torch.zeros(16, dtype=torch.uint8)  # a CUDA generator's state: seed and offset, 16 bytes
+    state.update(device="cuda", z_gen=cuda_like)
+    state["feed"]["generator"] = cuda_like
+    checkpoint.save(state, path)
+    logs = []
+    resumed = open_run(steps=4, out=str(run), resume="auto", log=logs.append, **common)
+    assert resumed.step == 2
+    assert sum("written on cuda" in line and "new seeds" in line for line in logs) == 1
+    resumed.fit()
+    assert resumed.step == 4
+    again = []  # a checkpoint from this device resumes exactly, without the notice
+    open_run(steps=6, out=str(run), resume="auto", log=again.append, **common)
+    assert not any("new seeds" in line for line in again)

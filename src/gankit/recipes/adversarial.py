@@ -76,6 +76,9 @@ class Adversarial(Objective):
                               "give the fraction of the run at which the noise reaches 0, in (0, 1]")
         if cfg["r1"] < 0:
             raise ConfigError(f"--set r1={cfg['r1']}: give R1's gamma, >= 0 (0 = off)")
+        if cfg["r1"] > 0 and cfg.get("amp") == "fp16":
+            raise ConfigError(f"--set r1={cfg['r1']} with amp=fp16: R1's input gradient is taken from the fp16 forward "
+                              "pass without the loss scale and can underflow to 0; use amp=bf16 or amp=off")
         self.policy = parse_policy(cfg["augment.policy"])
         if (self.policy or cfg["augment.ada"]) and info.kind != "image":
             raise ConfigError("augment.policy / augment.ada: augmentation needs image data")

@@ -95,12 +95,13 @@ class AdaptiveP:
 
     def observe(self, sign_mean: Tensor, batch: int) -> None:
         """One D step's E[sign D(real)] over a (global) batch of ``batch`` reals."""
+        self.p = self.p.to(sign_mean.device)  # built (or loaded) on the CPU; lives where D does from the first step
         self._signs = self._signs.to(sign_mean.device) + sign_mean.detach().float()
         self._count += 1
         if self._count == self.interval:
             rt = self._signs / self._count
             step = torch.sign(rt - self.target) * batch * self.interval / (self.speed_kimg * 1000)
-            self.p = (self.p.to(rt.device) + step).clamp(0.0, 1.0)
+            self.p = (self.p + step).clamp(0.0, 1.0)
             self._signs, self._count = torch.zeros((), device=rt.device), 0
 
     def state_dict(self) -> dict:

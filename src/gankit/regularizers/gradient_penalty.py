@@ -1,4 +1,5 @@
-"""Gradient penalty (WGAN-GP, Gulrajani et al. 2017), computed in float32 even under autocast."""
+"""Gradient penalties: WGAN-GP's (Gulrajani et al. 2017), computed in float32 even under autocast, and R1,
+computed from the D step's own forward pass (so in autocast's precision: bf16 on CUDA by default)."""
 
 from __future__ import annotations
 

@@ -45,13 +45,11 @@ def init(device_choice: str) -> tuple[Dist, torch.device | None]:
         return SINGLE, None
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = device_choice in ("auto", "cuda") and torch.cuda.is_available()
+    device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)  # before NCCL starts: its communicator binds to the current device
     if not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
-    if use_cuda:
-        torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
-    else:
-        device = torch.device("cpu")
     return Dist(dist.get_rank(), dist.get_world_size(), local_rank), device
 
 

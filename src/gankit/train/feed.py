@@ -6,6 +6,7 @@ import torch
 
 from gankit.data import ImageData, Mixture
 from gankit.recipes.base import DataInfo
+from gankit.train import rng
 
 
 class ImageFeed:
@@ -62,10 +63,11 @@ class ImageFeed:
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state(), "perm": self.perm.cpu(), "pos": self.pos}
 
-    def load_state_dict(self, state: dict) -> None:
-        self.generator.set_state(state["generator"])
+    def load_state_dict(self, state: dict, fallback_seed: int = 0) -> bool:
+        """False when the generator's state came from another kind of device and was replaced by a fresh seed."""
         self.perm = state["perm"].to(self.device)
         self.pos = state["pos"]
+        return rng.restore_generator(self.generator, state["generator"], fallback_seed)
 
 
 class PointFeed:
@@ -85,8 +87,8 @@ class PointFeed:
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}
 
-    def load_state_dict(self, state: dict) -> None:
-        self.generator.set_state(state["generator"])
+    def load_state_dict(self, state: dict, fallback_seed: int = 0) -> bool:
+        return rng.restore_generator(self.generator, state["generator"], fallback_seed)
 
 
 def _slice(batch: int, rank: int, world: int) -> slice:

@@ -33,6 +33,16 @@ def restore(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def restore_generator(generator: torch.Generator, state: torch.Tensor, fallback_seed: int) -> bool:
+    """Give ``generator`` a saved state; False, and ``fallback_seed`` instead, when the state was saved by a
+    generator of another kind of device (CPU and CUDA generators keep states of different sizes)."""
+    if state.numel() != generator.get_state().numel():
+        generator.manual_seed(fallback_seed)
+        return False
+    generator.set_state(state)
+    return True
+
+
 def seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)

@@ -11,9 +11,14 @@ import torch
 
 
 class Stats:
-    """Accumulates detached scalar tensors on their device; ``flush()`` moves them to the host once per log line."""
+    """Accumulates detached scalar tensors; ``flush()`` moves them to the host once per log line.
 
-    def __init__(self):
+    ``device`` is the training device: values reported from elsewhere (Python numbers, a state still
+    on the CPU) join it at the flush, so they can be stacked and, under torchrun, all-reduced there.
+    """
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
         self._values: dict[str, list[torch.Tensor]] = defaultdict(list)
 
     def report(self, name: str, value: torch.Tensor | float) -> None:
@@ -30,12 +35,16 @@ class Stats:
     def restore(self, state: dict[str, list[torch.Tensor]]) -> None:
         self._values = defaultdict(list, {k: list(v) for k, v in state.items()})
 
+    def means(self) -> tuple[list[str], torch.Tensor]:
+        """The names reported since the last flush and their means, one tensor on ``device``."""
+        names = sorted(self._values)
+        return names, torch.stack([torch.stack([v.to(self.device) for v in self._values[n]]).mean() for n in names])
+
     def flush(self, world: int = 1) -> dict[str, float]:
         """Means of everything reported since the last flush (one device-to-host copy), averaged over ranks."""
         if not self._values:
             return {}
-        names = sorted(self._values)
-        means = torch.stack([torch.stack(self._values[n]).to(self._values[names[0]][0].device).mean() for n in names])
+        names, means = self.means()
         if world > 1:
             from gankit.train.distributed import average
 

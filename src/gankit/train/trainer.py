@@ -130,7 +130,7 @@ class Trainer:
         self.fixed_c = (torch.arange(n_fixed) % k).to(self.device) if k else None
         self.amp_dtype = self._amp_dtype(cfg["amp"])
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
-        self.stats = Stats()
+        self.stats = Stats(self.device)
         self.phase_counts = {p.name: [0, 0] for p in self.phases}  # [skipped, run] since the last log line
         self.ctx = _Context(self)
         self.step = 0
@@ -224,6 +224,7 @@ class Trainer:
     def state_dict(self) -> dict:
         return {
             "gankit_version": gankit.__version__,
+            "device": self.device.type,
             "config": self.cfg,
             "step": self.step,
             "nimg": self.nimg,
@@ -250,11 +251,17 @@ class Trainer:
             fast.match_layout(o)
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
-        self.feed.load_state_dict(state["feed"])
         self.objective.load_state_dict(state.get("objective", {}))
-        self.z_gen.set_state(state["z_gen"])
         rng.restore(state["rng"])
         self.step, self.nimg = state["step"], state["nimg"]
+        # generators keep device-specific states: from another kind of device they restart from seeds tied to the step
+        seed = self.cfg["seed"] + 1_000_003 * (self.step + 1)
+        exact = self.feed.load_state_dict(state["feed"], fallback_seed=seed)
+        exact = rng.restore_generator(self.z_gen, state["z_gen"], seed + 1) and exact
+        if not exact:
+            self.log(f"resuming on {self.device.type} a checkpoint written on {state.get('device', 'another kind of device')}: "
+                     "latents, data order and augmentation draw from new seeds from here on, so the run continues "
+                     "but is not identical to an unbroken one")
 
     def save_checkpoint(self) -> Path:
         """Rank 0 writes; with several ranks, all first check that their weights still agree."""

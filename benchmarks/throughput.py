@@ -26,10 +26,11 @@ one G step per iteration:
   fast.compile=off amp=off``): device-resident data alone.
 
 The reference leaves out the five ``.item()`` calls and the print that pytorch/examples runs every
-iteration, which favours the reference on a GPU. The loops are timed in alternating rounds and the median of each is reported, so all see the same
-machine state. FLOPs per image are counted with ``torch.utils.flop_counter.FlopCounterMode`` over one
-D step + one G step of each loop (convolutions and matrix products; each loop's own work, so
-``reuse_fakes`` counts one G forward pass less), and
+iteration, which favours the reference on a GPU. The loops are timed in alternating rounds; images/s
+is each loop's median, and the speed-up over the first loop is the median of the per-round ratios,
+so loops compared in one round see the same machine state. FLOPs per image are counted with
+``torch.utils.flop_counter.FlopCounterMode`` over one D step + one G step of each loop (convolutions
+and matrix products; each loop's own work, so ``reuse_fakes`` counts one G forward pass less), and
 achieved TFLOP/s is that count times images/s. Peak memory is ``torch.cuda.max_memory_allocated`` in
 a loop's rounds, less what the other loops hold, plus what this one holds ('n/a' on CPU).
 This is a benchmark, not a test:
@@ -274,6 +275,12 @@ def benchmark(model: str, batch: int, args, device, data, flops: dict, pngs: Pat
             torch.cuda.empty_cache()
 
 
+def speedup(row: dict, first: dict) -> float:
+    """The median over rounds of the ratio to the first loop in the same round: the loops of a round share
+    the machine's state, so this holds steadier than a ratio of medians on a machine with other load."""
+    return statistics.median(a / b for a, b in zip(row["rounds"], first["rounds"]))
+
+
 def device_name(device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -362,11 +369,10 @@ def main() -> None:
                 print(f" batch {batch}:")
                 rows = benchmark(model, batch, args, device, data, flops, pngs)
                 results += rows
-                ref = rows[0]["images_per_s"]  # the reference, or the first loop timed
                 for r in rows:
                     mem = f"{r['peak_bytes'] / 2**30:.2f} GiB" if r["peak_bytes"] is not None else "n/a"
                     print(f"  {r['loop']:<20} {r['images_per_s']:10.1f} images/s  {r['tflops']:8.3f} TFLOP/s  "
-                          f"peak memory {mem:>9}  x{r['images_per_s'] / ref:5.2f} of {rows[0]['loop']}  "
+                          f"peak memory {mem:>9}  x{speedup(r, rows[0]):5.2f} of {rows[0]['loop']}  "
                           f"(rounds: {', '.join(f'{x:.1f}' for x in r['rounds'])})")
         finally:
             if pngs is not None:
@@ -378,7 +384,7 @@ def main() -> None:
         ref = next(x for x in results if x["model"] == r["model"] and x["batch"] == r["batch"])
         mem = f"{r['peak_bytes'] / 2**30:.2f} GiB" if r["peak_bytes"] is not None else "n/a"
         print(f"| {r['model']} | {r['batch']} | {r['loop']} | {r['images_per_s']:.1f} | {r['flops_per_image'] / 1e9:.3f} | "
-              f"{r['tflops']:.3f} | {mem} | {r['images_per_s'] / ref['images_per_s']:.2f}x |")
+              f"{r['tflops']:.3f} | {mem} | {speedup(r, ref):.2f}x |")
 
 
 if __name__ == "__main__":

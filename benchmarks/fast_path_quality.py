@@ -4,12 +4,15 @@ Each seed trains ``dcgan`` on the 60,000 Fashion-MNIST training images for the s
 images twice:
 
 - plain: ``fast.channels_last=off fast.compile=off amp=off`` (contiguous fp32, eager);
-- fast:  ``fast.channels_last=on fast.compile=COMPILE amp=auto`` (bf16 autocast on CUDA, fp32 elsewhere).
+- fast:  ``fast.channels_last=on fast.compile=COMPILE amp=auto`` (bf16 autocast on CUDA, fp32 elsewhere);
+- fast-reuse: the fast path with ``reuse_fakes=true`` (the G step trains on the D step's fakes).
 
 Then ``gankit eval`` compares N samples of each run with the 10,000 test images in the ``fmnist``
 feature space. The script prints every FD, the mean and standard deviation of each path, and
-whether the difference of the means lies within twice its standard error (seed noise). It trains
-2 x seeds runs: on a CPU keep the budget small, or run it where there is a GPU.
+whether each path's mean differs from plain's by at most twice the standard error (seed noise).
+It trains paths x seeds runs: on a CPU keep the budget small, or run it where there is a GPU. A run
+whose folder already holds a checkpoint is evaluated, not trained again, so seeds or paths can be
+trained by separate processes and tabulated by one last call.
 
     python benchmarks/fast_path_quality.py --kimg 60 --seeds 0,1,2 --out runs/fast-quality
     python benchmarks/fast_path_quality.py --kimg 0.5 --seeds 0 --width 8 --n 500 --device cpu   # a smoke run
@@ -30,6 +33,7 @@ from pathlib import Path
 PATHS = {
     "plain": ["fast.channels_last=off", "fast.compile=off", "amp=off"],
     "fast": ["fast.channels_last=on", "fast.compile={compile}", "amp=auto"],
+    "fast-reuse": ["fast.channels_last=on", "fast.compile={compile}", "amp=auto", "reuse_fakes=true"],
 }
 
 
@@ -46,14 +50,19 @@ def main() -> None:
     p.add_argument("--n", type=int, default=10000, help="generated samples for FD")
     p.add_argument("--compile", choices=["off", "auto", "on"], default="auto", help="fast.compile of the fast path")
     p.add_argument("--device", default="auto")
+    p.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
     p.add_argument("--out", type=Path, default=Path("runs/fast-quality"))
     args = p.parse_args()
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    names = [n for n in args.paths.split(",") if n]
+    if set(names) - set(PATHS):
+        p.error(f"--paths {args.paths}: choose among {', '.join(PATHS)}")
+    paths = {n: PATHS[n] for n in names}
 
     print(f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
-    fds: dict[str, list[float]] = {name: [] for name in PATHS}
+    fds: dict[str, list[float]] = {name: [] for name in paths}
     for seed in seeds:
-        for name, sets in PATHS.items():
+        for name, sets in paths.items():
             run = args.out / f"{name}-seed{seed}"
             sets = [s.format(compile=args.compile) for s in sets]
             train = ["train", "--recipe", "dcgan", "--data", "fashion-mnist", "--kimg", str(args.kimg), "--batch",
@@ -68,19 +77,24 @@ def main() -> None:
                    "--device", args.device)
             fd = json.loads((run / "eval.json").read_text())[-1]["metrics"]["fd"]
             fds[name].append(fd)
-            print(f"{name:>5} seed {seed}: FD {fd:.2f}  (train {seconds:.0f} s: gankit {shlex.join(train)})")
+            print(f"{name:>10} seed {seed}: FD {fd:.2f}  (train {seconds:.0f} s: gankit {shlex.join(train)})")
 
     print("\n| path | FD per seed | mean | std |\n|---|---|---|---|")
     for name, values in fds.items():
         std = statistics.stdev(values) if len(values) > 1 else float("nan")
         print(f"| {name} | {', '.join(f'{v:.2f}' for v in values)} | {statistics.mean(values):.2f} | {std:.2f} |")
-    diff = statistics.mean(fds["fast"]) - statistics.mean(fds["plain"])
-    if len(seeds) > 1:
-        se = math.sqrt(sum(statistics.variance(v) / len(v) for v in fds.values()))
-        verdict = "within" if abs(diff) <= 2 * se else "OUTSIDE"
-        print(f"\nfast - plain: {diff:+.2f} FD; standard error {se:.2f}: {verdict} seed noise (|diff| <= 2 SE)")
-    else:
-        print(f"\nfast - plain: {diff:+.2f} FD (one seed: no estimate of seed noise)")
+    if "plain" not in fds:
+        return
+    for name in fds:
+        if name == "plain":
+            continue
+        diff = statistics.mean(fds[name]) - statistics.mean(fds["plain"])
+        if len(seeds) > 1:
+            se = math.sqrt(sum(statistics.variance(fds[n]) / len(fds[n]) for n in (name, "plain")))
+            verdict = "within" if abs(diff) <= 2 * se else "OUTSIDE"
+            print(f"{name} - plain: {diff:+.2f} FD; standard error {se:.2f}: {verdict} seed noise (|diff| <= 2 SE)")
+        else:
+            print(f"{name} - plain: {diff:+.2f} FD (one seed: no estimate of seed noise)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,11 @@ None of these changes the model or its optimisation, only how the same arithmeti
   compiles on CUDA only (compiling costs a minute or more up front, and on a CPU, where the
   convolutions it cannot speed up dominate, it measured no gain). If compiling or the first compiled step fails (gradient penalties
   need double backward, which compiled graphs do not support), the trainer logs it once, restores
-  the state from before that step and continues eagerly; see ``Trainer.train_step``.
+  the state from before that step and continues eagerly; see ``Trainer.train_step``. Two limits of
+  that guard: it covers the first step only, so a backward pass first compiled later (a phase that
+  ``balance`` skipped in step 1) is not guarded; and under torchrun every rank compiles the same
+  graphs and is expected to fail alike, since a failure on one rank alone would leave the others
+  waiting in a collective.
 
 CUDA graphs are not offered: a training step here holds host-side decisions (a recipe may skip a
 phase, weight clipping, ADA's counters, historical averages), optimizer steps and draws from the

@@ -36,5 +36,7 @@ def test_projection_adds_the_label_embedding_term():
 
 
 def test_resolutions_off_the_ladder_are_refused():
-    with pytest.raises(ValueError, match="4 \\* 2\\^k"):
+    with pytest.raises(ValueError, match="4 \\* 2\\^k.*got 28; resize the images to one with --set data.resolution=32"):
         nets.build("resnet-g", img_resolution=28)
+    with pytest.raises(ValueError, match="got 6; .*data.resolution=8"):
+        nets.build("resnet-d", img_resolution=6)

@@ -22,7 +22,9 @@ from gankit.nets.registry import register
 def _levels(resolution: int) -> int:
     k = math.log2(resolution / 4)
     if resolution < 8 or k != int(k):
-        raise ValueError(f"the ResNet networks need a resolution of 4 * 2^k (8, 16, 32, 64, ...), got {resolution}")
+        up = 4 * 2 ** max(1, math.ceil(k))
+        raise ValueError(f"the ResNet networks need a resolution of 4 * 2^k (8, 16, 32, 64, ...), got {resolution}; "
+                         f"resize the images to one with --set data.resolution={up}")
     return int(k)
 
 

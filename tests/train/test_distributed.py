@@ -75,8 +75,9 @@ def test_resume_under_torchrun_is_exact(two_ranks, tmp_path):
     # statistics are per rank, so only a network without it can match one process; the target sits near r_t)
     ("dcgan", "images", ["G.width=4", "D.width=4", "G.norm=layer", "D.norm=layer", "augment.ada=true", "ada.kimg=2",
                          "ada.target=0.85"]),
-    # R1's double backward on each rank's packed reals, then the one all-reduce: the global mean penalty
-    ("nsgan", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "r1=1", "tricks.pack=2"]),
+    # R1's double backward on each rank's packed reals, then the one all-reduce: the global mean penalty;
+    # and G's step through the graph each rank kept from its D step (reuse_fakes)
+    ("nsgan", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "r1=1", "tricks.pack=2", "reuse_fakes=true"]),
 ])
 def test_data_driven_decisions_agree_with_one_process(tmp_path, small_images, recipe, data, extra):
     spec = f"folder:{small_images}" if data == "images" else data

@@ -31,10 +31,24 @@ def test_any_resolution_round_trip(res, ch):
     assert logits.shape == (3,)
 
 
+def test_every_resolution_from_4_to_130_builds_and_round_trips():  # G, D and the AE encoder
+    """Halving can pass below 4 (40 -> 20 -> 10 -> 5): the last step then goes 4 -> 5 or 6 at stride 1."""
+    for res in range(4, 131):
+        G = nets.build("dcgan-g", z_dim=8, img_resolution=res, img_channels=1, width=1, max_width=4)
+        D = nets.build("dcgan-d", img_resolution=res, img_channels=1, width=1, max_width=4)
+        x = G(torch.randn(2, 8))
+        assert x.shape == (2, 1, res, res), res
+        assert D(x).shape == (2,), res
+        ae = nets.build("dcgan-ae", z_dim=8, img_resolution=res, img_channels=1, width=1, max_width=4)
+        assert ae.encode(x).shape == (2, 8), res  # the encoder is D's body: it must reach 4x4 too
+
+
 def test_size_chain_halves_rounding_up():
     assert size_chain(100) == [4, 7, 13, 25, 50, 100]
     assert size_chain(28) == [4, 7, 14, 28]
     assert size_chain(64) == [4, 8, 16, 32, 64]
+    assert size_chain(40) == [4, 5, 10, 20, 40]
+    assert size_chain(96) == [4, 6, 12, 24, 48, 96]
 
 
 def test_batch_norm_placement():

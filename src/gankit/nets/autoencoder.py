@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from gankit.nets.dcgan import DCGANGenerator, _norm, level_widths, size_chain
+from gankit.nets.dcgan import DCGANGenerator, _norm, level_widths, size_chain, step_shape
 from gankit.nets.init import dcgan_init
 from gankit.nets.mlp import _stack
 from gankit.nets.registry import register
@@ -59,8 +59,8 @@ class ConvAutoencoder(Autoencoder):
         layers: list[nn.Module] = []
         in_ch = img_channels
         for i in range(1, len(sizes)):
-            k = 4 if sizes[i - 1] == 2 * sizes[i] else 3
-            layers.append(nn.Conv2d(in_ch, widths[i], k, 2, 1, bias=i == 1 or norm != "batch"))
+            k, stride, pad = step_shape(sizes[i], sizes[i - 1])
+            layers.append(nn.Conv2d(in_ch, widths[i], k, stride, pad, bias=i == 1 or norm != "batch"))
             if i > 1:  # as in DCGAN's D: no normalisation on the input layer
                 layers.append(_norm(norm, widths[i]))
             layers += [nn.LeakyReLU(0.2, True)]

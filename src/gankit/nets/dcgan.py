@@ -7,7 +7,8 @@ except G's output and D's input; ReLU in G, LeakyReLU(0.2) in D. At 64x64 RGB wi
 
 Sizes that are not 4 * 2^k are reached by halving with rounding up from the target
 (100 -> 50 -> 25 -> 13 -> 7 -> 4; 28 -> 14 -> 7 -> 4): a step that lands on an odd size uses
-a 3x3 kernel, an even one the paper's 4x4 kernel.
+a 3x3 kernel, an even one the paper's 4x4 kernel. Where halving would pass below 4 (40 -> 20 ->
+10 -> 5), the last step goes from 4 to 5 or 6 with a stride-1 kernel of 2 or 3.
 """
 
 from __future__ import annotations
@@ -27,8 +28,17 @@ def size_chain(resolution: int) -> list[int]:
         raise ValueError(f"DCGAN needs a resolution of at least 4, got {resolution}")
     sizes = [resolution]
     while sizes[-1] > 4:
-        sizes.append((sizes[-1] + 1) // 2)
+        sizes.append(max(4, (sizes[-1] + 1) // 2))
     return sizes[::-1]
+
+
+def step_shape(small: int, big: int) -> tuple[int, int, int]:
+    """(kernel, stride, padding) of the (transposed) convolution between sizes ``small`` and ``big``."""
+    if big == 2 * small:
+        return 4, 2, 1
+    if big == 2 * small - 1:
+        return 3, 2, 1
+    return big - small + 1, 1, 0  # 4 -> 5 or 6
 
 
 def level_widths(resolution: int, width: int, max_width: int | None) -> list[int]:
@@ -63,10 +73,10 @@ class DCGANGenerator(nn.Module):
         self.base_width = widths[0]
         blocks: list[nn.Module] = []
         for i in range(1, len(sizes)):
-            k = 4 if sizes[i] == 2 * sizes[i - 1] else 3
+            k, stride, pad = step_shape(sizes[i - 1], sizes[i])
             last = i == len(sizes) - 1
             out_ch = img_channels if last else widths[i]
-            blocks.append(nn.ConvTranspose2d(widths[i - 1], out_ch, k, 2, 1, bias=last or norm != "batch"))
+            blocks.append(nn.ConvTranspose2d(widths[i - 1], out_ch, k, stride, pad, bias=last or norm != "batch"))
             blocks.append(nn.Tanh() if last else nn.Sequential(_norm(norm, out_ch), nn.ReLU(True)))
         if len(sizes) == 1:  # 4x4 output: a 1x1 convolution to the image channels
             blocks += [nn.Conv2d(widths[0], img_channels, 1), nn.Tanh()]
@@ -95,9 +105,9 @@ class DCGANDiscriminator(nn.Module):
         layers: list[nn.Module] = []
         in_ch = img_channels + c_dim  # labels enter as constant one-hot planes
         for i in range(1, len(sizes)):
-            k = 4 if sizes[i - 1] == 2 * sizes[i] else 3
+            k, stride, pad = step_shape(sizes[i], sizes[i - 1])
             out_ch = widths[i]
-            layers.append(nn.Conv2d(in_ch, out_ch, k, 2, 1, bias=i == 1 or norm != "batch"))
+            layers.append(nn.Conv2d(in_ch, out_ch, k, stride, pad, bias=i == 1 or norm != "batch"))
             if i > 1:  # no normalisation on the input layer
                 layers.append(_norm(norm, out_ch))
             layers.append(nn.LeakyReLU(0.2, True))

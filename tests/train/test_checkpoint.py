@@ -35,7 +35,7 @@ def test_crafted_checkpoint_is_refused_and_its_code_does_not_run(tmp_path):
 
 def test_failed_write_keeps_the_previous_file(tmp_path):
     path = tmp_path / "ckpt.pt"
-    checkpoint.save({"nets": {}, "config": {"v": 1}}, path)
+    checkpoint.save({"nets": {}, "config": {"v": 1}, "step": 1, "nimg": 64}, path)
 
     def broken(tmp):
         with open(tmp, "wb") as f:
@@ -61,6 +61,13 @@ def test_truncated_and_foreign_files_name_the_file(tmp_path):
         checkpoint.load(other)
     with pytest.raises(CheckpointError, match="missing.pt"):
         checkpoint.load(tmp_path / "missing.pt")
+    text = tmp_path / "text.pt"
+    for words in ("not a checkpoint\n", "epoch 3: loss 0.5\n"):  # the second raised a bare KeyError once
+        text.write_text(words)
+        with pytest.raises(CheckpointError, match="text.pt"):
+            checkpoint.load(text)
+    with pytest.raises(CheckpointError, match="good.pt.*no 'step', 'nimg'"):
+        checkpoint.load(good)
 
 
 def test_prune_keeps_the_newest(tmp_path):

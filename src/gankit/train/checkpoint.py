@@ -33,10 +33,11 @@ def load(path: Path, map_location="cpu") -> dict:
         raise CheckpointError(
             f"checkpoint {path}: refused, it holds objects other than tensors and plain values "
             f"(loading it could run code). gankit only loads weights: {first}") from None
-    except (RuntimeError, EOFError, OSError) as e:
-        raise CheckpointError(f"checkpoint {path}: unreadable or truncated ({e})") from None
-    if not isinstance(state, dict) or "nets" not in state or "config" not in state:
-        raise CheckpointError(f"checkpoint {path}: not a gankit training checkpoint (no 'nets'/'config')")
+    except Exception as e:  # noqa: BLE001 - a text file, a truncated zip, ...: whatever it is, it is no checkpoint
+        raise CheckpointError(f"checkpoint {path}: unreadable or truncated ({type(e).__name__}: {e})") from None
+    missing = [k for k in ("nets", "config", "step", "nimg") if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CheckpointError(f"checkpoint {path}: not a gankit training checkpoint (no {', '.join(map(repr, missing))})")
     return state
 
 

@@ -33,6 +33,8 @@ def apply_flags(cfg: dict, sets: list[str] | None = None, steps: int | None = No
     if steps is not None:
         cfg["steps"] = steps
     if kimg is not None:
+        if not (math.isfinite(kimg) and kimg > 0):
+            raise ConfigError(f"--kimg {kimg}: give the thousands of training images, a number above 0")
         cfg["steps"] = max(1, math.ceil(kimg * 1000 / cfg["batch"]))
     for key in ("batch", "steps", "log.every", "n_critic", "snapshot.grid"):
         if key in cfg and cfg[key] < 1:

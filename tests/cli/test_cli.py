@@ -147,3 +147,15 @@ def test_a_tampered_export_is_refused(trained, tmp_path, capsys):
     weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
     assert gankit("sample", "--export", tmp_path / "ex", "-n", 1, "--out", tmp_path / "x.png") == 2
     assert "sha256" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,named", [
+    (["train", "--recipe", "nsgan", "--data", "ring8", "--steps", "1", "--out", "{file}/run"], "a-file"),
+    (["train", "--recipe", "nsgan", "--data", "ring8", "--steps", "1", "--set", "amp=bogus"], "amp=bogus"),
+])
+def test_bad_output_paths_and_values_give_one_line_naming_them(tmp_path, capsys, monkeypatch, args, named):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder\n")
+    assert main([a.replace("{file}", str(tmp_path / "a-file")) for a in args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gankit train: error:") and named in err[0]

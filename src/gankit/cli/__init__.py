@@ -23,7 +23,7 @@ def _user_errors():
     from gankit.latent import LatentError
 
     return (ConfigError, DataError, ExportError, CheckpointError, ClassifierError, FeatureError, ModelFolderError,
-            LatentError, FileNotFoundError, FileExistsError)
+            LatentError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -143,7 +143,10 @@ class Trainer:
     def _amp_dtype(self, amp: str):
         if amp == "auto":
             return torch.bfloat16 if self.device.type == "cuda" else None
-        return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[amp]
+        choices = {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}
+        if amp not in choices:
+            raise ConfigError(f"--set amp={amp}: use auto, bf16, fp16 or off")
+        return choices[amp]
 
     def _compile(self) -> bool:
         """Compile the trained networks' forward (G_ema, only sampled from, stays eager); False if that fails."""

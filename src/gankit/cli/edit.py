@@ -61,7 +61,7 @@ def run(args) -> int:
     G, meta = load_image_generator(args, device)
     z_dim = meta["z_dim"]
     n = load_direction(args.direction, z_dim)
-    if not (args.seeds or args.latents):
+    if args.seeds is None and not args.latents:
         args.seeds = "0-7"
     z0 = apply_truncation(endpoint_latents(args, z_dim), args.truncation)
     rows, cols = len(z0), len(alphas)

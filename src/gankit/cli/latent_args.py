@@ -82,14 +82,15 @@ def parse_alphas(text: str, flag: str = "--alphas") -> list[float]:
     try:
         if ":" in text:
             start, stop, count = text.split(":")
-            count = int(count)
-            if count < 2:
-                raise ConfigError(f"{flag} {text}: COUNT must be at least 2")
-            values = [float(start) + (float(stop) - float(start)) * i / (count - 1) for i in range(count)]
+            start, stop, count = float(start), float(stop), int(count)
         else:
             values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise ConfigError(f"{flag} {text}: expected START:STOP:COUNT (e.g. -3:3:7) or numbers such as -2,0,2") from None
+    if ":" in text:
+        if count < 2:  # outside the try: ConfigError is a ValueError, and this message must not be replaced
+            raise ConfigError(f"{flag} {text}: COUNT must be at least 2")
+        values = [start + (stop - start) * i / (count - 1) for i in range(count)]
     if not values or not all(math.isfinite(v) for v in values):
         raise ConfigError(f"{flag} {text}: expected finite numbers")
     return values
@@ -136,7 +137,7 @@ def read_latents(items: list[str], z_dim: int, flag: str = "--latents"):
 
 
 def endpoint_latents(args, z_dim: int):
-    return seed_latents(parse_seeds(args.seeds), z_dim) if args.seeds else read_latents(args.latents, z_dim)
+    return seed_latents(parse_seeds(args.seeds), z_dim) if args.seeds is not None else read_latents(args.latents, z_dim)
 
 
 def class_labels(choice: str | None, n: int, G, meta: dict):

@@ -107,3 +107,15 @@ def test_missing_inception_weights_say_where_to_put_them(monkeypatch, tmp_path):
 def test_unknown_features_name_the_value():
     with pytest.raises(FeatureError, match="sift"):
         get_extractor("sift")
+
+
+@pytest.mark.parametrize("old", ["[{\"metrics\": {\"fd\": 1.0}}", "{}", "\xff\xfe"])
+def test_results_are_never_lost_to_an_unreadable_eval_json(tmp_path, old):
+    path = tmp_path / "eval.json"
+    path.write_bytes(old.encode("latin-1"))
+    with pytest.warns(UserWarning, match="eval.json: not a list of evaluations; moved to .*eval.json.unreadable"):
+        ev.append_results(path, {"metrics": {"fd": 2.0}})
+    assert json.loads(path.read_text()) == [{"metrics": {"fd": 2.0}}]
+    assert (tmp_path / "eval.json.unreadable").read_bytes() == old.encode("latin-1")  # kept as it was
+    ev.append_results(path, {"metrics": {"fd": 3.0}})  # a good file is appended to
+    assert [e["metrics"]["fd"] for e in json.loads(path.read_text())] == [2.0, 3.0]

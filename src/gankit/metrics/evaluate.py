@@ -143,8 +143,22 @@ def eval_data_spec(train_spec: str) -> str:
 
 
 def append_results(path: Path, entry: dict) -> None:
-    """Add one evaluation to a JSON list file, atomically."""
+    """Add one evaluation to a JSON list file, atomically.
+
+    A file there that is not such a list (hand-edited, truncated) is moved aside to ``<name>.unreadable``
+    with a warning, never overwritten, and the new results start a new list: nothing is lost.
+    """
     path = Path(path)
-    history = json.loads(path.read_text()) if path.is_file() else []
+    history: object = []
+    if path.is_file():
+        try:
+            history = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError):
+            history = None
+        if not isinstance(history, list):
+            kept = path.with_name(path.name + ".unreadable")
+            path.replace(kept)
+            warnings.warn(f"{path}: not a list of evaluations; moved to {kept}, the results start a new list")
+            history = []
     history.append(entry)
     write_file(path, lambda tmp: Path(tmp).write_text(json.dumps(history, indent=2) + "\n"))

@@ -119,3 +119,8 @@ def test_results_are_never_lost_to_an_unreadable_eval_json(tmp_path, old):
     assert (tmp_path / "eval.json.unreadable").read_bytes() == old.encode("latin-1")  # kept as it was
     ev.append_results(path, {"metrics": {"fd": 3.0}})  # a good file is appended to
     assert [e["metrics"]["fd"] for e in json.loads(path.read_text())] == [2.0, 3.0]
+    path.write_text("{")  # broken again: the first unreadable file is not replaced
+    with pytest.warns(UserWarning, match="eval.json.unreadable2"):
+        ev.append_results(path, {"metrics": {"fd": 4.0}})
+    assert (tmp_path / "eval.json.unreadable").read_bytes() == old.encode("latin-1")
+    assert (tmp_path / "eval.json.unreadable2").read_text() == "{"

@@ -146,7 +146,7 @@ def append_results(path: Path, entry: dict) -> None:
     """Add one evaluation to a JSON list file, atomically.
 
     A file there that is not such a list (hand-edited, truncated) is moved aside to ``<name>.unreadable``
-    with a warning, never overwritten, and the new results start a new list: nothing is lost.
+    (``.unreadable2``, ... if that exists) with a warning, never overwritten, and the new results start a new list: nothing is lost.
     """
     path = Path(path)
     history: object = []
@@ -156,7 +156,10 @@ def append_results(path: Path, entry: dict) -> None:
         except (ValueError, UnicodeDecodeError):
             history = None
         if not isinstance(history, list):
-            kept = path.with_name(path.name + ".unreadable")
+            kept, n = path.with_name(path.name + ".unreadable"), 1
+            while kept.exists():  # an earlier unreadable file stays too
+                n += 1
+                kept = path.with_name(f"{path.name}.unreadable{n}")
             path.replace(kept)
             warnings.warn(f"{path}: not a list of evaluations; moved to {kept}, the results start a new list")
             history = []

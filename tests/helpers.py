@@ -10,3 +10,12 @@ FMNIST_DIR = Path(os.environ.get("GANKIT_TEST_FMNIST", SHARED_FMNIST))
 # Tiny networks and no periodic files: enough to exercise every mechanism quickly.
 FAST = ["log.every=10", "snapshot.every_kimg=1000", "ckpt.every_kimg=1000"]
 TINY_CONV = ["G.width=4", "D.width=4"]
+
+
+def small_nets(recipe: str, hidden: str = "32,32") -> list[str]:
+    """``--set`` items for tiny networks of a recipe: convolutional widths or MLP layers, only keys it has."""
+    from gankit.recipes import RECIPES
+
+    defaults = RECIPES[recipe].defaults
+    sets = TINY_CONV if defaults["G.arch"] in ("dcgan", "resnet") else [f"G.hidden={hidden}", f"D.hidden={hidden}"]
+    return [s for s in sets if s.split("=")[0] in defaults]  # ae and vae have no D

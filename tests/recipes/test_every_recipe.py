@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from tests.helpers import FAST, TINY_CONV
+from tests.helpers import FAST, small_nets
 from gankit.recipes import RECIPES
 from gankit.train.run import open_run
 from gankit.train.stats import read_stats
@@ -38,9 +38,7 @@ def test_recipe_on_ring8(tmp_path, recipe):
 
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_recipe_on_small_images(tmp_path, recipe, small_images):
-    sets = TINY_CONV if RECIPES[recipe].defaults["G.arch"] == "dcgan" else ["G.hidden=32,32", "D.hidden=32,32"]
-    sets = [s for s in sets if s.split("=")[0] in RECIPES[recipe].defaults]  # ae and vae have no D
-    trainer, records = _train(tmp_path, recipe, f"folder:{small_images}", sets)
+    trainer, records = _train(tmp_path, recipe, f"folder:{small_images}", small_nets(recipe))
     assert trainer.feed.info.shape == (1, 16, 16)
     assert (trainer.run_dir / "samples").glob("grid-*.png")
 

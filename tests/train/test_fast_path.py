@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from gankit.config import ConfigError
-from gankit.recipes import RECIPES
 from gankit.train import checkpoint, fast
 from gankit.train.run import open_run
-from tests.helpers import FAST, TINY_CONV
+from tests.helpers import FAST, TINY_CONV, small_nets
 
 PLAIN = ["fast.channels_last=off", "fast.compile=off", "amp=off"]
 
@@ -189,8 +188,8 @@ def test_bf16_autocast_gives_the_fp32_losses_to_bf16_precision(tmp_path, small_i
 
     The first logged losses come from the same weights and batches, so they differ only by bf16 rounding.
     """
-    sets = TINY_CONV if "D.width" in RECIPES[recipe].defaults else ["G.width=4"]
-    runs = {amp: _run(tmp_path, amp, small_images, sets + ["log.every=1", f"amp={amp}"], steps=2, recipe=recipe)
+    runs = {amp: _run(tmp_path, amp, small_images, small_nets(recipe) + ["log.every=1", f"amp={amp}"], steps=2,
+                      recipe=recipe)
             for amp in ("off", "bf16")}
     assert runs["bf16"].amp_dtype == torch.bfloat16 and runs["off"].amp_dtype is None
     first = {amp: {k: v for k, v in _stats(t.run_dir)[0].items() if k.startswith("Loss/")} for amp, t in runs.items()}

@@ -21,7 +21,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 import gankit
 from gankit.recipes import RECIPES
 from gankit.train.run import open_run
-from tests.helpers import FAST, TINY_CONV
+from tests.helpers import FAST, TINY_CONV, small_nets
 
 PACKAGE = str(Path(gankit.__file__).parent)
 aten = torch.ops.aten
@@ -78,11 +78,6 @@ def _reads_in_steps(trainer, monkeypatch, steps=2) -> collections.Counter:
     return probe.reads
 
 
-def _small_net_sets(recipe: str) -> list[str]:
-    sets = TINY_CONV if RECIPES[recipe].defaults["G.arch"] == "dcgan" else ["G.hidden=16", "D.hidden=16"]
-    return [s for s in sets if s.split("=")[0] in RECIPES[recipe].defaults]
-
-
 def test_the_probe_sees_a_read(monkeypatch):
     x = torch.ones(3)
     with HostReads(monkeypatch) as probe:
@@ -96,7 +91,7 @@ def test_the_probe_sees_a_read(monkeypatch):
 
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_no_recipe_reads_values_during_steps(tmp_path, small_images, monkeypatch, recipe):
-    trainer = _trainer(tmp_path, recipe, f"folder:{small_images}", _small_net_sets(recipe))
+    trainer = _trainer(tmp_path, recipe, f"folder:{small_images}", small_nets(recipe, hidden="16"))
     assert _reads_in_steps(trainer, monkeypatch) == {}
 
 

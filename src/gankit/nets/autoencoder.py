@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from gankit.nets.dcgan import DCGANGenerator, _norm, level_widths, size_chain, step_shape
+from gankit.nets.dcgan import DCGANGenerator, downsampling_layers
 from gankit.nets.init import dcgan_init
 from gankit.nets.mlp import _stack
 from gankit.nets.registry import register
@@ -54,17 +54,7 @@ class ConvAutoencoder(Autoencoder):
                  max_width: int | None = None, norm: str = "batch", variational: bool = False):
         super().__init__()
         self.z_dim, self.variational, self.squash = z_dim, variational, True
-        sizes = size_chain(img_resolution)[::-1]  # resolution ... 4
-        widths = level_widths(img_resolution, width, max_width)[::-1]
-        layers: list[nn.Module] = []
-        in_ch = img_channels
-        for i in range(1, len(sizes)):
-            k, stride, pad = step_shape(sizes[i], sizes[i - 1])
-            layers.append(nn.Conv2d(in_ch, widths[i], k, stride, pad, bias=i == 1 or norm != "batch"))
-            if i > 1:  # as in DCGAN's D: no normalisation on the input layer
-                layers.append(_norm(norm, widths[i]))
-            layers += [nn.LeakyReLU(0.2, True)]
-            in_ch = widths[i]
+        layers, in_ch = downsampling_layers(img_resolution, img_channels, width, max_width, norm)
         layers += [nn.Flatten(), nn.Linear(in_ch * 16, z_dim * (2 if variational else 1))]
         self.encoder = nn.Sequential(*layers)
         dcgan_init(self.encoder)

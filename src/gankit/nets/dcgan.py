@@ -48,6 +48,24 @@ def level_widths(resolution: int, width: int, max_width: int | None) -> list[int
     return [min(w, max_width) if max_width else w for w in widths]
 
 
+def downsampling_layers(resolution: int, channels: int, width: int, max_width: int | None,
+                        norm: str) -> tuple[list[nn.Module], int]:
+    """D's strided convolutions from ``resolution`` down to 4x4 (no normalisation on the input layer),
+    and the channels they end with; the AE's encoder is the same stack."""
+    sizes = size_chain(resolution)[::-1]  # resolution ... 4
+    widths = level_widths(resolution, width, max_width)[::-1]
+    layers: list[nn.Module] = []
+    in_ch = channels
+    for i in range(1, len(sizes)):
+        k, stride, pad = step_shape(sizes[i], sizes[i - 1])
+        layers.append(nn.Conv2d(in_ch, widths[i], k, stride, pad, bias=i == 1 or norm != "batch"))
+        if i > 1:
+            layers.append(_norm(norm, widths[i]))
+        layers.append(nn.LeakyReLU(0.2, True))
+        in_ch = widths[i]
+    return layers, in_ch
+
+
 def _norm(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
@@ -100,18 +118,8 @@ class DCGANDiscriminator(nn.Module):
                  minibatch_std: bool = False, minibatch_disc: int = 0):
         super().__init__()
         self.c_dim = c_dim
-        sizes = size_chain(img_resolution)[::-1]  # resolution ... 4
-        widths = level_widths(img_resolution, width, max_width)[::-1]
-        layers: list[nn.Module] = []
-        in_ch = img_channels + c_dim  # labels enter as constant one-hot planes
-        for i in range(1, len(sizes)):
-            k, stride, pad = step_shape(sizes[i], sizes[i - 1])
-            out_ch = widths[i]
-            layers.append(nn.Conv2d(in_ch, out_ch, k, stride, pad, bias=i == 1 or norm != "batch"))
-            if i > 1:  # no normalisation on the input layer
-                layers.append(_norm(norm, out_ch))
-            layers.append(nn.LeakyReLU(0.2, True))
-            in_ch = out_ch
+        # labels enter as constant one-hot planes
+        layers, in_ch = downsampling_layers(img_resolution, img_channels + c_dim, width, max_width, norm)
         if minibatch_std:
             layers.append(MinibatchStdDev())
             in_ch += 1

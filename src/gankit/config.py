@@ -7,7 +7,10 @@ group related keys (``G.lr``, ``data.flip``).
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import json
+import math
+from dataclasses import dataclass
 
 # Settings every run has, whatever the recipe. A recipe's defaults override these.
 TRAINER_DEFAULTS: dict = {
@@ -61,6 +64,110 @@ TIED_TO_RUN_LENGTH = {"lr.decay": "none", "tricks.instance_noise": 0.0}
 
 class ConfigError(ValueError):
     """A bad ``--set`` key or value; the message names it."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The numbers a key accepts, checked before a run starts so a bad value never trains silently.
+
+    ``low``/``high`` bound the value (None: unbounded), each end closed unless marked open; a list
+    value (``G.hidden``) is checked item by item, and ``length`` fixes how many items it has.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    length: int | None = None
+    choices: tuple = ()  # when given: the only values accepted
+    means: str = ""  # what the key is, for the message
+
+    def describe(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(map(str, self.choices))
+        low, high = (f"{v:g}" if isinstance(v, float) else v for v in (self.low, self.high))
+        if self.low is not None and self.high is not None:
+            return f"in {'(' if self.open_low else '['}{low}, {high}{')' if self.open_high else ']'}"
+        if self.low is not None:
+            return f"above {low}" if self.open_low else f"at least {low}"
+        return f"below {high}" if self.open_high else f"at most {high}"
+
+    def problem(self, value) -> str | None:
+        """Why ``value`` is refused, or None when it is accepted."""
+        items = value if isinstance(value, list) else [value]
+        if self.length is not None and len(items) != self.length:
+            return f"expected {self.length} comma-separated numbers, got {len(items)}"
+        for v in items:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return f"expected a number, got {v!r}"
+            if not math.isfinite(v):
+                return "must be a finite number"
+            if (self.choices and v not in self.choices) or \
+               (self.low is not None and (v <= self.low if self.open_low else v < self.low)) or \
+               (self.high is not None and (v >= self.high if self.open_high else v > self.high)):
+                each = "each must be" if isinstance(value, list) else "must be"
+                return f"{each} {self.describe()}"
+        return None
+
+
+def at_least(low: float, means: str = "") -> Range:
+    return Range(low=low, means=means)
+
+
+def above(low: float, means: str = "") -> Range:
+    return Range(low=low, open_low=True, means=means)
+
+
+def share(means: str = "", open_low: bool = False, open_high: bool = False) -> Range:
+    """A fraction in [0, 1], either end open."""
+    return Range(0.0, 1.0, open_low=open_low, open_high=open_high, means=means)
+
+
+# Ranges of the trainer's keys and of every network's keys (``?`` stands for the net: G, D, C).
+# A recipe adds the ranges of its own keys in ``Recipe.ranges``.
+TRAINER_RANGES: dict[str, Range] = {
+    "batch": at_least(1),
+    "steps": at_least(1),
+    "seed": Range(0, 2**32 - 1),
+    "z_dim": at_least(1, "latent dimensions"),
+    "ema.beta": share("the decay of G's moving average; 0 = off", open_high=True),
+    "lr.decay_start": share("the share of the run before the decay starts", open_high=True),
+    "log.every": at_least(1),
+    "snapshot.every_kimg": above(0),
+    "snapshot.grid": at_least(1),
+    "ckpt.every_kimg": above(0),
+    "ckpt.keep": at_least(0, "0 keeps every checkpoint"),
+    "data.resolution": at_least(0, "0 = the data's own size"),
+    "data.channels": Range(choices=(0, 1, 3), means="0 = the data's own"),
+    "data.canvas": at_least(0, "0 = the largest image"),
+    "data.pad_value": Range(0, 255),
+    "data.brightness": share("the largest brightness shift"),
+    "data.contrast": share("the largest contrast change"),
+    "eval.every_kimg": at_least(0, "0 = no evaluation during training"),
+    "eval.n": at_least(2, "samples per evaluation"),
+    "?.lr": above(0, "a learning rate"),
+    "?.betas": Range(0.0, 1.0, open_high=True, length=2, means="Adam's two decay rates"),
+    "?.width": at_least(1, "channels of the first or last convolution"),
+    "?.hidden": at_least(1, "units per hidden layer"),
+    "?.minibatch_disc": at_least(0, "minibatch discrimination features; 0 = off"),
+}
+
+
+def range_of(key: str, ranges: dict[str, Range]) -> Range | None:
+    """The rule for ``key``: its own entry, else a ``?.name`` pattern it matches."""
+    return ranges.get(key) or next((r for pattern, r in ranges.items()
+                                    if "?" in pattern and fnmatch.fnmatchcase(key, pattern)), None)
+
+
+def check_ranges(cfg: dict, ranges: dict[str, Range]) -> None:
+    """Refuse the first value of ``cfg`` outside its range, naming the key, the value and what it takes."""
+    for key, value in cfg.items():
+        rule = range_of(key, ranges)
+        why = rule.problem(value) if rule else None
+        if why:
+            shown = ",".join(map(str, value)) if isinstance(value, list) else value
+            flag = f"--{key} {shown}" if key in ("batch", "steps", "seed") else f"--set {key}={shown}"
+            raise ConfigError(f"{flag}: {why}" + (f" ({rule.means})" if rule.means else ""))
 
 
 def parse_value(raw: str, like):

@@ -1,6 +1,7 @@
 """The gankit command end to end: train, sample, export, recipes, demo, and errors that name their cause."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -84,7 +85,15 @@ def test_recipes_lists_every_recipe_with_its_paper(capsys):
     for name, recipe in RECIPES.items():
         assert name in out and recipe.paper in out
     assert gankit("recipes", "--show", "wgan") == 0
-    assert "clip=0.01" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert re.search(r"^  clip=0\.01 +at least 0$", shown, re.M)  # its default, then the values it accepts
+    assert re.search(r"^  ema\.beta=0\.0 +in \[0, 1\)$", shown, re.M)
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    shown = subprocess.run(f"{sys.executable} -m gankit recipes --show dcgan | head -n 1", shell=True,
+                           capture_output=True, text=True)
+    assert shown.stdout.startswith("dcgan: ") and shown.stderr == ""
 
 
 @pytest.mark.parametrize("command", ["train", "sample", "recipes", "export", "demo"])

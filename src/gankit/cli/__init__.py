@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from gankit import __version__
@@ -40,7 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args) or 0
+        code = args.handler(args) or 0
+        sys.stdout.flush()  # inside the try: a closed pipe shows up here
+        return code
+    except BrokenPipeError:  # the reader stopped early (`gankit recipes --show dcgan | head`): not a fault
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
+        return 1
     except _user_errors() as e:
         print(f"gankit {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -10,13 +10,13 @@ def add_parser(sub) -> None:
         "gankit recipes",
         "gankit recipes --show wgan-gp",
     ])
-    p.add_argument("--show", metavar="NAME", help="print every config key of a recipe with its default")
+    p.add_argument("--show", metavar="NAME", help="print every config key of a recipe with its default and the values it accepts")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
     from gankit import recipes
-    from gankit.config import ConfigError
+    from gankit.config import TRAINER_RANGES, ConfigError, range_of
 
     if args.show:
         from gankit.train.run import default_config
@@ -27,10 +27,12 @@ def run(args) -> int:
             raise ConfigError(str(e)) from None
         r = recipes.get(args.show)
         print(f"{r.name}: {r.summary}\n  paper: {r.paper}\n")
-        for k in sorted(cfg):
-            if k not in ("recipe", "data"):
-                v = cfg[k]
-                print(f"  {k}={','.join(map(str, v)) if isinstance(v, list) else v}")
+        ranges = {**TRAINER_RANGES, **r.ranges}
+        lines = [(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}", range_of(k, ranges))
+                 for k, v in sorted(cfg.items()) if k not in ("recipe", "data")]
+        width = max(len(setting) for setting, _ in lines)
+        for setting, rule in lines:
+            print(f"  {setting:<{width}}  {rule.describe() if rule else ''}".rstrip())
         return 0
     width = max(len(n) for n in recipes.RECIPES)
     for r in recipes.RECIPES.values():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gankit.config import ConfigError
-from gankit.recipes import autoencoder
+from gankit.config import TRAINER_RANGES, ConfigError, check_ranges
+from gankit.recipes import adversarial as adversarial_recipe, autoencoder, controlgan, unrolled
 from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
 from gankit.recipes.base import DataInfo, Objective, Phase, Recipe
 from gankit.recipes.controlgan import DEFAULTS as CONTROLGAN_DEFAULTS, ControlGAN
@@ -25,10 +25,16 @@ def get(name: str) -> Recipe:
     return RECIPES[name]
 
 
+def check_config(cfg: dict) -> None:
+    """Refuse a value outside its key's range (the trainer's and the recipe's), naming the key."""
+    check_ranges(cfg, {**TRAINER_RANGES, **get(cfg["recipe"]).ranges})
+
+
 def adversarial(name: str, summary: str, paper: str, objective=Adversarial, extra: dict | None = None,
-                **preset_args) -> Recipe:
+                ranges: dict | None = None, **preset_args) -> Recipe:
     """Register a preset of the adversarial recipe (see ``recipes.adversarial.preset``)."""
-    return register(Recipe(name, summary, paper, {**preset(**preset_args), **(extra or {})}, objective))
+    return register(Recipe(name, summary, paper, {**preset(**preset_args), **(extra or {})}, objective,
+                           ranges or adversarial_recipe.RANGES))
 
 
 adversarial("gan", "GAN with the minimax loss, MLP G and D, k=1 D steps per G step",
@@ -57,7 +63,7 @@ adversarial("acgan", "Auxiliary-classifier GAN: labels fed to G, D also classifi
             loss="nonsaturating", arch="dcgan", opt=adam(2e-4), **{"cond.mode": "aux"})
 adversarial("unrolled", "Unrolled GAN: G's loss looks 5 differentiable D steps ahead (SGD surrogate), MLP G and D",
             "Metz, Poole, Pfau, Sohl-Dickstein 2017, Unrolled Generative Adversarial Networks",
-            objective=Unrolled, extra={"unroll.steps": 5, "unroll.lr": 0.01},
+            objective=Unrolled, extra={"unroll.steps": 5, "unroll.lr": 0.01}, ranges=unrolled.RANGES,
             loss="nonsaturating", arch="mlp", opt=adam(1e-4))
 adversarial("sngan", "Spectrally normalised ResNet D, ResNet G, hinge loss, n_critic=5, Adam 2e-4 betas (0, 0.9); "
             "projection D for labels with --set cond.mode=input",
@@ -69,15 +75,15 @@ adversarial("hinge", "Hinge-loss GAN on DCGAN networks, Adam 2e-4 beta1 0.5",
 adversarial("controlgan", "ControlGAN: labels fed to G, unconditional WGAN-GP critic, separate classifier on augmented "
             "reals; G loss = adversarial + gamma * CE(C(G(z, c)), c), gamma adapted (r=1e-3, alpha=1)",
             "Lee & Seok 2019, Controllable Generative Adversarial Network (settings of the authors' CIFAR-10 code)",
-            objective=ControlGAN, extra={**CONTROLGAN_DEFAULTS, "D.lr": 8e-4},
+            objective=ControlGAN, extra={**CONTROLGAN_DEFAULTS, "D.lr": 8e-4}, ranges=controlgan.RANGES,
             loss="wasserstein", arch="dcgan", opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
 register(Recipe("ae", "Autoencoder: conv encoder (DCGAN D body) + DCGAN G decoder, reconstruction loss (bce on "
                   "images, mse on points), Adam 1e-3; MLP with --set G.arch=mlp",
                   "Hinton & Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks",
-                  autoencoder.defaults(), autoencoder.ae))
+                  autoencoder.defaults(), autoencoder.ae, autoencoder.RANGES))
 register(Recipe("vae", "Variational autoencoder: reconstruction + beta * KL(q(z|x) || N(0, I)), reparameterised "
                   "codes, beta=1, Adam 1e-3; decodes N(0, I) samples like a generator",
                   "Kingma & Welling 2014, Auto-Encoding Variational Bayes",
-                  autoencoder.defaults(beta=1.0), autoencoder.vae))
+                  autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.RANGES))
 
-__all__ = ["RECIPES", "DataInfo", "Objective", "Phase", "Recipe", "get", "register"]
+__all__ = ["RECIPES", "DataInfo", "Objective", "Phase", "Recipe", "check_config", "get", "register"]

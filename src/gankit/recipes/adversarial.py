@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit import losses, nets
-from gankit.config import ConfigError
+from gankit.config import ConfigError, Range, above, at_least, share
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
 from gankit.regularizers import clip_weights, gradient_penalty, r1_penalty
 from gankit.regularizers.augment import OPS, AdaptiveP, augment, parse_policy
@@ -71,11 +71,6 @@ class Adversarial(Objective):
         if uses_labels and cfg["loss"] not in TARGET_LOSSES:
             raise ConfigError(f"label tricks need a loss with labels ({', '.join(sorted(TARGET_LOSSES))}), "
                               f"not loss={cfg['loss']}")
-        if not 0.0 < cfg["tricks.instance_noise_until"] <= 1.0:
-            raise ConfigError(f"--set tricks.instance_noise_until={cfg['tricks.instance_noise_until']}: "
-                              "give the fraction of the run at which the noise reaches 0, in (0, 1]")
-        if cfg["r1"] < 0:
-            raise ConfigError(f"--set r1={cfg['r1']}: give R1's gamma, >= 0 (0 = off)")
         if cfg["r1"] > 0 and cfg.get("amp") == "fp16":
             raise ConfigError(f"--set r1={cfg['r1']} with amp=fp16: R1's input gradient is taken from the fp16 forward "
                               "pass without the loss scale and can underflow to 0; use amp=bf16 or amp=off")
@@ -97,8 +92,6 @@ class Adversarial(Objective):
         self._kept: tuple[torch.Tensor, torch.Tensor | None] | None = None  # the D step's fakes, for the G step
 
     def _check_pack(self, cfg: dict) -> None:
-        if not isinstance(self.pack, int) or self.pack < 1:
-            raise ConfigError(f"--set tricks.pack={self.pack}: give a whole number of samples per D input (1 = off)")
         if self.pack > 1 and cfg["cond.mode"] != "none":
             raise ConfigError(f"--set tricks.pack={self.pack}: packing is for unconditional recipes (cond.mode=none)")
         if self.pack > 1 and cfg["gp"] > 0:
@@ -293,6 +286,27 @@ TRICK_DEFAULTS = {
     "balance.g": 0.5,                # train G while D detects at least this share of fakes
     "cond.mode": "none",             # none | input (labels to G and D: cGAN) | aux (ACGAN's class head in D)
     "cond.aux_weight": 1.0,          # weight of ACGAN's classification losses
+}
+
+
+# The numbers each key of every adversarial preset accepts (the trainer checks them before a run).
+RANGES: dict[str, Range] = {
+    "n_critic": at_least(1, "D steps per G step"),
+    "clip": at_least(0, "the weight clipping bound; 0 = off"),
+    "gp": at_least(0, "the gradient penalty's weight; 0 = off"),
+    "r1": at_least(0, "R1's gamma; 0 = off"),
+    "tricks.label_smoothing": share("the target for real images; 1 = off", open_low=True),
+    "tricks.flip_labels": share("the share of labels flipped"),
+    "tricks.instance_noise": at_least(0, "the noise's starting standard deviation; 0 = off"),
+    "tricks.instance_noise_until": share("the share of the run at which the noise reaches 0", open_low=True),
+    "tricks.historical_averaging": at_least(0, "the penalty's weight; 0 = off"),
+    "tricks.pack": at_least(1, "samples per D input; 1 = off"),
+    "ada.target": share("the target of E[sign D(real)]"),
+    "ada.kimg": above(0, "thousands of images for p to move from 0 to 1"),
+    "balance.fake": share("a detection rate"),
+    "balance.real": share("a detection rate"),
+    "balance.g": share("a detection rate"),
+    "cond.aux_weight": at_least(0, "the weight of the classification losses"),
 }
 
 

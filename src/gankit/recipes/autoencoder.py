@@ -20,11 +20,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gankit.config import ConfigError
+from gankit.config import ConfigError, at_least
 from gankit.recipes.adversarial import adam, build_net
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
 
 RECON = ("auto", "bce", "mse")
+RANGES = {"beta": at_least(0, "the KL term's weight")}
 
 
 def bce_reconstruction(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -60,10 +61,6 @@ class Autoencoding(Objective):
         if self.recon == "bce" and info.kind != "image":
             raise ConfigError("--set recon=bce: Bernoulli cross-entropy needs images (pixels in [-1, 1]); "
                               "use recon=mse for 2-D points")
-        if variational and cfg["beta"] < 0:
-            raise ConfigError(f"--set beta={cfg['beta']}: must be at least 0")
-        if cfg["z_dim"] < 1:
-            raise ConfigError(f"--set z_dim={cfg['z_dim']}: must be at least 1")
         self.G = build_net(cfg, "G", info, kind="ae", variational=variational)
         self.nets = {"G": self.G}
 

@@ -13,6 +13,7 @@ from typing import Callable, Protocol
 import torch
 from torch import nn
 
+from gankit.config import Range
 from gankit.regularizers.batch_random import BatchRandom
 
 
@@ -93,3 +94,4 @@ class Recipe:
     paper: str
     defaults: dict
     build: Callable[[dict, DataInfo], Objective]
+    ranges: dict[str, Range] = field(default_factory=dict)  # the numbers its own keys accept (config.Range)

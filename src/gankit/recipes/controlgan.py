@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit import nets
-from gankit.config import ConfigError
-from gankit.recipes.adversarial import Adversarial
+from gankit.config import ConfigError, at_least
+from gankit.recipes.adversarial import RANGES as ADVERSARIAL_RANGES, Adversarial
 from gankit.recipes.base import DataInfo, Phase, StepContext
 from gankit.regularizers.augment import augment, parse_policy
 
@@ -37,6 +37,8 @@ DEFAULTS = {
     "control.alpha": 1.0,            # alpha: how much harder fakes may be to classify than reals
     "control.gamma_max": 2.0,
 }
+RANGES = {**ADVERSARIAL_RANGES, "control.gamma0": at_least(0), "control.rate": at_least(0),
+          "control.alpha": at_least(0), "control.gamma_max": at_least(0)}
 
 
 def build_classifier(cfg: dict, info: DataInfo) -> nn.Module:

@@ -36,9 +36,7 @@ def apply_flags(cfg: dict, sets: list[str] | None = None, steps: int | None = No
         if not (math.isfinite(kimg) and kimg > 0):
             raise ConfigError(f"--kimg {kimg}: give the thousands of training images, a number above 0")
         cfg["steps"] = max(1, math.ceil(kimg * 1000 / cfg["batch"]))
-    for key in ("batch", "steps", "log.every", "n_critic", "snapshot.grid"):
-        if key in cfg and cfg[key] < 1:
-            raise ConfigError(f"{key}={cfg[key]}: must be at least 1")
+    recipes.check_config(cfg)  # before any data is read
     return cfg
 
 

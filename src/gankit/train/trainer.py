@@ -97,6 +97,7 @@ class Trainer:
                  callbacks: list[Callable[["Trainer", Phase], None]] | None = None,
                  progress_bar: bool = True, log: Callable[[str], None] = print,
                  dist: distributed.Dist = distributed.SINGLE):
+        recipes.check_config(cfg)
         self.cfg = dict(cfg)
         self.run_dir = Path(run_dir)
         self.device = torch.device(device)

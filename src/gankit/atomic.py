@@ -33,6 +33,16 @@ def write_file(path: Path, write: Callable[[str], None]) -> None:
         raise
 
 
+def check_replaceable(out_dir: Path, marker: str) -> None:
+    """Refuse an ``--out`` that ``write_folder`` would refuse; call it before the work that fills the folder."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FileExistsError(f"--out {out_dir}: is a file; give a folder")
+    if out_dir.exists() and not (out_dir / marker).exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"--out {out_dir}: exists and does not look like one written by gankit "
+                              f"(no {marker}); refusing to replace it")
+
+
 def write_folder(out_dir: Path, fill: Callable[[Path], None], marker: str) -> Path:
     """Call ``fill(tmp_dir)``, then move the folder into place whole, replacing an older one.
 
@@ -40,10 +50,8 @@ def write_folder(out_dir: Path, fill: Callable[[Path], None], marker: str) -> Pa
     so a mistyped ``--out`` cannot delete someone's data.
     """
     out_dir = Path(out_dir)
+    check_replaceable(out_dir, marker)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    if out_dir.exists() and not (out_dir / marker).exists() and any(out_dir.iterdir()):
-        raise FileExistsError(f"--out {out_dir}: exists and does not look like one written by gankit "
-                              f"(no {marker}); refusing to replace it")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # as mkdir would make it, not mkdtemp's 0700
     try:

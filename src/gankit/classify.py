@@ -49,15 +49,22 @@ def accuracy(model: torch.nn.Module, data: ImageData, batch: int = 1000, device=
 
 def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs: int = 12, batch: int = 128,
                      lr: float = 2e-3, width: int = 32, seed: int = 0, device="cpu", log=print):
-    """Adam with a one-cycle schedule and flip/shift augmentation; returns (model, test accuracy or None)."""
+    """Adam with a one-cycle schedule and flip/shift augmentation; returns (model, test accuracy or None).
+
+    A set smaller than ``batch`` trains on all of it at each step (CAS from a few hundred samples).
+    """
     if train.labels is None:
         raise ClassifierError(f"{train.name}: a classifier needs labelled data (class subfolders)")
+    if train.num_classes < 2:
+        raise ClassifierError(f"{train.name}: a classifier needs at least two classes (class subfolders), "
+                              f"found {train.num_classes}")
+    batch = min(batch, len(train))
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     model = nets.build("classifier", img_resolution=train.resolution, img_channels=train.channels,
                        num_classes=train.num_classes, width=width, class_names=train.class_names).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    steps_per_epoch = len(train) // batch
+    steps_per_epoch = len(train) // batch  # >= 1
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
     images, labels = train.images.to(device), train.labels.to(device)
     for epoch in range(epochs):

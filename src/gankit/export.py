@@ -35,11 +35,18 @@ def meta_from_state(state: dict) -> dict:
     }
 
 
+def _from_checkpoint(path: Path):
+    """(G, meta) of a training checkpoint; one that does not describe its generator is a CheckpointError."""
+    state = ckpt.load(path)
+    try:
+        return _generator_from_state(state), meta_from_state(state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise ckpt.unusable(path, e) from None
+
+
 def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
     """Write an export of a training checkpoint into ``out_dir``, replacing an older export only once complete."""
-    state = ckpt.load(checkpoint_path)
-    G = _generator_from_state(state)
-    meta = meta_from_state(state)
+    G, meta = _from_checkpoint(checkpoint_path)
     meta["exported_by"] = f"gankit {gankit.__version__}"
     return model_folder.save(G, Path(out_dir), "generator", meta)
 
@@ -47,15 +54,22 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
 def load_export(export_dir: Path, device="cpu"):
     """(G in eval mode, meta dict) from an export folder; the weights must match their recorded sha256."""
     try:
-        return model_folder.load(Path(export_dir), "generator", "export", device)
+        G, meta = model_folder.load(Path(export_dir), "generator", "export", device)
     except model_folder.ModelFolderError as e:
         raise ExportError(f"--export: {e}") from None
+    z_dim = meta.get("z_dim")
+    if not isinstance(z_dim, int) or isinstance(z_dim, bool) or z_dim != G.config.get("z_dim", z_dim) or z_dim < 1:
+        raise ExportError(f"--export: {Path(export_dir) / 'config.json'}: z_dim {z_dim!r} does not match the "
+                          f"network's ({G.config.get('z_dim')}); the file was edited")
+    if "kind" in meta and meta["kind"] not in ("image", "points"):
+        raise ExportError(f"--export: {Path(export_dir) / 'config.json'}: kind {meta.get('kind')!r} is neither "
+                          "'image' nor 'points'; the file was edited")
+    return G, meta
 
 
 def load_checkpoint_generator(path: Path, device="cpu"):
-    state = ckpt.load(path)
-    G = _generator_from_state(state).to(device)
-    return G, {**meta_from_state(state), "network": G.config}
+    G, meta = _from_checkpoint(path)
+    return G.to(device), {**meta, "network": G.config}
 
 
 def load_any(*, run: str | None = None, checkpoint: str | None = None, export: str | None = None, device="cpu"):

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from gankit import nets
-from gankit.atomic import write_folder
+from gankit.atomic import check_replaceable, write_folder
 
 
 class ModelFolderError(ValueError):
@@ -39,6 +39,11 @@ def save(net: nn.Module, out_dir: Path, weights_name: str, meta: dict) -> Path:
     return write_folder(Path(out_dir), fill, marker=f"{weights_name}.safetensors")
 
 
+def check_can_save(out_dir: Path, weights_name: str) -> None:
+    """Refuse an ``out_dir`` that ``save`` would refuse, before the training that fills it."""
+    check_replaceable(Path(out_dir), marker=f"{weights_name}.safetensors")
+
+
 def load(folder: Path, weights_name: str, what: str, device="cpu") -> tuple[nn.Module, dict]:
     """(network in eval mode, config dict); ``what`` names the folder's kind in error messages."""
     folder = Path(folder)
@@ -56,5 +61,7 @@ def load(folder: Path, weights_name: str, what: str, device="cpu") -> tuple[nn.M
     try:
         net.load_state_dict(load_file(str(weights)))
     except Exception as e:  # safetensors raises its own error types
-        raise ModelFolderError(f"{weights}: cannot load weights ({e})") from None
+        text = " ".join(str(e).split())  # load_state_dict lists every mismatch, one per line
+        raise ModelFolderError(f"{weights}: cannot load weights into the network {config_path.name} describes "
+                               f"({text[:300]}{'...' if len(text) > 300 else ''})") from None
     return net.to(device).eval(), config

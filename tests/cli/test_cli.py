@@ -150,6 +150,32 @@ def test_demo_runs_offline_into_its_folder(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "demo" / "config.json").read_text())["data"] == "fashion-mnist:test"
 
 
+def test_demo_into_a_used_folder_points_to_train_resume(trained, capsys):
+    assert gankit("demo", "--out", trained) == 2
+    assert f"--out {trained}: already holds a run; choose another --out, or continue this one with `gankit train " \
+           f"--out {trained} --resume auto" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="this machine has an Apple GPU")
+def test_a_device_this_machine_lacks_is_refused_by_name(trained, tmp_path, capsys):
+    assert gankit("sample", "--run", trained, "--out", tmp_path / "x.png", "--device", "mps") == 2
+    assert "--device mps: no Apple GPU (MPS) is available here" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit,named", [
+    (lambda c: c.update(z_dim="q"), "z_dim 'q' does not match the network's (100)"),
+    (lambda c: c["network"].update(width=8), "cannot load weights into the network config.json describes"),
+])
+def test_a_hand_edited_export_config_gives_one_line(trained, tmp_path, capsys, edit, named):
+    assert gankit("export", "--run", trained, "--out", tmp_path / "ex") == 0
+    config = json.loads((tmp_path / "ex" / "config.json").read_text())
+    edit(config)
+    (tmp_path / "ex" / "config.json").write_text(json.dumps(config))
+    assert gankit("sample", "--export", tmp_path / "ex", "-n", 1, "--out", tmp_path / "x.png") == 2
+    err = capsys.readouterr().err
+    assert named in err and len(err.strip().splitlines()) == 1
+
+
 def test_a_tampered_export_is_refused(trained, tmp_path, capsys):
     assert gankit("export", "--run", trained, "--out", tmp_path / "ex") == 0
     weights = tmp_path / "ex" / "generator.safetensors"

@@ -84,6 +84,11 @@ def test_walk_from_latent_files_with_lerp_truncation_and_pingpong(trained, tmp_p
     assert frames(tmp_path / "w.gif") == 9 + 7
 
 
+def test_sample_takes_a_class_name_in_any_case_as_walk_does(conditional, tmp_path):
+    assert gankit("sample", "--run", conditional, "-n", 3, "--class", "trouser", "--out", tmp_path / "t.png") == 0
+    assert np.array_equal(np.load(tmp_path / "t.labels.npy"), np.ones(3))
+
+
 def test_conditional_walk_needs_a_class_and_records_labels(conditional, tmp_path, capsys):
     assert gankit("walk", "--run", conditional, "--seeds", "1,2", "--steps", 3, "--out", tmp_path / "c.png") == 2
     assert "--class" in capsys.readouterr().err
@@ -164,12 +169,21 @@ def test_orthogonal_direction_and_list_alphas(trained, brightness, tmp_path):
     (["directions", "--score", "fmnist:bag", "--out", "d.png"], "--out d.png"),
     (["directions", "--score", "fmnist:bag", "-n", "50", "--out", "d.npy"], "-n 50 with --fraction 0.02"),
     (["directions", "--score", "fmnist:bag", "--orthogonal-to", "bad.npy", "--out", "d.npy"], "--orthogonal-to bad.npy"),
+    (["walk", "--latents", "text.npy", "--out", "w.png"], "--latents text.npy: text.npy holds text, not real numbers"),
+    (["walk", "--latents", "nan.npy:0", "--out", "w.png"], "--latents nan.npy:0: nan.npy holds NaN or infinite"),
+    (["edit", "--direction", "text.npy", "--out", "e.png"], "--direction text.npy: text.npy holds text"),
+    (["edit", "--direction", "two.npz", "--out", "e.png"], "--direction two.npz: two.npz holds several arrays"),
+    (["sample", "--out", "grid.jpg"], "--out grid.jpg: samples are written as PNG (lossless): give grid.png"),
+    (["sample", "--class", "bag", "--out", "g.png"], "--class bag: this generator is not class-conditional"),
 ])
 def test_errors_name_the_flag(trained, tmp_path, monkeypatch, capsys, args, flag):
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "bad.npy", np.zeros(7))
     np.save(tmp_path / "good.npy", np.ones(100))
     np.save(tmp_path / "z.npy", np.zeros((3, 100)))
+    np.save(tmp_path / "text.npy", np.array(["a"] * 100))
+    np.save(tmp_path / "nan.npy", np.full((2, 100), np.nan))
+    np.savez(tmp_path / "two.npz", a=np.ones(100), b=np.ones(100))
     assert gankit(*args[:1], "--run", trained, *args[1:]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"gankit {args[0]}: error: ") and flag in err, err

@@ -58,6 +58,7 @@ def test_orthogonalize_gives_a_unit_vector_orthogonal_to_the_other():
     expected = n1 - (n1 @ n2) * n2
     assert np.allclose(v, expected / np.linalg.norm(expected), atol=1e-6)
     assert np.allclose(orthogonalize(n1, [3 * n2]), v, atol=1e-6)  # the other's length does not matter
+    assert np.allclose(orthogonalize(n1, [1e-9 * n2]), v, atol=1e-6)  # however short it is
     n3 = rng.standard_normal(32)
     both = orthogonalize(n1, [n2, n3])
     assert abs(both @ n2) < 1e-6 and abs(both @ n3) < 1e-6

@@ -124,3 +124,12 @@ def test_results_are_never_lost_to_an_unreadable_eval_json(tmp_path, old):
         ev.append_results(path, {"metrics": {"fd": 4.0}})
     assert (tmp_path / "eval.json.unreadable").read_bytes() == old.encode("latin-1")
     assert (tmp_path / "eval.json.unreadable2").read_text() == "{"
+
+
+@pytest.mark.parametrize("metric", ["pr", "dc"])
+def test_too_few_samples_for_the_neighbourhoods_name_the_counts(metric):
+    x = torch.randn(5, 8)
+    with pytest.raises(ValueError, match=r"more than 5 real and generated samples; got 5 real and 5 generated"):
+        ev.image_metrics(x, x, [metric])
+    assert set(ev.image_metrics(torch.randn(6, 8), torch.randn(6, 8), [metric])) <= {
+        "precision", "recall", "density", "coverage"}

@@ -35,7 +35,7 @@ def test_crafted_checkpoint_is_refused_and_its_code_does_not_run(tmp_path):
 
 def test_failed_write_keeps_the_previous_file(tmp_path):
     path = tmp_path / "ckpt.pt"
-    checkpoint.save({"nets": {}, "config": {"v": 1}, "step": 1, "nimg": 64}, path)
+    checkpoint.save({"nets": {}, "config": {"recipe": "dcgan", "v": 1}, "step": 1, "nimg": 64}, path)
 
     def broken(tmp):
         with open(tmp, "wb") as f:
@@ -44,7 +44,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
 
     with pytest.raises(OSError):
         write_file(path, broken)
-    assert checkpoint.load(path)["config"] == {"v": 1}
+    assert checkpoint.load(path)["config"] == {"recipe": "dcgan", "v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
 
 
@@ -76,3 +76,12 @@ def test_prune_keeps_the_newest(tmp_path):
     checkpoint.prune(tmp_path, keep=2)
     assert [p.name for p in checkpoint.list_checkpoints(tmp_path)] == ["ckpt-00000015.pt", "ckpt-00000020.pt"]
     assert checkpoint.latest(tmp_path).name == "ckpt-00000020.pt"
+
+
+@pytest.mark.parametrize("change,named", [({"config": [1]}, "'config'"), ({"step": 1.5}, "'step'"),
+                                          ({"config": {"seed": 0}}, "'config.recipe'")])
+def test_a_checkpoint_with_fields_of_the_wrong_type_is_refused(tmp_path, change, named):
+    path = tmp_path / "odd.pt"
+    torch.save({"nets": {}, "config": {"recipe": "dcgan"}, "step": 1, "nimg": 64, **change}, path)
+    with pytest.raises(CheckpointError, match=f"odd.pt: not a gankit training checkpoint \\({named} of the wrong type"):
+        checkpoint.load(path)

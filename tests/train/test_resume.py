@@ -102,3 +102,53 @@ def test_a_checkpoint_from_another_kind_of_device_resumes_with_fresh_seeds(tmp_p
     again = []  # a checkpoint from this device resumes exactly, without the notice
     open_run(steps=6, out=str(run), resume="auto", log=again.append, **common)
     assert not any("new seeds" in line for line in again)
+
+
+def test_resume_takes_a_run_folder_and_refuses_one_without_checkpoints(tmp_path):
+    from gankit.config import ConfigError
+
+    common = dict(batch=8, progress_bar=False, log=lambda s: None)
+    open_run(recipe="nsgan", data="ring8", steps=3, out=str(tmp_path / "r"), sets=FAST, **common).fit()
+    resumed = open_run(recipe=None, data=None, steps=5, resume=str(tmp_path / "r"), **common)
+    assert resumed.step == 3 and resumed.run_dir == tmp_path / "r"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match=r"--resume .*empty: a folder without checkpoints"):
+        open_run(recipe=None, data=None, resume=str(tmp_path / "empty"), **common)
+
+
+def edited_checkpoint(tmp_path, edit):
+    """A real checkpoint of a 3-step run, changed by ``edit(state)`` and saved beside it."""
+    from gankit.train import checkpoint
+
+    open_run(recipe="nsgan", data="ring8", steps=3, batch=8, out=str(tmp_path / "r"), sets=FAST,
+             progress_bar=False, log=lambda s: None).fit()
+    state = checkpoint.load(checkpoint.latest(tmp_path / "r"))
+    edit(state)
+    path = tmp_path / "edited.pt"
+    torch.save(state, path)
+    return path
+
+
+def test_a_checkpoint_of_an_unknown_recipe_names_the_file_not_a_flag(tmp_path):
+    from gankit.config import ConfigError
+
+    path = edited_checkpoint(tmp_path, lambda s: s["config"].update(recipe="stylegan9"))
+    with pytest.raises(ConfigError, match=r"^checkpoint .*edited\.pt: trained with recipe 'stylegan9', which this"):
+        open_run(recipe=None, data=None, resume=str(path), out=str(tmp_path / "again"), log=lambda s: None)
+
+
+def test_weights_that_do_not_fit_their_networks_give_one_line(tmp_path):
+    from gankit.export import load_checkpoint_generator
+    from gankit.train.checkpoint import CheckpointError
+
+    def shrink(state):
+        key = next(iter(state["nets"]["G"]))
+        state["nets"]["G"][key] = torch.zeros(3)
+
+    path = edited_checkpoint(tmp_path, shrink)
+    for load in (lambda: open_run(recipe=None, data=None, resume=str(path), out=str(tmp_path / "again"),
+                                  progress_bar=False, log=lambda s: None),
+                 lambda: load_checkpoint_generator(path)):
+        with pytest.raises(CheckpointError, match=r"edited\.pt: its weights do not fit .*size mismatch") as e:
+            load()
+        assert "\n" not in str(e.value)

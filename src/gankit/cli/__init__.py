@@ -7,6 +7,7 @@ import os
 import sys
 
 from gankit import __version__
+from gankit.cli.common import check_flags
 from gankit.cli import demo, directions, edit, eval, export, features, latent_map, recipes, sample, train, walk
 
 COMMANDS = [train, sample, eval, latent_map, walk, directions, edit, recipes, export, features, demo]
@@ -39,8 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, or argparse's own usage error: a code for callers in this process too
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        check_flags(args)
         code = args.handler(args) or 0
         sys.stdout.flush()  # inside the try: a closed pipe shows up here
         return code

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import argparse
 
+from gankit.config import ConfigError, Range, at_least
+
+SEED = Range(0, 2**32 - 1)
+COUNT = at_least(1)
+
 
 def add_subcommand(sub, name: str, help: str, description: str, examples: list[str]) -> argparse.ArgumentParser:
     epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples)
     return sub.add_parser(name, help=help, description=description, epilog=epilog,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def flag_ranges(p: argparse.ArgumentParser, ranges: dict[str, Range]) -> None:
+    """Declare the numbers flags accept (``{"--batch": COUNT}``); ``check_flags`` refuses others before the
+    command runs, naming the flag, as ``--set`` values are refused."""
+    p.set_defaults(flag_ranges={**(p.get_default("flag_ranges") or {}), **ranges})
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    for flag, rule in (getattr(args, "flag_ranges", None) or {}).items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        why = None if value is None else rule.problem(value)
+        if why:
+            raise ConfigError(f"{flag} {value}: {why}" + (f" ({rule.means})" if rule.means else ""))
 
 
 def add_model_source(p: argparse.ArgumentParser) -> None:

@@ -16,7 +16,8 @@ or MODULE:FUNCTION / FILE.py:FUNCTION, a function of a CPU float tensor of image
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_model_source, add_subcommand
+from gankit.cli.common import COUNT, SEED, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.config import above, at_least
 
 
 def add_parser(sub) -> None:
@@ -41,6 +42,7 @@ def add_parser(sub) -> None:
                                                "(default: all classes in turn)")
     p.add_argument("--batch", type=int, default=256, help="images generated and scored at once (default 256)")
     add_device(p)
+    flag_ranges(p, {"-n": at_least(2), "--svm-c": above(0), "--seed": SEED, "--batch": COUNT})
     p.set_defaults(handler=run)
 
 
@@ -51,15 +53,12 @@ def run(args) -> int:
 
     import gankit
     from gankit.cli.latent_args import class_labels, load_image_generator, model_record, out_path
-    from gankit.config import ConfigError
     from gankit.latent.directions import fit_direction, load_direction, orthogonalize, save_direction, score_samples
     from gankit.latent.scores import get_scorer
     from gankit.sampling import latents
     from gankit.train.trainer import resolve_device
 
     out = out_path(args.out, ".npy")
-    if args.n < 2:
-        raise ConfigError(f"-n {args.n}: must be at least 2")
     start = time.perf_counter()
     device = resolve_device(args.device)
     scorer = get_scorer(args.score, device)

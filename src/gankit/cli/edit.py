@@ -12,8 +12,9 @@ the scorer's mean per alpha and writes OUT.scores.json.
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_model_source, add_subcommand
+from gankit.cli.common import add_device, add_model_source, add_subcommand, flag_ranges
 from gankit.cli.latent_args import add_generation, add_latent_sources, allow_negative_values
+from gankit.config import above
 
 
 def add_parser(sub) -> None:
@@ -33,6 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-pingpong", dest="pingpong", action="store_false", help="the GIF plays forward only")
     add_generation(p)
     add_device(p)
+    flag_ranges(p, {"--fps": above(0)})
     allow_negative_values(p)
     p.set_defaults(handler=run)
 
@@ -46,7 +48,6 @@ def run(args) -> int:
     from gankit.atomic import save_npy, write_file
     from gankit.cli.latent_args import (apply_truncation, class_labels, endpoint_latents, load_image_generator,
                                         model_record, out_path, parse_alphas)
-    from gankit.config import ConfigError
     from gankit.latent.directions import load_direction
     from gankit.latent.scores import get_scorer
     from gankit.sampling import enlarge, generate, grid_image, save_gif, save_png
@@ -54,8 +55,6 @@ def run(args) -> int:
 
     out = out_path(args.out, ".png")
     alphas = parse_alphas(args.alphas)
-    if not args.fps > 0:
-        raise ConfigError(f"--fps {args.fps}: must be positive")
     device = resolve_device(args.device)
     scorer = get_scorer(args.score, device) if args.score else None
     G, meta = load_image_generator(args, device)

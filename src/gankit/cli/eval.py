@@ -11,7 +11,8 @@ HQ %, reverse KL, per the PacGAN protocol). A Fashion-MNIST model is compared wi
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_model_source, add_subcommand
+from gankit.cli.common import COUNT, SEED, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.config import at_least
 
 
 def add_parser(sub) -> None:
@@ -28,6 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     p.add_argument("--cas-epochs", type=int, default=5, help="epochs of the CAS classifiers (default 5)")
     add_device(p)
+    flag_ranges(p, {"--n": at_least(2, "samples"), "--seed": SEED, "--cas-epochs": COUNT})
     p.set_defaults(handler=run)
 
 
@@ -40,8 +42,6 @@ def run(args) -> int:
     from gankit.metrics.evaluate import append_results, evaluate
     from gankit.train.trainer import resolve_device
 
-    if args.n < 2:
-        raise ConfigError(f"--n {args.n}: need at least 2 samples")
     device = resolve_device(args.device)
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
     data = model_data(meta, args.data)

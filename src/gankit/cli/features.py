@@ -6,13 +6,14 @@ classifier:DIR`; `fashion-mnist` rebuilds the shipped `fmnist` extractor.
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_subcommand
+from gankit.cli.common import COUNT, SEED, add_device, add_subcommand, flag_ranges
+from gankit.config import at_least
 
 
 def add_parser(sub) -> None:
     p = add_subcommand(sub, "features", "train a feature network for metrics", __doc__.strip(), [
         "gankit features train fashion-mnist --out features/fmnist",
-        "gankit features train folder:cells/ --out features/cells --set data.resolution=64",
+        "gankit features train folder:cells/ --out features/cells --resolution 64",
     ])
     p.add_argument("action", choices=["train"], help="what to do")
     p.add_argument("data", help="labelled data: fashion-mnist, or folder:PATH with one subfolder per class")
@@ -23,6 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("--resolution", type=int, help="image size for folders (default: the largest image side)")
     p.add_argument("--seed", type=int, default=0)
     add_device(p)
+    flag_ranges(p, {"--epochs": COUNT, "--batch": COUNT, "--width": COUNT, "--resolution": at_least(4),
+                    "--seed": SEED})
     p.set_defaults(handler=run)
 
 
@@ -31,13 +34,17 @@ def run(args) -> int:
 
     from gankit import data as datasets
     from gankit.classify import ClassifierError, save_classifier, train_classifier
+    from gankit.model_folder import check_can_save
     from gankit.train.trainer import resolve_device
 
     device = resolve_device(args.device)
+    check_can_save(args.out, "classifier")  # before training, not after
     if args.data in ("fashion-mnist", "fashion-mnist:train"):
         train, test = datasets.load("fashion-mnist"), datasets.load("fashion-mnist:test")
     else:
         full = datasets.load(args.data, resolution=args.resolution)
+        if not isinstance(full, datasets.ImageData):
+            raise ClassifierError(f"{args.data}: 2-D points; a feature network learns from images")
         if full.labels is None:
             raise ClassifierError(f"{args.data}: needs one subfolder per class to learn labels")
         perm = torch.randperm(len(full), generator=torch.Generator().manual_seed(args.seed))

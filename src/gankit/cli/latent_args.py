@@ -8,6 +8,7 @@ import math
 import re
 from pathlib import Path
 
+from gankit.cli.common import COUNT, flag_ranges
 from gankit.config import ConfigError
 
 
@@ -24,6 +25,7 @@ def add_generation(p: argparse.ArgumentParser) -> None:
                    help="truncation trick: latents pulled toward the mean (0), z * PSI; 1 = off (default off)")
     p.add_argument("--class", dest="cls", help="conditional models: the class to draw (an index or a name)")
     p.add_argument("--batch", type=int, default=256, help="images generated at once (default 256)")
+    flag_ranges(p, {"--batch": COUNT})
 
 
 def allow_negative_values(p: argparse.ArgumentParser) -> None:
@@ -42,8 +44,6 @@ def load_image_generator(args, device):
     if meta.get("kind") == "points":
         raise ConfigError(f"{model_flag(args)}: this generator makes 2-D points, not images; "
                           f"gankit {args.command} needs an image generator")
-    if args.batch < 1:
-        raise ConfigError(f"--batch {args.batch}: must be at least 1")
     return G, meta
 
 
@@ -110,18 +110,14 @@ def read_latents(items: list[str], z_dim: int, flag: str = "--latents"):
     import numpy as np
     import torch
 
+    from gankit.latent import read_numbers
+
     rows = []
     for item in items:
         path, sep, row = item.rpartition(":")
         if not sep or not row.lstrip("-").isdigit():
             path, row = item, None
-        try:
-            array = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise ConfigError(f"{flag} {item}: no such file {path}") from None
-        except (ValueError, OSError) as e:
-            raise ConfigError(f"{flag} {item}: {path} is not a .npy array ({e})") from None
-        array = np.atleast_2d(array)
+        array = np.atleast_2d(read_numbers(path, f"{flag} {item}"))
         if array.ndim != 2 or array.shape[1] != z_dim:
             raise ConfigError(f"{flag} {item}: {path} holds shape {list(np.shape(array))}; this generator needs "
                               f"latents of {z_dim} numbers per row")
@@ -130,8 +126,6 @@ def read_latents(items: list[str], z_dim: int, flag: str = "--latents"):
             if not -len(array) <= i < len(array):
                 raise ConfigError(f"{flag} {item}: row {i} out of range; {path} has {len(array)} rows")
             array = array[[i]]
-        if not np.isfinite(array).all():
-            raise ConfigError(f"{flag} {item}: holds NaN or infinite values")
         rows.append(torch.from_numpy(array.astype(np.float32)))
     return torch.cat(rows)
 

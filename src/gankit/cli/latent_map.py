@@ -17,7 +17,8 @@ ae or vae model (a VAE by its posterior means) and writes into --out:
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_model_source, add_subcommand
+from gankit.cli.common import COUNT, SEED, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.config import Range, at_least
 
 
 def add_parser(sub) -> None:
@@ -38,6 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="which images when the data holds more than --n (default 0)")
     p.add_argument("--batch", type=int, default=500, help="images encoded or decoded at once (default 500)")
     add_device(p)
+    flag_ranges(p, {"--n": at_least(2, "images"), "--lattice": Range(2, 64), "--seed": SEED, "--batch": COUNT})
     p.set_defaults(handler=run)
 
 
@@ -55,10 +57,6 @@ def run(args) -> int:
     from gankit.sampling import grid_image, save_png
     from gankit.train.trainer import resolve_device
 
-    if args.n < 2:
-        raise ConfigError(f"--n {args.n}: need at least 2 images")
-    if not 2 <= args.lattice <= 64:
-        raise ConfigError(f"--lattice {args.lattice}: use 2 to 64")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ConfigError(f"--out {args.out}: is a file; give a folder")
     device = resolve_device(args.device)

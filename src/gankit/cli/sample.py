@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gankit.cli.common import add_device, add_model_source, add_subcommand
+from gankit.cli.common import COUNT, SEED, add_device, add_model_source, add_subcommand, flag_ranges
 
 
 def add_parser(sub) -> None:
@@ -36,11 +36,13 @@ def add_parser(sub) -> None:
     p.add_argument("--data",
                    help="with --reconstruct: the images (default: the model's data, test split for Fashion-MNIST)")
     add_device(p)
+    flag_ranges(p, {"-n": COUNT, "--seed": SEED, "--batch": COUNT})
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
     import torch
+    from PIL import Image
 
     from gankit.config import ConfigError
     from gankit.export import load_any
@@ -49,8 +51,10 @@ def run(args) -> int:
     from gankit.cli.latent_args import apply_truncation
     from gankit.train.trainer import resolve_device
 
-    if args.n < 1:
-        raise ConfigError(f"-n {args.n}: must be at least 1")
+    suffix = Path(args.out).suffix.lower()
+    if suffix in Image.registered_extensions() and suffix != ".png":
+        raise ConfigError(f"--out {args.out}: samples are written as PNG (lossless): give "
+                          f"{Path(args.out).with_suffix('.png')} for a grid, or a folder name for one PNG per image")
     if args.data and not args.reconstruct:
         raise ConfigError(f"--data {args.data}: only used with --reconstruct")
     if args.reconstruct and args.cls is not None:
@@ -76,8 +80,6 @@ def run(args) -> int:
         return 0
     if meta.get("kind") == "points":
         raise ConfigError(f"--out {out}: 2-D point samples go into one plot; give a FILE.png")
-    from PIL import Image
-
     out.mkdir(parents=True, exist_ok=True)
     images = to_uint8(x)
     for i, img in enumerate(images):
@@ -91,23 +93,16 @@ def run(args) -> int:
 
 
 def class_labels(choice, n: int, G, meta: dict):
-    """Labels for a conditional generator: all ``choice`` (index or name), or one column per class; (None, None) otherwise."""
+    """Labels for a conditional generator: all ``choice`` (index or name, as walk and edit take it), or one
+    column per class when no class is chosen; (None, None) otherwise."""
     import torch
 
-    from gankit.config import ConfigError
+    from gankit.cli import latent_args
 
     k = getattr(G, "c_dim", 0)
-    if not k:
-        if choice is not None:
-            raise ConfigError(f"--class {choice}: this generator is not class-conditional")
-        return None, None
-    if choice is None:
+    if k and choice is None:
         return torch.arange(n) % k, k
-    names = meta.get("class_names") or []
-    index = names.index(choice) if choice in names else (int(choice) if choice.isdigit() else -1)
-    if not 0 <= index < k:
-        raise ConfigError(f"--class {choice}: use 0..{k - 1}" + (f" or one of {', '.join(names)}" if names else ""))
-    return torch.full((n,), index), None
+    return latent_args.class_labels(choice, n, G, meta), None
 
 
 def reconstruct(args, G, meta: dict, device) -> int:

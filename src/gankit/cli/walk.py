@@ -12,8 +12,9 @@ for conditional models.
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_model_source, add_subcommand
+from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
 from gankit.cli.latent_args import add_generation, add_latent_sources
+from gankit.config import above, at_least
 
 
 def add_parser(sub) -> None:
@@ -32,6 +33,7 @@ def add_parser(sub) -> None:
     p.add_argument("--pingpong", action="store_true", help="the GIF plays forward, then back")
     add_generation(p)
     add_device(p)
+    flag_ranges(p, {"--steps": at_least(2, "the two endpoints"), "--columns": COUNT, "--fps": above(0)})
     p.set_defaults(handler=run)
 
 
@@ -44,12 +46,6 @@ def run(args) -> int:
     from gankit.train.trainer import resolve_device
 
     out = out_path(args.out, ".png")
-    if args.steps < 2:
-        raise ConfigError(f"--steps {args.steps}: must be at least 2 (the two endpoints)")
-    if args.columns is not None and args.columns < 1:
-        raise ConfigError(f"--columns {args.columns}: must be at least 1")
-    if not args.fps > 0:
-        raise ConfigError(f"--fps {args.fps}: must be positive")
     device = resolve_device(args.device)
     G, meta = load_image_generator(args, device)
     points = endpoint_latents(args, meta["z_dim"])

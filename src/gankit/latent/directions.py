@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from gankit.atomic import save_npy, write_file
-from gankit.latent import LatentError
+from gankit.latent import LatentError, read_numbers
 
 
 @dataclass
@@ -80,9 +80,9 @@ def orthogonalize(n1: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
     """
     basis: list[np.ndarray] = []  # Gram-Schmidt, so several directions can be held fixed at once
     for o in others:
-        v = np.asarray(o, dtype=np.float64)
-        v = v - sum(float(v @ b) * b for b in basis)
-        if np.linalg.norm(v) > 1e-8:
+        o = np.asarray(o, dtype=np.float64)
+        v = o - sum(float(o @ b) * b for b in basis)
+        if np.linalg.norm(v) > 1e-6 * np.linalg.norm(o):  # relative: a short direction counts as much as a long one
             basis.append(v / np.linalg.norm(v))
     v = np.asarray(n1, dtype=np.float64)
     v = v - sum(float(v @ b) * b for b in basis)
@@ -94,18 +94,11 @@ def orthogonalize(n1: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
 
 def load_direction(path, z_dim: int, flag: str = "--direction") -> torch.Tensor:
     """A direction file (.npy, one vector of z_dim numbers) as a unit float32 vector."""
-    path = Path(path)
-    if not path.is_file():
-        raise LatentError(f"{flag} {path}: no such file")
-    try:
-        v = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise LatentError(f"{flag} {path}: not a .npy array ({e})") from None
-    v = np.asarray(v, dtype=np.float64).squeeze()
+    v = read_numbers(path, f"{flag} {path}").astype(np.float64).squeeze()
     if v.shape != (z_dim,):
         raise LatentError(f"{flag} {path}: holds shape {list(np.shape(v))}; this generator's latents are [{z_dim}]")
-    if not np.isfinite(v).all() or not np.linalg.norm(v) > 0:
-        raise LatentError(f"{flag} {path}: not a usable direction (zero, NaN or infinite)")
+    if not np.linalg.norm(v) > 0:
+        raise LatentError(f"{flag} {path}: not a usable direction (zero)")
     return torch.from_numpy(v / np.linalg.norm(v)).float()
 
 

@@ -22,7 +22,7 @@ from gankit.metrics.features import Extractor, get_extractor
 from gankit.metrics.frechet import feature_stats, frechet_distance
 from gankit.metrics.kid import kernel_inception_distance
 from gankit.metrics.modes import count_modes
-from gankit.metrics.prdc import prdc
+from gankit.metrics.prdc import K_DC, K_PR, prdc
 from gankit.atomic import save_npy, write_file
 
 IMAGE_METRICS = ("fd", "kid", "pr", "dc", "is", "cacc", "cas")
@@ -74,6 +74,10 @@ def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], se
                                               seed=seed)
         out["kid"], out["kid_std"] = mean, std
     if "pr" in metrics or "dc" in metrics:
+        k = max(K_PR, K_DC)  # one pass computes both
+        if min(len(real), len(fake)) <= k:
+            raise ValueError(f"--metrics pr/dc: each sample's {k} nearest neighbours are needed, so more than {k} "
+                             f"real and generated samples; got {len(real)} real and {len(fake)} generated (raise --n)")
         values = prdc(real, fake)
         if "pr" in metrics:
             out["precision"], out["recall"] = values["precision"], values["recall"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 
 CHUNK = 1024  # rows per distance block: a 1024 x 10,000 float32 block is 40 MB
+K_PR, K_DC = 3, 5  # the papers' neighbourhood sizes
 
 
 def _as_float32(features) -> torch.Tensor:
@@ -39,7 +40,7 @@ def _knn_radii(x: torch.Tensor, *ks: int) -> list[torch.Tensor]:
     return [nearest[:, k] for k in ks]
 
 
-def prdc(real, fake, k_pr: int = 3, k_dc: int = 5) -> dict[str, float]:
+def prdc(real, fake, k_pr: int = K_PR, k_dc: int = K_DC) -> dict[str, float]:
     """Precision, recall, density and coverage in one pass over the real-fake distances."""
     x, y = _as_float32(real), _as_float32(fake)
     if x.shape[1] != y.shape[1]:

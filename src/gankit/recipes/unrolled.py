@@ -4,7 +4,8 @@ The look-ahead steps are differentiable (``create_graph=True``), so G's gradient
 would react to G's move, which discourages G from hopping between modes. As in the paper's code,
 all k steps and G's loss use one batch of reals and fakes (one G forward and backward per step,
 not k + 1). The surrogate D is updated with plain SGD of step ``unroll.lr`` (the paper unrolls
-Adam); D itself trains as usual.
+Adam) on D's adversarial loss alone: penalties (gp, r1), clipping and label tricks shape D's own
+steps, not the look-ahead. D itself trains as usual.
 """
 
 from __future__ import annotations

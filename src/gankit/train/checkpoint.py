@@ -38,7 +38,20 @@ def load(path: Path, map_location="cpu") -> dict:
     missing = [k for k in ("nets", "config", "step", "nimg") if not isinstance(state, dict) or k not in state]
     if missing:
         raise CheckpointError(f"checkpoint {path}: not a gankit training checkpoint (no {', '.join(map(repr, missing))})")
+    wrong = [k for k, kind in (("nets", dict), ("config", dict), ("step", int), ("nimg", int))
+             if not isinstance(state[k], kind) or isinstance(state[k], bool)]
+    if wrong or not isinstance(state["config"].get("recipe"), str):
+        raise CheckpointError(f"checkpoint {path}: not a gankit training checkpoint "
+                              f"({', '.join(map(repr, wrong or ['config.recipe']))} of the wrong type)")
     return state
+
+
+def unusable(path: Path, error: Exception) -> CheckpointError:
+    """A checkpoint that loaded but does not fit the networks its config describes (edited, or from another
+    version): one line naming the file and the first mismatch."""
+    text = " ".join(str(error).split())
+    return CheckpointError(f"checkpoint {path}: its weights do not fit the networks its config describes "
+                           f"({text[:300]}{'...' if len(text) > 300 else ''})")
 
 
 def checkpoint_path(run_dir: Path, step: int) -> Path:

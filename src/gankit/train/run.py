@@ -74,12 +74,20 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
             path = checkpoint.latest(run_dir)
             if path is None and (recipe is None or data is None):
                 raise ConfigError(f"--resume auto: no checkpoint in {run_dir / 'checkpoints'}, and no --recipe/--data to start one")
+        elif Path(resume).is_dir():  # a run folder: its newest checkpoint, as --run takes it elsewhere
+            run_dir = Path(out) if out else Path(resume)
+            path = checkpoint.latest(Path(resume))
+            if path is None:
+                raise ConfigError(f"--resume {resume}: a folder without checkpoints in {Path(resume) / 'checkpoints'}")
         else:
             path = Path(resume)
             run_dir = Path(out) if out else path.parent.parent
         if path is not None:
             state = checkpoint.load(path)
             log(f"resuming from {path} (step {state['step']}, {state['nimg'] / 1000:.1f} kimg)")
+            if state["config"].get("recipe") not in recipes.RECIPES:
+                raise ConfigError(f"checkpoint {path}: trained with recipe {state['config'].get('recipe')!r}, which this version "
+                                  f"of gankit does not have; known recipes: {', '.join(recipes.RECIPES)}")
     if state is not None:
         defaults = default_config(state["config"]["recipe"], state["config"]["data"])
         old = {**{k: defaults[k] for k in NEUTRAL_WHEN_ABSENT if k in defaults}, **state["config"]}
@@ -117,5 +125,8 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
     trainer = Trainer(cfg, dataset, run_dir, device=torch_device or resolve_device(device), progress_bar=progress_bar,
                       log=log, callbacks=callbacks, dist=dist)
     if state is not None:
-        trainer.load_state_dict(state)
+        try:
+            trainer.load_state_dict(state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise checkpoint.unusable(path, e) from None
     return trainer

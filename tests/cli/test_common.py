@@ -1,0 +1,52 @@
+"""Flags every subcommand checks the same way: numbers outside their range are refused by name, before any work."""
+
+import argparse
+
+import pytest
+
+from gankit.cli import build_parser, main
+
+MISSING = "no-such-run"  # the range check comes first: a missing model would be the next error
+
+
+def subparsers() -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("command", list(subparsers()))
+def test_every_ranged_flag_is_an_option_of_its_command(command):
+    p = subparsers()[command]
+    options = {s for a in p._actions for s in a.option_strings}
+    assert set(p.get_default("flag_ranges") or {}) <= options
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["sample", "--run", MISSING, "--out", "x.png", "--batch", "0"], "--batch 0: must be at least 1"),
+    (["sample", "--run", MISSING, "--out", "x.png", "-n", "0"], "-n 0: must be at least 1"),
+    (["sample", "--run", MISSING, "--out", "x.png", "--seed", "-1"], "--seed -1: must be in [0, 4294967295]"),
+    (["latent-map", "--run", MISSING, "--out", "m", "--lattice", "65"], "--lattice 65: must be in [2, 64]"),
+    (["latent-map", "--run", MISSING, "--out", "m", "--batch", "0"], "--batch 0: must be at least 1"),
+    (["walk", "--run", MISSING, "--seeds", "1,2", "--out", "w.png", "--steps", "1"],
+     "--steps 1: must be at least 2 (the two endpoints)"),
+    (["walk", "--run", MISSING, "--seeds", "1,2", "--out", "w.png", "--fps", "0"], "--fps 0.0: must be above 0"),
+    (["walk", "--run", MISSING, "--seeds", "1,2", "--out", "w.png", "--fps", "nan"], "--fps nan: must be a finite"),
+    (["edit", "--run", MISSING, "--direction", "d.npy", "--out", "e.png", "--batch", "0"], "--batch 0: must be at least 1"),
+    (["directions", "--run", MISSING, "--score", "fmnist:Bag", "--out", "d.npy", "--svm-c", "0"],
+     "--svm-c 0.0: must be above 0"),
+    (["eval", "--run", MISSING, "--cas-epochs", "-1"], "--cas-epochs -1: must be at least 1"),
+    (["eval", "--run", MISSING, "--n", "1"], "--n 1: must be at least 2 (samples)"),
+    (["features", "train", "fashion-mnist", "--out", "f", "--epochs", "0"], "--epochs 0: must be at least 1"),
+    (["features", "train", "fashion-mnist", "--out", "f", "--width", "0"], "--width 0: must be at least 1"),
+    (["demo", "--steps", "0"], "--steps 0: must be at least 1"),
+])
+def test_a_number_outside_its_range_is_refused_by_name_before_any_work(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert f"gankit {argv[0]}: error: {message}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_argparse_errors_and_help_return_a_code():
+    assert main(["sample", "--run", "r"]) == 2  # --out missing
+    assert main(["recipes", "--help"]) == 0

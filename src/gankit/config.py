@@ -83,6 +83,8 @@ class Range:
     means: str = ""  # what the key is, for the message
 
     def describe(self) -> str:
+        if self.low is None and self.high is None and not self.choices:
+            return "a finite number"
         if self.choices:
             return "one of " + ", ".join(map(str, self.choices))
         low, high = (f"{v:g}" if isinstance(v, float) else v for v in (self.low, self.high))

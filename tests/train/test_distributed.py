@@ -97,3 +97,24 @@ def test_data_driven_decisions_agree_with_one_process(tmp_path, small_images, re
     for net in ("G", "D"):
         for key, value in one["nets"][net].items():
             assert torch.allclose(two["nets"][net][key], value, rtol=0, atol=TOLERANCE), (net, key)
+
+
+def test_sigterm_to_torchrun_stops_every_rank_at_the_same_log_step_with_a_checkpoint(tmp_path):
+    import signal
+    import time
+
+    run = tmp_path / "stopped"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "gankit",
+           "train", *ARGS, "--steps", "100000", "--out", str(run)]
+    proc = subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 180
+    while not ((run / "stats.jsonl").is_file() and (run / "stats.jsonl").read_text().count("\n") >= 2):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0][-3000:]
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)  # torchrun passes it on to every rank
+    out = proc.communicate(timeout=120)[0]
+    assert "stopped by SIGTERM at step" in out, out[-3000:]
+    state = checkpoint.load(checkpoint.latest(run))
+    assert state["step"] % 10 == 0 and state["step"] >= 20  # at a log step (log.every=10), where ranks agree
+    assert state["distributed"] == {"world": 2, "max_param_divergence": 0.0}

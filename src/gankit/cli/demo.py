@@ -7,7 +7,7 @@ from and exported like any other.
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_subcommand
+from gankit.cli.common import COUNT, add_device, add_subcommand, flag_ranges
 
 # Chosen so the demo finishes in about five minutes on a 2-core CPU and still shows clothing:
 # a half-width DCGAN, batch 64, samples from a moving average of G (measured in docs/benchmarks.md).
@@ -26,6 +26,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="run folder (default runs/demo, or the next free runs/demo-N)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_device(p)
+    flag_ranges(p, {"--steps": COUNT})
     p.set_defaults(handler=run)
 
 
@@ -33,14 +34,21 @@ def run(args) -> int:
     from pathlib import Path
 
     from gankit.cli.train import print_outputs
+    from gankit.config import ConfigError
+    from gankit.train import checkpoint
     from gankit.train.run import fresh_run_dir, open_run
 
     out = args.out or str(fresh_run_dir(Path("runs") / "demo"))
+    if checkpoint.list_checkpoints(Path(out)):
+        raise ConfigError(f"--out {out}: already holds a run; choose another --out, or continue this one with "
+                          f"`gankit train --out {out} --resume auto --steps N`")
     trainer = open_run(recipe="dcgan", data="fashion-mnist:test", sets=DEMO_SETTINGS, steps=args.steps, batch=DEMO_BATCH, out=out,
                        device=args.device, progress_bar=not args.no_progress)
     print(f"gankit demo: DCGAN on the 10,000 bundled Fashion-MNIST images, {args.steps} steps of "
           f"{trainer.cfg['batch']} on {trainer.device}")
     result = trainer.fit()
     print_outputs(trainer.run_dir, result)
+    if result.get("interrupted"):
+        return result["interrupted"]
     print(f"next: gankit sample --run {trainer.run_dir} -n 64 --out grid.png")
     return 0

@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
     p.add_argument("--set", dest="sets", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                    help="override any config key (`gankit recipes --show NAME` lists them)")
     p.add_argument("--resume", metavar="auto|PATH",
-                   help="continue from the newest checkpoint in --out (auto) or from PATH")
+                   help="continue from the newest checkpoint in --out (auto), from a checkpoint file, or from the "
+                        "newest checkpoint of a run folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_device(p)
     p.set_defaults(handler=run)
@@ -49,7 +50,7 @@ def run(args) -> int:
             print_outputs(trainer.run_dir, out)
     finally:
         distributed.shutdown()
-    return 0
+    return out.get("interrupted", 0)  # 130 after Ctrl-C, as the shell reports a stopped command
 
 
 def print_outputs(run_dir, out: dict) -> None:

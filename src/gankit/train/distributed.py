@@ -76,6 +76,13 @@ def average(values: torch.Tensor, world: int) -> torch.Tensor:
     return values / world
 
 
+def any_rank(flag: bool, device) -> bool:
+    """True on every rank when ``flag`` is True on any (so all ranks stop at the same step)."""
+    value = torch.tensor(float(flag), device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def max_divergence(modules) -> float:
     """Largest absolute difference of any parameter between this rank and rank 0 (0.0 when in sync)."""
     flat = torch.cat([p.detach().flatten().float() for m in modules for p in m.parameters()])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Callable
@@ -28,6 +29,7 @@ from gankit.recipes.base import Phase
 from gankit.regularizers.batch_random import BatchRandom
 from gankit.sampling import grid_image, points_image, save_png
 from gankit.train import checkpoint, distributed, fast, lr_schedule, rng
+from gankit.train.interrupt import StopRequest
 from gankit.train.ema import make_ema, update_ema
 from gankit.train.feed import make_feed
 from gankit.train.periodic_eval import PeriodicEval
@@ -59,6 +61,8 @@ def resolve_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("--device mps: no Apple GPU (MPS) is available here; use --device cpu or auto")
     return device
 
 
@@ -310,7 +314,11 @@ class Trainer:
     # ----- the loop -----
 
     def fit(self) -> dict:
-        """Train until ``cfg['steps']``; returns the paths of what was written."""
+        """Train until ``cfg['steps']``; returns the paths of what was written.
+
+        Ctrl-C or SIGTERM stops at the end of the current step with a checkpoint (see ``train.interrupt``);
+        the result's ``interrupted`` then holds the signal's exit code.
+        """
         from tqdm.auto import tqdm
 
         cfg = self.cfg
@@ -327,43 +335,59 @@ class Trainer:
         bar = tqdm(total=cfg["steps"], initial=self.step, disable=not (self.progress_bar and main), unit="step",
                    dynamic_ncols=True)
         last_time, last_nimg, last_ckpt_step = time.perf_counter(), self.nimg, -1
-        try:
-            while self.step < cfg["steps"]:
-                before = self.nimg
-                self.train_step()
-                bar.update(1)
-                if self.step % cfg["log.every"] == 0 or self.step == cfg["steps"]:
-                    now = time.perf_counter()
-                    values = self.stats.flush(self.dist.world)
-                    for name, (skipped, total) in self.phase_counts.items():
-                        values[f"Skipped/{name}"] = skipped / max(total, 1)
-                        self.phase_counts[name] = [0, 0]
-                    values["Timing/images_per_sec"] = (self.nimg - last_nimg) / max(now - last_time, 1e-9)
-                    last_time, last_nimg = now, self.nimg
-                    if main:
-                        writer.write(self.step, self.nimg, values)
-                    bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in values.items()
-                                     if k in ("Loss/G", "Loss/D/real", "Loss/D/fake")})
-                if main and before // snap_every != self.nimg // snap_every:
-                    self.snapshot()
-                if main and periodic_eval.due(before, self.nimg):
-                    with fast.eager(self.compiled):  # other batch sizes and eval mode: no recompilation
-                        periodic_eval.run(self)
-                if before // ckpt_every != self.nimg // ckpt_every:
-                    self.save_checkpoint()
-                    last_ckpt_step = self.step
-        finally:
-            bar.close()
-            if writer is not None:
-                writer.close()
-        if last_ckpt_step != self.step:
-            self.save_checkpoint()
-        if not main:
-            return {}
-        final = self.snapshot()
-        gif = write_gif(self.run_dir, self.run_dir / "progress.gif")
-        plot = write_loss_plot(self.run_dir, self.run_dir / "losses.png")
-        return {"grid": final, "gif": gif, "plot": plot, "checkpoint": checkpoint.latest(self.run_dir)}
+        with StopRequest() as stop:
+            try:
+                while self.step < cfg["steps"]:
+                    before = self.nimg
+                    self.train_step()
+                    bar.update(1)
+                    log_step = self.step % cfg["log.every"] == 0 or self.step == cfg["steps"]
+                    if log_step:
+                        now = time.perf_counter()
+                        values = self.stats.flush(self.dist.world)
+                        for name, (skipped, total) in self.phase_counts.items():
+                            values[f"Skipped/{name}"] = skipped / max(total, 1)
+                            self.phase_counts[name] = [0, 0]
+                        values["Timing/images_per_sec"] = (self.nimg - last_nimg) / max(now - last_time, 1e-9)
+                        last_time, last_nimg = now, self.nimg
+                        if main:
+                            writer.write(self.step, self.nimg, values)
+                        bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in values.items()
+                                         if k in ("Loss/G", "Loss/D/real", "Loss/D/fake")})
+                    if main and before // snap_every != self.nimg // snap_every:
+                        self.snapshot()
+                    if main and periodic_eval.due(before, self.nimg):
+                        with fast.eager(self.compiled):  # other batch sizes and eval mode: no recompilation
+                            periodic_eval.run(self)
+                    if before // ckpt_every != self.nimg // ckpt_every:
+                        self.save_checkpoint()
+                        last_ckpt_step = self.step
+                    if self._stop_now(stop, log_step):
+                        break
+            finally:
+                bar.close()
+                if writer is not None:
+                    writer.close()
+            if last_ckpt_step != self.step:
+                self.save_checkpoint()
+            if not main:
+                return {}
+            final = self.snapshot()
+            gif = write_gif(self.run_dir, self.run_dir / "progress.gif")
+            plot = write_loss_plot(self.run_dir, self.run_dir / "losses.png")
+        out = {"grid": final, "gif": gif, "plot": plot, "checkpoint": checkpoint.latest(self.run_dir)}
+        if stop.requested and self.step < cfg["steps"]:
+            out["interrupted"] = stop.exit_code
+            self.log(f"stopped by {signal.Signals(stop.signal).name} at step {self.step} of {cfg['steps']}, "
+                     f"checkpoint written; continue with: gankit train --out {self.run_dir} --resume auto")
+        return out
+
+    def _stop_now(self, stop: StopRequest, log_step: bool) -> bool:
+        """A signal asked to stop: at once with one process; with several, at a log step, where the ranks
+        exchange statistics anyway, once any of them was signalled, so all stop at the same step."""
+        if not self.dist.active:
+            return stop.requested
+        return log_step and distributed.any_rank(stop.requested, self.device)
 
 
 def _dense(state: dict) -> dict:

@@ -1,0 +1,69 @@
+"""Ctrl-C and SIGTERM stop training at a step boundary with a checkpoint, and the run resumes exactly."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from gankit.train import checkpoint
+from gankit.train.interrupt import StopRequest
+from gankit.train.run import open_run
+from tests.helpers import FAST
+
+COMMON = dict(recipe="nsgan", data="ring8", batch=16, sets=FAST + ["G.hidden=16", "D.hidden=16"],
+              progress_bar=False, log=lambda s: None)
+
+
+def test_the_first_signal_is_a_request_the_second_aborts_and_handlers_come_back():
+    before = signal.getsignal(signal.SIGINT)
+    with StopRequest() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested and stop.exit_code == 143
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def interrupt_at(step: int):
+    """A trainer callback that sends this process Ctrl-C during step ``step``'s first phase."""
+    def callback(trainer, phase):
+        if trainer.step == step - 1 and phase.name == "D":
+            os.kill(os.getpid(), signal.SIGINT)
+    return callback
+
+
+def test_ctrl_c_finishes_the_step_checkpoints_and_the_resumed_run_equals_a_straight_one(tmp_path):
+    straight = open_run(steps=12, out=str(tmp_path / "straight"), **COMMON)
+    straight.fit()
+    stopped = open_run(steps=12, out=str(tmp_path / "split"), callbacks=[interrupt_at(5)], **COMMON)
+    result = stopped.fit()
+    assert result["interrupted"] == 130 and stopped.step == 5  # the step under way was completed, no more
+    assert result["checkpoint"] == checkpoint.checkpoint_path(tmp_path / "split", 5)
+    resumed = open_run(recipe=None, data=None, steps=12, out=str(tmp_path / "split"), resume="auto",
+                       progress_bar=False, log=lambda s: None)
+    assert resumed.step == 5 and "interrupted" not in resumed.fit()
+    for name, net in straight.objective.nets.items():
+        for (key, a), b in zip(net.state_dict().items(), resumed.objective.nets[name].state_dict().values()):
+            assert torch.equal(a, b), (name, key)
+
+
+def test_sigterm_to_the_command_leaves_a_resumable_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "gankit", "train", "--recipe", "nsgan", "--data", "ring8", "--steps", "100000",
+           "--batch", "16", "--out", str(run), "--no-progress", "--set", "log.every=1", *FAST[1:]]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not ((run / "stats.jsonl").is_file() and (run / "stats.jsonl").read_text().count("\n") >= 3):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM at step" in out and f"gankit train --out {run} --resume auto" in out
+    saved = checkpoint.load(checkpoint.latest(run))
+    assert 3 <= saved["step"] < 100000

@@ -86,31 +86,39 @@ def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], se
     return out
 
 
-def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 10000, features: str | None = None,
-             seed: int = 0, device="cpu", train_data: ImageData | None = None, cas_epochs: int = 5) -> dict:
-    """Run ``metrics`` on ``n`` samples of G against ``data``; returns results with their protocol."""
-    G = G.to(device).eval()
-    start = time.perf_counter()
+def check_request(data, metrics: list[str] | None, features: str | None, conditional: bool, device="cpu"):
+    """(metrics with the defaults filled in, features name, extractor) for ``data``; for 2-D points the last two
+    are None. What cannot run is a ValueError naming it, before any sample is drawn."""
     if isinstance(data, Mixture):
         metrics = metrics or list(POINT_METRICS)
         bad = [m for m in metrics if m not in POINT_METRICS]
         if bad:
             raise ValueError(f"--metrics {','.join(bad)}: not defined for 2-D data; use {', '.join(POINT_METRICS)}")
+        return metrics, None, None
+    metrics = metrics or list(DEFAULT_IMAGE_METRICS)
+    bad = [m for m in metrics if m not in IMAGE_METRICS]
+    if bad:
+        raise ValueError(f"--metrics {','.join(bad)}: unknown; available for images: {', '.join(IMAGE_METRICS)}")
+    needs_labels = [m for m in metrics if m in ("cacc", "cas")]
+    if needs_labels and not conditional:
+        raise ValueError(f"--metrics {','.join(needs_labels)}: need a class-conditional generator (cgan, acgan, ...)")
+    features = features or default_features(data)
+    return metrics, features, get_extractor(features, device)
+
+
+def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 10000, features: str | None = None,
+             seed: int = 0, device="cpu", train_data: ImageData | None = None, cas_epochs: int = 5) -> dict:
+    """Run ``metrics`` on ``n`` samples of G against ``data``; returns results with their protocol."""
+    G = G.to(device).eval()
+    start = time.perf_counter()
+    metrics, features, extractor = check_request(data, metrics, features, bool(getattr(G, "c_dim", 0)), device)
+    if isinstance(data, Mixture):
         fake, _ = generate(G, meta["z_dim"], n, seed, device=device)
         report = count_modes(fake, data)
         results = report.as_dict()
         protocol = (f"{n} samples; HQ = within 3 std ({3 * data.std:g}) of the nearest of {data.num_modes} modes; "
                     "modes = means nearest to at least one HQ sample; reverse KL over HQ samples vs uniform")
         return {"metrics": results, "protocol": protocol, "data": data.name, "n": n, "seconds": time.perf_counter() - start}
-    metrics = metrics or list(DEFAULT_IMAGE_METRICS)
-    bad = [m for m in metrics if m not in IMAGE_METRICS]
-    if bad:
-        raise ValueError(f"--metrics {','.join(bad)}: unknown; available for images: {', '.join(IMAGE_METRICS)}")
-    conditional = [m for m in metrics if m in ("cacc", "cas")]
-    if conditional and not getattr(G, "c_dim", 0):
-        raise ValueError(f"--metrics {','.join(conditional)}: need a class-conditional generator (cgan, acgan, ...)")
-    features = features or default_features(data)
-    extractor = get_extractor(features, device)
     fake_images, fake_labels = generate(G, meta["z_dim"], n, seed, device=device)
     results = {}
     distance_metrics = [m for m in metrics if m in DEFAULT_IMAGE_METRICS]

@@ -29,6 +29,19 @@ class PeriodicEval:
         self.cfg, self.device = cfg, device
         self._data = None
 
+    def check(self, conditional: bool) -> None:
+        """Refuse metrics, features or data that cannot be evaluated now, not at the first evaluation mid-run."""
+        if not self.enabled:
+            return
+        from gankit.config import ConfigError
+        from gankit.metrics.evaluate import check_request
+
+        try:
+            check_request(self.data(), self.metrics or None, self.features, conditional, self.device)
+        except ValueError as e:  # FeatureError, DataError and ModelFolderError too
+            raise ConfigError(f"evaluation during training (--set eval.every_kimg={self.cfg['eval.every_kimg']:g}, "
+                              f"eval.metrics, eval.features): {e}") from None
+
     @property
     def enabled(self) -> bool:
         return self.every > 0

@@ -142,6 +142,8 @@ class Trainer:
         self.nimg = 0
         self._compile_trial = False
         self.compiled = fast.use_compile(cfg, self.device) and self._compile()
+        self.periodic_eval = PeriodicEval(cfg, self.device)
+        self.periodic_eval.check(conditional=self.objective.num_classes > 0)
 
     # ----- mechanics -----
 
@@ -327,7 +329,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._write_config()
         self.writer = writer = StatsWriter(self.run_dir) if main else None
-        periodic_eval = PeriodicEval(cfg, self.device)
+        periodic_eval = self.periodic_eval
         snap_every = max(1, int(cfg["snapshot.every_kimg"] * 1000))
         ckpt_every = max(1, int(cfg["ckpt.every_kimg"] * 1000))
         if self.step == 0 and main:

@@ -71,7 +71,8 @@ class Range:
     """The numbers a key accepts, checked before a run starts so a bad value never trains silently.
 
     ``low``/``high`` bound the value (None: unbounded), each end closed unless marked open; a list
-    value (``G.hidden``) is checked item by item, and ``length`` fixes how many items it has.
+    value (``G.hidden``) is checked item by item, and ``length`` fixes how many items it has;
+    ``whole`` asks for integers (sizes and counts).
     """
 
     low: float | None = None
@@ -80,13 +81,14 @@ class Range:
     open_high: bool = False
     length: int | None = None
     choices: tuple = ()  # when given: the only values accepted
+    whole: bool = False
     means: str = ""  # what the key is, for the message
 
     def describe(self) -> str:
-        if self.low is None and self.high is None and not self.choices:
-            return "a finite number"
         if self.choices:
             return "one of " + ", ".join(map(str, self.choices))
+        if self.low is None and self.high is None:
+            return "a whole number" if self.whole else "a finite number"
         low, high = (f"{v:g}" if isinstance(v, float) else v for v in (self.low, self.high))
         if self.low is not None and self.high is not None:
             return f"in {'(' if self.open_low else '['}{low}, {high}{')' if self.open_high else ']'}"
@@ -100,8 +102,8 @@ class Range:
         if self.length is not None and len(items) != self.length:
             return f"expected {self.length} comma-separated numbers, got {len(items)}"
         for v in items:
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                return f"expected a number, got {v!r}"
+            if isinstance(v, bool) or not isinstance(v, int if self.whole else (int, float)):
+                return f"expected {'a whole number' if self.whole else 'a number'}, got {v!r}"
             if not math.isfinite(v):
                 return "must be a finite number"
             if (self.choices and v not in self.choices) or \
@@ -110,6 +112,20 @@ class Range:
                 each = "each must be" if isinstance(value, list) else "must be"
                 return f"{each} {self.describe()}"
         return None
+
+    def refuse(self, shown: str, value, key: str | None = None) -> None:
+        """Raise a RangeError starting with ``shown`` (the flag or key as the user gives it) if ``value`` is out."""
+        why = self.problem(value)
+        if why:
+            raise RangeError(shown, why + (f" ({self.means})" if self.means else ""), key, value)
+
+
+class RangeError(ConfigError):
+    """A value outside its range: ``shown: why``; ``key`` is the config key (None for a command's own flag)."""
+
+    def __init__(self, shown: str, why: str, key: str | None, value):
+        super().__init__(f"{shown}: {why}")
+        self.why, self.key, self.value = why, key, value
 
 
 def at_least(low: float, means: str = "") -> Range:
@@ -120,39 +136,49 @@ def above(low: float, means: str = "") -> Range:
     return Range(low=low, open_low=True, means=means)
 
 
+def count(low: int = 1, means: str = "") -> Range:
+    """A whole number of at least ``low``: a size or a count."""
+    return Range(low=low, whole=True, means=means)
+
+
 def share(means: str = "", open_low: bool = False, open_high: bool = False) -> Range:
     """A fraction in [0, 1], either end open."""
     return Range(0.0, 1.0, open_low=open_low, open_high=open_high, means=means)
 
 
+# Any seed torch takes, with room for the offsets the trainer adds to it.
+SEED = Range(-2**63, 2**63 - 1, whole=True)
+
 # Ranges of the trainer's keys and of every network's keys (``?`` stands for the net: G, D, C).
 # A recipe adds the ranges of its own keys in ``Recipe.ranges``.
 TRAINER_RANGES: dict[str, Range] = {
-    "batch": at_least(1),
-    "steps": at_least(1),
-    "seed": Range(0, 2**32 - 1),
-    "z_dim": at_least(1, "latent dimensions"),
+    "batch": count(),
+    "steps": count(),
+    "seed": SEED,
+    "z_dim": count(1, "latent dimensions"),
     "ema.beta": share("the decay of G's moving average; 0 = off", open_high=True),
     "lr.decay_start": share("the share of the run before the decay starts", open_high=True),
-    "log.every": at_least(1),
+    "log.every": count(),
     "snapshot.every_kimg": above(0),
-    "snapshot.grid": at_least(1),
+    "snapshot.grid": count(),
     "ckpt.every_kimg": above(0),
-    "ckpt.keep": at_least(0, "0 keeps every checkpoint"),
-    "data.resolution": at_least(0, "0 = the data's own size"),
-    "data.channels": Range(choices=(0, 1, 3), means="0 = the data's own"),
-    "data.canvas": at_least(0, "0 = the largest image"),
-    "data.pad_value": Range(0, 255),
+    "ckpt.keep": count(0, "0 keeps every checkpoint"),
+    "data.resolution": count(0, "0 = the data's own size"),
+    "data.channels": Range(choices=(0, 1, 3), whole=True, means="0 = the data's own"),
+    "data.canvas": count(0, "0 = the largest image"),
+    "data.pad_value": Range(0, 255, whole=True),
     "data.brightness": share("the largest brightness shift"),
     "data.contrast": share("the largest contrast change"),
     "eval.every_kimg": at_least(0, "0 = no evaluation during training"),
-    "eval.n": at_least(2, "samples per evaluation"),
-    "?.lr": above(0, "a learning rate"),
+    "eval.n": count(2, "samples per evaluation"),
+    "?.lr": at_least(0, "a learning rate; 0 freezes the net"),
     "?.betas": Range(0.0, 1.0, open_high=True, length=2, means="Adam's two decay rates"),
-    "?.width": at_least(1, "channels of the first or last convolution"),
-    "?.hidden": at_least(1, "units per hidden layer"),
-    "?.minibatch_disc": at_least(0, "minibatch discrimination features; 0 = off"),
+    "?.width": count(1, "channels of the first or last convolution"),
+    "?.hidden": count(1, "units per hidden layer"),
+    "?.minibatch_disc": count(0, "minibatch discrimination features; 0 = off"),
 }
+
+SHORTCUT_FLAGS = ("batch", "steps", "seed")  # keys with a flag of their own: --batch N
 
 
 def range_of(key: str, ranges: dict[str, Range]) -> Range | None:
@@ -162,14 +188,19 @@ def range_of(key: str, ranges: dict[str, Range]) -> Range | None:
 
 
 def check_ranges(cfg: dict, ranges: dict[str, Range]) -> None:
-    """Refuse the first value of ``cfg`` outside its range, naming the key, the value and what it takes."""
+    """Refuse the first value of ``cfg`` outside its range (a RangeError naming the key, the value and what it
+    takes)."""
     for key, value in cfg.items():
         rule = range_of(key, ranges)
-        why = rule.problem(value) if rule else None
-        if why:
+        if rule:
             shown = ",".join(map(str, value)) if isinstance(value, list) else value
-            flag = f"--{key} {shown}" if key in ("batch", "steps", "seed") else f"--set {key}={shown}"
-            raise ConfigError(f"{flag}: {why}" + (f" ({rule.means})" if rule.means else ""))
+            rule.refuse(f"--{key} {shown}" if key in SHORTCUT_FLAGS else f"--set {key}={shown}", value, key)
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """An error's text on one line, cut to ``limit`` characters (load_state_dict lists a mismatch per line)."""
+    text = " ".join(str(error).split())
+    return text[:limit] + ("..." if len(text) > limit else "")
 
 
 def parse_value(raw: str, like):

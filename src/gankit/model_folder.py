@@ -13,6 +13,7 @@ from torch import nn
 
 from gankit import nets
 from gankit.atomic import check_replaceable, write_folder
+from gankit.config import one_line
 
 
 class ModelFolderError(ValueError):
@@ -61,7 +62,6 @@ def load(folder: Path, weights_name: str, what: str, device="cpu") -> tuple[nn.M
     try:
         net.load_state_dict(load_file(str(weights)))
     except Exception as e:  # safetensors raises its own error types
-        text = " ".join(str(e).split())  # load_state_dict lists every mismatch, one per line
         raise ModelFolderError(f"{weights}: cannot load weights into the network {config_path.name} describes "
-                               f"({text[:300]}{'...' if len(text) > 300 else ''})") from None
+                               f"({one_line(e)})") from None
     return net.to(device).eval(), config

@@ -126,10 +126,27 @@ def test_results_are_never_lost_to_an_unreadable_eval_json(tmp_path, old):
     assert (tmp_path / "eval.json.unreadable2").read_text() == "{"
 
 
+def images(n: int) -> ImageData:
+    data = load_fashion_mnist("test")
+    return ImageData(data.images[:n], data.labels[:n], data.class_names, f"{n} test images")
+
+
 @pytest.mark.parametrize("metric", ["pr", "dc"])
-def test_too_few_samples_for_the_neighbourhoods_name_the_counts(metric):
-    x = torch.randn(5, 8)
-    with pytest.raises(ValueError, match=r"more than 5 real and generated samples; got 5 real and 5 generated"):
-        ev.image_metrics(x, x, [metric])
-    assert set(ev.image_metrics(torch.randn(6, 8), torch.randn(6, 8), [metric])) <= {
-        "precision", "recall", "density", "coverage"}
+def test_too_few_samples_for_the_neighbourhoods_are_refused_before_sampling(metric):
+    with pytest.raises(ValueError, match=r"more than 5 real and generated samples; --n 100 against 5 real images"):
+        ev.check_request(images(5), [metric], None, False, n=100)
+    with pytest.raises(ValueError, match=r"--n 5 against 50 real"):
+        ev.check_request(images(50), [metric], None, False, n=5)
+    assert ev.check_request(images(6), [metric], None, False, n=6)[:2] == ([metric], "fmnist")
+
+
+def test_class_scores_need_features_with_a_class_head(monkeypatch):
+    headless = ev.get_extractor("fmnist")
+    headless = type(headless)(**{**headless.__dict__, "logits": None})
+    with pytest.raises(ValueError, match="--metrics is,cacc: need features with a class head"):
+        ev.check_request(images(20), ["is", "cacc"], "fmnist", True, n=20, extractor=headless)
+
+
+def test_cas_needs_labelled_training_data():
+    with pytest.raises(ValueError, match="--metrics cas: needs labelled real training and test data"):
+        ev.check_request(images(20), ["cas"], None, True, n=20)

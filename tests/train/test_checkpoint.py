@@ -79,9 +79,9 @@ def test_prune_keeps_the_newest(tmp_path):
 
 
 @pytest.mark.parametrize("change,named", [({"config": [1]}, "'config'"), ({"step": 1.5}, "'step'"),
-                                          ({"config": {"seed": 0}}, "'config.recipe'")])
+                                          ({"config": {"seed": 0}}, "its config names no recipe")])
 def test_a_checkpoint_with_fields_of_the_wrong_type_is_refused(tmp_path, change, named):
     path = tmp_path / "odd.pt"
     torch.save({"nets": {}, "config": {"recipe": "dcgan"}, "step": 1, "nimg": 64, **change}, path)
-    with pytest.raises(CheckpointError, match=f"odd.pt: not a gankit training checkpoint \\({named} of the wrong type"):
+    with pytest.raises(CheckpointError, match=f"odd.pt: not a gankit training checkpoint \\({named}"):
         checkpoint.load(path)

@@ -18,11 +18,13 @@ COMMON = dict(recipe="nsgan", data="ring8", batch=16, sets=FAST + ["G.hidden=16"
               progress_bar=False, log=lambda s: None)
 
 
-def test_the_first_signal_is_a_request_the_second_aborts_and_handlers_come_back():
+def test_the_first_signal_is_a_request_a_second_ctrl_c_aborts_and_handlers_come_back():
     before = signal.getsignal(signal.SIGINT)
-    with StopRequest() as stop:
+    heard = []
+    with StopRequest(heard.append) as stop:
         os.kill(os.getpid(), signal.SIGTERM)
-        assert stop.requested and stop.exit_code == 143
+        os.kill(os.getpid(), signal.SIGTERM)  # a scheduler and torchrun may both send one: still a request
+        assert stop.signal == signal.SIGTERM and heard == [signal.SIGTERM]
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before
@@ -39,9 +41,14 @@ def interrupt_at(step: int):
 def test_ctrl_c_finishes_the_step_checkpoints_and_the_resumed_run_equals_a_straight_one(tmp_path):
     straight = open_run(steps=12, out=str(tmp_path / "straight"), **COMMON)
     straight.fit()
-    stopped = open_run(steps=12, out=str(tmp_path / "split"), callbacks=[interrupt_at(5)], **COMMON)
-    result = stopped.fit()
+    logged = []
+    stopped = open_run(steps=12, out=str(tmp_path / "split"), callbacks=[interrupt_at(5)],
+                       **{**COMMON, "log": logged.append})
+    result = stopped.fit(stop_on_signal=True)
     assert result["interrupted"] == 130 and stopped.step == 5  # the step under way was completed, no more
+    assert logged[-2:] == ["SIGINT: stopping after this step, with a checkpoint; Ctrl-C again aborts at once",
+                           f"stopped by SIGINT at step 5 of 12, checkpoint written; continue with: gankit train "
+                           f"--out {tmp_path / 'split'} --resume auto"]
     assert result["checkpoint"] == checkpoint.checkpoint_path(tmp_path / "split", 5)
     resumed = open_run(recipe=None, data=None, steps=12, out=str(tmp_path / "split"), resume="auto",
                        progress_bar=False, log=lambda s: None)
@@ -49,6 +56,13 @@ def test_ctrl_c_finishes_the_step_checkpoints_and_the_resumed_run_equals_a_strai
     for name, net in straight.objective.nets.items():
         for (key, a), b in zip(net.state_dict().items(), resumed.objective.nets[name].state_dict().values()):
             assert torch.equal(a, b), (name, key)
+
+
+def test_without_stop_on_signal_ctrl_c_interrupts_fit_as_usual(tmp_path):
+    trainer = open_run(steps=12, out=str(tmp_path / "r"), callbacks=[interrupt_at(3)], **COMMON)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()  # a script that calls fit in a loop must still stop on Ctrl-C
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_sigterm_to_the_command_leaves_a_resumable_checkpoint(tmp_path):
@@ -65,5 +79,6 @@ def test_sigterm_to_the_command_leaves_a_resumable_checkpoint(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert "stopped by SIGTERM at step" in out and f"gankit train --out {run} --resume auto" in out
+    assert f"stopped: {run}" in out and "done:" not in out
     saved = checkpoint.load(checkpoint.latest(run))
     assert 3 <= saved["step"] < 100000

@@ -36,12 +36,21 @@ def test_unknown_best_metric_is_refused(tmp_path):
 @pytest.mark.parametrize("data,sets,message", [
     ("ring8", ["eval.metrics=fd"], "--metrics fd: not defined for 2-D data"),
     ("fashion-mnist:test", ["eval.metrics=xyz"], "--metrics xyz: unknown"),
-    ("fashion-mnist:test", ["eval.metrics=cas"], "--metrics cas: need a class-conditional generator"),
+    ("fashion-mnist:test", ["eval.metrics=cacc"], "--metrics cacc: need a class-conditional generator"),
     ("fashion-mnist:test", ["eval.features=foo"], "--features foo: unknown"),
     ("fashion-mnist:test", ["eval.features=classifier:no-such-folder"], "no-such-folder: missing config.json"),
+    ("fashion-mnist:test", ["eval.n=4"], "--metrics pr/dc: each sample's 5 nearest neighbours"),
+    ("fashion-mnist:test", ["eval.metrics=fd,cas"], "--metrics cas: trains two classifiers per evaluation"),
 ])
 def test_evaluation_that_cannot_run_is_refused_before_training(tmp_path, data, sets, message):
     with pytest.raises(ConfigError, match=r"^evaluation during training \(--set eval\.every_kimg=0\.5.*" + message):
         open_run(recipe="dcgan", data=data, steps=4, batch=16, out=str(tmp_path / "r"), progress_bar=False,
                  log=lambda s: None, sets=FAST + ["G.width=4", "D.width=4", "eval.every_kimg=0.5", *sets])
     assert not (tmp_path / "r").exists()
+
+
+def test_a_tiny_interval_evaluates_every_step_instead_of_never(tmp_path):
+    trainer = open_run(recipe="nsgan", data="ring8", steps=3, batch=16, out=str(tmp_path / "r"), progress_bar=False,
+                       log=lambda s: None, sets=FAST + ["eval.every_kimg=0.0004", "eval.n=100"])
+    trainer.fit()
+    assert [r["step"] for r in read_stats(trainer.run_dir) if "Metrics/hq_percent" in r] == [1, 2, 3]

@@ -152,3 +152,18 @@ def test_weights_that_do_not_fit_their_networks_give_one_line(tmp_path):
         with pytest.raises(CheckpointError, match=r"edited\.pt: its weights do not fit .*size mismatch") as e:
             load()
         assert "\n" not in str(e.value)
+
+
+def test_a_checkpoint_holding_a_value_now_refused_names_the_checkpoint(tmp_path):
+    from gankit.config import ConfigError
+
+    path = edited_checkpoint(tmp_path, lambda s: s["config"].update({"ema.beta": 2.0}))
+    with pytest.raises(ConfigError, match=r"^checkpoint .*edited\.pt: holds ema\.beta=2\.0, which this version of "
+                                          r"gankit refuses: must be in \[0, 1\)"):
+        open_run(recipe=None, data=None, resume=str(path), out=str(tmp_path / "again"), log=lambda s: None)
+
+
+def test_seeds_and_frozen_nets_that_trained_before_ranges_existed_still_resume(tmp_path):
+    common = dict(recipe="nsgan", data="ring8", batch=8, progress_bar=False, log=lambda s: None)
+    open_run(steps=2, seed=-1, sets=FAST + ["D.lr=0"], out=str(tmp_path / "r"), **common).fit()
+    assert open_run(steps=4, resume="auto", out=str(tmp_path / "r"), **common).step == 2

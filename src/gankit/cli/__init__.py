@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         code = args.handler(args) or 0
         sys.stdout.flush()  # inside the try: a closed pipe shows up here
         return code
-    except BrokenPipeError:  # the reader stopped early (`gankit recipes --show dcgan | head`): not a fault
+    except BrokenPipeError:  # the reader of our output stopped early (`gankit recipes --show dcgan | head`): not
+        # a fault; gankit writes to no other pipe
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
         return 1
     except _user_errors() as e:

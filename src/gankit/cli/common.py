@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from gankit.config import ConfigError, Range, at_least
+from gankit.config import Range, count
 
-SEED = Range(0, 2**32 - 1)
-COUNT = at_least(1)
+COUNT = count()
 
 
 def add_subcommand(sub, name: str, help: str, description: str, examples: list[str]) -> argparse.ArgumentParser:
@@ -17,17 +16,17 @@ def add_subcommand(sub, name: str, help: str, description: str, examples: list[s
 
 
 def flag_ranges(p: argparse.ArgumentParser, ranges: dict[str, Range]) -> None:
-    """Declare the numbers flags accept (``{"--batch": COUNT}``); ``check_flags`` refuses others before the
-    command runs, naming the flag, as ``--set`` values are refused."""
-    p.set_defaults(flag_ranges={**(p.get_default("flag_ranges") or {}), **ranges})
+    """Declare the numbers flags accept (``{"--batch": COUNT}``, flags added already); ``check_flags`` refuses
+    others before the command runs, naming the flag, as ``--set`` values are refused."""
+    declared = {flag: (p._option_string_actions[flag].dest, rule) for flag, rule in ranges.items()}
+    p.set_defaults(flag_ranges={**(p.get_default("flag_ranges") or {}), **declared})
 
 
 def check_flags(args: argparse.Namespace) -> None:
-    for flag, rule in (getattr(args, "flag_ranges", None) or {}).items():
-        value = getattr(args, flag.lstrip("-").replace("-", "_"))
-        why = None if value is None else rule.problem(value)
-        if why:
-            raise ConfigError(f"{flag} {value}: {why}" + (f" ({rule.means})" if rule.means else ""))
+    for flag, (dest, rule) in (getattr(args, "flag_ranges", None) or {}).items():
+        value = getattr(args, dest)
+        if value is not None:
+            rule.refuse(f"{flag} {value}", value)
 
 
 def add_model_source(p: argparse.ArgumentParser) -> None:

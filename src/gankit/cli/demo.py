@@ -46,7 +46,7 @@ def run(args) -> int:
                        device=args.device, progress_bar=not args.no_progress)
     print(f"gankit demo: DCGAN on the 10,000 bundled Fashion-MNIST images, {args.steps} steps of "
           f"{trainer.cfg['batch']} on {trainer.device}")
-    result = trainer.fit()
+    result = trainer.fit(stop_on_signal=True)
     print_outputs(trainer.run_dir, result)
     if result.get("interrupted"):
         return result["interrupted"]

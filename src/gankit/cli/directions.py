@@ -16,8 +16,8 @@ or MODULE:FUNCTION / FILE.py:FUNCTION, a function of a CPU float tensor of image
 
 from __future__ import annotations
 
-from gankit.cli.common import COUNT, SEED, add_device, add_model_source, add_subcommand, flag_ranges
-from gankit.config import above, at_least
+from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.config import SEED, Range, above, count, share
 
 
 def add_parser(sub) -> None:
@@ -42,7 +42,8 @@ def add_parser(sub) -> None:
                                                "(default: all classes in turn)")
     p.add_argument("--batch", type=int, default=256, help="images generated and scored at once (default 256)")
     add_device(p)
-    flag_ranges(p, {"-n": at_least(2), "--svm-c": above(0), "--seed": SEED, "--batch": COUNT})
+    flag_ranges(p, {"-n": count(2), "--fraction": Range(0.0, 0.5, open_low=True), "--svm-c": above(0),
+                    "--val-fraction": share(open_low=True, open_high=True), "--seed": SEED, "--batch": COUNT})
     p.set_defaults(handler=run)
 
 

@@ -11,8 +11,8 @@ HQ %, reverse KL, per the PacGAN protocol). A Fashion-MNIST model is compared wi
 
 from __future__ import annotations
 
-from gankit.cli.common import COUNT, SEED, add_device, add_model_source, add_subcommand, flag_ranges
-from gankit.config import at_least
+from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.config import SEED, count
 
 
 def add_parser(sub) -> None:
@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     p.add_argument("--cas-epochs", type=int, default=5, help="epochs of the CAS classifiers (default 5)")
     add_device(p)
-    flag_ranges(p, {"--n": at_least(2, "samples"), "--seed": SEED, "--cas-epochs": COUNT})
+    flag_ranges(p, {"--n": count(2, "samples"), "--seed": SEED, "--cas-epochs": COUNT})
     p.set_defaults(handler=run)
 
 

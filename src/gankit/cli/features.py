@@ -6,8 +6,8 @@ classifier:DIR`; `fashion-mnist` rebuilds the shipped `fmnist` extractor.
 
 from __future__ import annotations
 
-from gankit.cli.common import COUNT, SEED, add_device, add_subcommand, flag_ranges
-from gankit.config import at_least
+from gankit.cli.common import COUNT, add_device, add_subcommand, flag_ranges
+from gankit.config import SEED, count
 
 
 def add_parser(sub) -> None:
@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--resolution", type=int, help="image size for folders (default: the largest image side)")
     p.add_argument("--seed", type=int, default=0)
     add_device(p)
-    flag_ranges(p, {"--epochs": COUNT, "--batch": COUNT, "--width": COUNT, "--resolution": at_least(4),
+    flag_ranges(p, {"--epochs": COUNT, "--batch": COUNT, "--width": COUNT, "--resolution": count(4),
                     "--seed": SEED})
     p.set_defaults(handler=run)
 

@@ -17,8 +17,8 @@ ae or vae model (a VAE by its posterior means) and writes into --out:
 
 from __future__ import annotations
 
-from gankit.cli.common import COUNT, SEED, add_device, add_model_source, add_subcommand, flag_ranges
-from gankit.config import Range, at_least
+from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.config import SEED, Range, count
 
 
 def add_parser(sub) -> None:
@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="which images when the data holds more than --n (default 0)")
     p.add_argument("--batch", type=int, default=500, help="images encoded or decoded at once (default 500)")
     add_device(p)
-    flag_ranges(p, {"--n": at_least(2, "images"), "--lattice": Range(2, 64), "--seed": SEED, "--batch": COUNT})
+    flag_ranges(p, {"--n": count(2, "images"), "--lattice": Range(2, 64, whole=True), "--seed": SEED, "--batch": COUNT})
     p.set_defaults(handler=run)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gankit.cli.common import COUNT, SEED, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.config import SEED
 
 
 def add_parser(sub) -> None:

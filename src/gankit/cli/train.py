@@ -45,7 +45,7 @@ def run(args) -> int:
         ranks = f", {dist.world} processes" if dist.active else ""
         log(f"training {trainer.cfg['recipe']} on {trainer.cfg['data']} for {trainer.cfg['steps']} steps "
             f"(batch {trainer.cfg['batch']}{ranks}) on {trainer.device} into {trainer.run_dir}")
-        out = trainer.fit()
+        out = trainer.fit(stop_on_signal=True)
         if dist.is_main:
             print_outputs(trainer.run_dir, out)
     finally:
@@ -54,7 +54,7 @@ def run(args) -> int:
 
 
 def print_outputs(run_dir, out: dict) -> None:
-    print(f"done: {run_dir}")
+    print(f"{'stopped' if out.get('interrupted') else 'done'}: {run_dir}")
     for label, key in (("samples", "grid"), ("progress GIF", "gif"), ("loss curves", "plot"), ("checkpoint", "checkpoint")):
         if out.get(key):
             print(f"  {label:<13} {out[key]}")

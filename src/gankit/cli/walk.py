@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
 from gankit.cli.latent_args import add_generation, add_latent_sources
-from gankit.config import above, at_least
+from gankit.config import above, count
 
 
 def add_parser(sub) -> None:
@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
     p.add_argument("--pingpong", action="store_true", help="the GIF plays forward, then back")
     add_generation(p)
     add_device(p)
-    flag_ranges(p, {"--steps": at_least(2, "the two endpoints"), "--columns": COUNT, "--fps": above(0)})
+    flag_ranges(p, {"--steps": count(2, "the two endpoints"), "--columns": COUNT, "--fps": above(0)})
     p.set_defaults(handler=run)
 
 

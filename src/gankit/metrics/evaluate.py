@@ -74,10 +74,6 @@ def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], se
                                               seed=seed)
         out["kid"], out["kid_std"] = mean, std
     if "pr" in metrics or "dc" in metrics:
-        k = max(K_PR, K_DC)  # one pass computes both
-        if min(len(real), len(fake)) <= k:
-            raise ValueError(f"--metrics pr/dc: each sample's {k} nearest neighbours are needed, so more than {k} "
-                             f"real and generated samples; got {len(real)} real and {len(fake)} generated (raise --n)")
         values = prdc(real, fake)
         if "pr" in metrics:
             out["precision"], out["recall"] = values["precision"], values["recall"]
@@ -86,9 +82,11 @@ def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], se
     return out
 
 
-def check_request(data, metrics: list[str] | None, features: str | None, conditional: bool, device="cpu"):
-    """(metrics with the defaults filled in, features name, extractor) for ``data``; for 2-D points the last two
-    are None. What cannot run is a ValueError naming it, before any sample is drawn."""
+def check_request(data, metrics: list[str] | None, features: str | None, conditional: bool, device="cpu", *,
+                  n: int, labelled_train_data: bool = False, extractor=None):
+    """(metrics with the defaults filled in, features name, extractor) for ``n`` samples against ``data``; for
+    2-D points the last two are None. What cannot run is a ValueError naming it, before any sample is drawn.
+    ``extractor``: one built by an earlier call, reused."""
     if isinstance(data, Mixture):
         metrics = metrics or list(POINT_METRICS)
         bad = [m for m in metrics if m not in POINT_METRICS]
@@ -102,16 +100,31 @@ def check_request(data, metrics: list[str] | None, features: str | None, conditi
     needs_labels = [m for m in metrics if m in ("cacc", "cas")]
     if needs_labels and not conditional:
         raise ValueError(f"--metrics {','.join(needs_labels)}: need a class-conditional generator (cgan, acgan, ...)")
+    if "cas" in metrics and not (labelled_train_data and data.labels is not None):
+        raise ValueError("--metrics cas: needs labelled real training and test data")
+    k = max(K_PR, K_DC)  # one pass computes both
+    if ("pr" in metrics or "dc" in metrics) and min(n, len(data)) <= k:
+        raise ValueError(f"--metrics pr/dc: each sample's {k} nearest neighbours are needed, so more than {k} real "
+                         f"and generated samples; --n {n} against {len(data)} real images")
     features = features or default_features(data)
-    return metrics, features, get_extractor(features, device)
+    extractor = extractor or get_extractor(features, device)
+    by_class = [m for m in metrics if m in ("is", "cacc")]
+    if by_class and extractor.logits is None:
+        raise ValueError(f"--metrics {','.join(by_class)}: need features with a class head (fmnist or "
+                         f"classifier:PATH), not {features}")
+    return metrics, features, extractor
 
 
 def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 10000, features: str | None = None,
-             seed: int = 0, device="cpu", train_data: ImageData | None = None, cas_epochs: int = 5) -> dict:
-    """Run ``metrics`` on ``n`` samples of G against ``data``; returns results with their protocol."""
+             seed: int = 0, device="cpu", train_data: ImageData | None = None, cas_epochs: int = 5,
+             extractor=None) -> dict:
+    """Run ``metrics`` on ``n`` samples of G against ``data``; returns results with their protocol.
+    ``extractor``: the feature network of an earlier call with the same ``features``, reused."""
     G = G.to(device).eval()
     start = time.perf_counter()
-    metrics, features, extractor = check_request(data, metrics, features, bool(getattr(G, "c_dim", 0)), device)
+    metrics, features, extractor = check_request(
+        data, metrics, features, bool(getattr(G, "c_dim", 0)), device, n=n,
+        labelled_train_data=train_data is not None and train_data.labels is not None, extractor=extractor)
     if isinstance(data, Mixture):
         fake, _ = generate(G, meta["z_dim"], n, seed, device=device)
         report = count_modes(fake, data)
@@ -132,8 +145,6 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
         if "cacc" in metrics:
             results["cacc"] = conditional_accuracy(probs.argmax(1), fake_labels)
     if "cas" in metrics:
-        if train_data is None or train_data.labels is None or data.labels is None:
-            raise ValueError("--metrics cas: needs labelled real training and test data")
         results.update(classification_accuracy_score(fake_images, fake_labels, train_data, data, cas_epochs, seed, device))
     protocol = (f"{min(n, len(data))} real images ({data.name}) vs {n} generated (seed {seed}), "
                 f"features: {features} ({extractor.dim}-d)"

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit import losses, nets
-from gankit.config import ConfigError, Range, above, at_least, share
+from gankit.config import ConfigError, Range, above, at_least, count, share
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
 from gankit.regularizers import clip_weights, gradient_penalty, r1_penalty
 from gankit.regularizers.augment import OPS, AdaptiveP, augment, parse_policy
@@ -291,7 +291,7 @@ TRICK_DEFAULTS = {
 
 # The numbers each key of every adversarial preset accepts (the trainer checks them before a run).
 RANGES: dict[str, Range] = {
-    "n_critic": at_least(1, "D steps per G step"),
+    "n_critic": count(1, "D steps per G step"),
     "clip": at_least(0, "the weight clipping bound; 0 = off"),
     "gp": at_least(0, "the gradient penalty's weight; 0 = off"),
     "r1": at_least(0, "R1's gamma; 0 = off"),
@@ -300,7 +300,7 @@ RANGES: dict[str, Range] = {
     "tricks.instance_noise": at_least(0, "the noise's starting standard deviation; 0 = off"),
     "tricks.instance_noise_until": share("the share of the run at which the noise reaches 0", open_low=True),
     "tricks.historical_averaging": at_least(0, "the penalty's weight; 0 = off"),
-    "tricks.pack": at_least(1, "samples per D input; 1 = off"),
+    "tricks.pack": count(1, "samples per D input; 1 = off"),
     "ada.target": share("the target of E[sign D(real)]"),
     "ada.kimg": above(0, "thousands of images for p to move from 0 to 1"),
     "balance.fake": share("a detection rate"),

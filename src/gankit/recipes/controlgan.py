@@ -37,8 +37,10 @@ DEFAULTS = {
     "control.alpha": 1.0,            # alpha: how much harder fakes may be to classify than reals
     "control.gamma_max": 2.0,
 }
-RANGES = {**ADVERSARIAL_RANGES, "control.gamma0": at_least(0), "control.rate": at_least(0),
-          "control.alpha": at_least(0), "control.gamma_max": at_least(0)}
+RANGES = {**ADVERSARIAL_RANGES, "control.gamma0": at_least(0, "gamma's start, at most control.gamma_max"),
+          "control.rate": at_least(0, "the step of gamma's update"),
+          "control.alpha": at_least(0, "how much harder fakes may be to classify than reals"),
+          "control.gamma_max": at_least(0, "gamma's ceiling")}
 
 
 def build_classifier(cfg: dict, info: DataInfo) -> nn.Module:
@@ -59,6 +61,9 @@ class ControlGAN(Adversarial):
         self.C = build_classifier(cfg, info)
         self.nets["C"] = self.C
         self.c_policy = parse_policy(cfg["control.augment"]) if info.kind == "image" else []
+        if cfg["control.gamma0"] > cfg["control.gamma_max"]:
+            raise ConfigError(f"--set control.gamma0={cfg['control.gamma0']}: above control.gamma_max="
+                              f"{cfg['control.gamma_max']}, the ceiling gamma is clipped to")
         self.gamma = torch.tensor(float(cfg["control.gamma0"]))
         self.real_ce: torch.Tensor | None = None  # C's latest loss on real images
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from gankit.config import at_least, above
+from gankit.config import above, count
 from gankit.recipes.adversarial import RANGES as ADVERSARIAL_RANGES, Adversarial
 from gankit.recipes.base import StepContext
 
-RANGES = {**ADVERSARIAL_RANGES, "unroll.steps": at_least(0, "look-ahead D steps; 0 = a plain GAN"),
+RANGES = {**ADVERSARIAL_RANGES, "unroll.steps": count(0, "look-ahead D steps; 0 = a plain GAN"),
           "unroll.lr": above(0, "the look-ahead's SGD step")}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from gankit.atomic import write_file
+from gankit.config import one_line
 
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
 
@@ -40,18 +41,19 @@ def load(path: Path, map_location="cpu") -> dict:
         raise CheckpointError(f"checkpoint {path}: not a gankit training checkpoint (no {', '.join(map(repr, missing))})")
     wrong = [k for k, kind in (("nets", dict), ("config", dict), ("step", int), ("nimg", int))
              if not isinstance(state[k], kind) or isinstance(state[k], bool)]
-    if wrong or not isinstance(state["config"].get("recipe"), str):
+    if wrong:
         raise CheckpointError(f"checkpoint {path}: not a gankit training checkpoint "
-                              f"({', '.join(map(repr, wrong or ['config.recipe']))} of the wrong type)")
+                              f"({', '.join(map(repr, wrong))} of the wrong type)")
+    if not isinstance(state["config"].get("recipe"), str):
+        raise CheckpointError(f"checkpoint {path}: not a gankit training checkpoint (its config names no recipe)")
     return state
 
 
 def unusable(path: Path, error: Exception) -> CheckpointError:
     """A checkpoint that loaded but does not fit the networks its config describes (edited, or from another
     version): one line naming the file and the first mismatch."""
-    text = " ".join(str(error).split())
     return CheckpointError(f"checkpoint {path}: its weights do not fit the networks its config describes "
-                           f"({text[:300]}{'...' if len(text) > 300 else ''})")
+                           f"({one_line(error)})")
 
 
 def checkpoint_path(run_dir: Path, step: int) -> Path:

@@ -76,11 +76,11 @@ def average(values: torch.Tensor, world: int) -> torch.Tensor:
     return values / world
 
 
-def any_rank(flag: bool, device) -> bool:
-    """True on every rank when ``flag`` is True on any (so all ranks stop at the same step)."""
-    value = torch.tensor(float(flag), device=device)
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item())
+def max_over_ranks(value: int, device) -> int:
+    """The largest of every rank's ``value``, on every rank (so all ranks decide alike)."""
+    t = torch.tensor(value, dtype=torch.long, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return int(t.item())
 
 
 def max_divergence(modules) -> float:

@@ -19,7 +19,7 @@ HIGHER_IS_BETTER = {"fd": False, "kid": False, "precision": True, "recall": True
 
 class PeriodicEval:
     def __init__(self, cfg: dict, device):
-        self.every = int(cfg["eval.every_kimg"] * 1000)
+        self.every = max(1, int(cfg["eval.every_kimg"] * 1000)) if cfg["eval.every_kimg"] > 0 else 0
         self.metrics = [m for m in cfg["eval.metrics"].split(",") if m]
         self.n, self.features, self.best_key = cfg["eval.n"], cfg["eval.features"] or None, cfg["eval.best"]
         if self.best_key and self.best_key not in HIGHER_IS_BETTER:
@@ -27,7 +27,7 @@ class PeriodicEval:
 
             raise ConfigError(f"--set eval.best={self.best_key}: use one of {', '.join(HIGHER_IS_BETTER)}")
         self.cfg, self.device = cfg, device
-        self._data = None
+        self._data = self._extractor = None
 
     def check(self, conditional: bool) -> None:
         """Refuse metrics, features or data that cannot be evaluated now, not at the first evaluation mid-run."""
@@ -37,10 +37,14 @@ class PeriodicEval:
         from gankit.metrics.evaluate import check_request
 
         try:
-            check_request(self.data(), self.metrics or None, self.features, conditional, self.device)
+            if "cas" in self.metrics:
+                raise ValueError("--metrics cas: trains two classifiers per evaluation; run `gankit eval --metrics "
+                                 "cas` on a checkpoint instead")
+            _, _, self._extractor = check_request(self.data(), self.metrics or None, self.features, conditional,
+                                                  self.device, n=self.n)
         except ValueError as e:  # FeatureError, DataError and ModelFolderError too
             raise ConfigError(f"evaluation during training (--set eval.every_kimg={self.cfg['eval.every_kimg']:g}, "
-                              f"eval.metrics, eval.features): {e}") from None
+                              f"eval.metrics, eval.features, eval.n): {e}") from None
 
     @property
     def enabled(self) -> bool:
@@ -64,7 +68,7 @@ class PeriodicEval:
         was_training = G.training
         try:
             result = evaluate(G, {"z_dim": self.cfg["z_dim"]}, self.data(), metrics=self.metrics or None, n=self.n,
-                              features=self.features, device=trainer.device)
+                              features=self.features, device=trainer.device, extractor=self._extractor)
         finally:
             G.train(was_training)
         values = result["metrics"]

@@ -10,7 +10,7 @@ from typing import Callable
 from gankit import data as datasets
 from gankit import recipes
 from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TIED_TO_RUN_LENGTH, TRAINER_DEFAULTS, ConfigError,
-                           apply_overrides, changed_keys)
+                           RangeError, apply_overrides, changed_keys)
 from gankit.train import checkpoint, distributed
 from gankit.train.trainer import Trainer, resolve_device
 
@@ -97,7 +97,14 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
                                   f"start a new run (another --out) to change it")
         # settings added to gankit after the checkpoint was written, and free to change, take their defaults
         added = {k: TRAINER_DEFAULTS[k] for k in MUTABLE_ON_RESUME if k in TRAINER_DEFAULTS and k not in old}
-        cfg = apply_flags({**old, **added}, sets, steps, kimg, batch, seed)
+        try:
+            cfg = apply_flags({**old, **added}, sets, steps, kimg, batch, seed)
+        except RangeError as e:
+            if e.key not in old or old[e.key] != e.value:
+                raise  # the user's own value
+            shown = ",".join(map(str, e.value)) if isinstance(e.value, list) else e.value
+            raise ConfigError(f"checkpoint {path}: holds {e.key}={shown}, which this version of gankit refuses: "
+                              f"{e.why}; start a new run") from None
         refused = {k: v for k, v in changed_keys(old, cfg).items() if k not in MUTABLE_ON_RESUME}
         tied = [f"{k}={cfg[k]}" for k, off in TIED_TO_RUN_LENGTH.items() if cfg.get(k, off) != off]
         if tied and cfg["steps"] != old["steps"]:

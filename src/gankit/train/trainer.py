@@ -11,6 +11,7 @@ nothing here reads a tensor's value per step (a recipe's opt-in ``balance`` sche
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import signal
@@ -29,6 +30,7 @@ from gankit.recipes.base import Phase
 from gankit.regularizers.batch_random import BatchRandom
 from gankit.sampling import grid_image, points_image, save_png
 from gankit.train import checkpoint, distributed, fast, lr_schedule, rng
+from gankit.train import interrupt
 from gankit.train.interrupt import StopRequest
 from gankit.train.ema import make_ema, update_ema
 from gankit.train.feed import make_feed
@@ -315,11 +317,12 @@ class Trainer:
 
     # ----- the loop -----
 
-    def fit(self) -> dict:
+    def fit(self, stop_on_signal: bool = False) -> dict:
         """Train until ``cfg['steps']``; returns the paths of what was written.
 
-        Ctrl-C or SIGTERM stops at the end of the current step with a checkpoint (see ``train.interrupt``);
-        the result's ``interrupted`` then holds the signal's exit code.
+        With ``stop_on_signal`` (``gankit train``), Ctrl-C or SIGTERM stops at the end of the current step
+        with a checkpoint (see ``train.interrupt``), and the result's ``interrupted`` holds the exit code.
+        Without it, signals act as usual: a script calling ``fit`` in a loop still stops on Ctrl-C.
         """
         from tqdm.auto import tqdm
 
@@ -337,7 +340,8 @@ class Trainer:
         bar = tqdm(total=cfg["steps"], initial=self.step, disable=not (self.progress_bar and main), unit="step",
                    dynamic_ncols=True)
         last_time, last_nimg, last_ckpt_step = time.perf_counter(), self.nimg, -1
-        with StopRequest() as stop:
+        stopped_by = 0  # the signal the ranks agreed to stop on
+        with StopRequest(self._announce_stop) if stop_on_signal else contextlib.nullcontext(None) as stop:
             try:
                 while self.step < cfg["steps"]:
                     before = self.nimg
@@ -364,7 +368,7 @@ class Trainer:
                     if before // ckpt_every != self.nimg // ckpt_every:
                         self.save_checkpoint()
                         last_ckpt_step = self.step
-                    if self._stop_now(stop, log_step):
+                    if stop is not None and (stopped_by := self._agreed_stop(stop, log_step)):
                         break
             finally:
                 bar.close()
@@ -372,24 +376,29 @@ class Trainer:
                     writer.close()
             if last_ckpt_step != self.step:
                 self.save_checkpoint()
+            if stopped_by:  # quickly: a scheduler's SIGKILL may follow its SIGTERM
+                self.log(f"stopped by {signal.Signals(stopped_by).name} at step {self.step} of {cfg['steps']}, "
+                         f"checkpoint written; continue with: gankit train --out {self.run_dir} --resume auto")
+                return {"checkpoint": checkpoint.latest(self.run_dir) if main else None,
+                        "interrupted": interrupt.exit_code(stopped_by)}
             if not main:
                 return {}
             final = self.snapshot()
             gif = write_gif(self.run_dir, self.run_dir / "progress.gif")
             plot = write_loss_plot(self.run_dir, self.run_dir / "losses.png")
-        out = {"grid": final, "gif": gif, "plot": plot, "checkpoint": checkpoint.latest(self.run_dir)}
-        if stop.requested and self.step < cfg["steps"]:
-            out["interrupted"] = stop.exit_code
-            self.log(f"stopped by {signal.Signals(stop.signal).name} at step {self.step} of {cfg['steps']}, "
-                     f"checkpoint written; continue with: gankit train --out {self.run_dir} --resume auto")
-        return out
+        return {"grid": final, "gif": gif, "plot": plot, "checkpoint": checkpoint.latest(self.run_dir)}
 
-    def _stop_now(self, stop: StopRequest, log_step: bool) -> bool:
-        """A signal asked to stop: at once with one process; with several, at a log step, where the ranks
-        exchange statistics anyway, once any of them was signalled, so all stop at the same step."""
+    def _announce_stop(self, signum: int) -> None:
+        where = "the next log step, where the ranks agree" if self.dist.active else "this step"
+        again = "; Ctrl-C again aborts at once" if signum == signal.SIGINT else ""
+        self.log(f"{signal.Signals(signum).name}: stopping after {where}, with a checkpoint{again}")
+
+    def _agreed_stop(self, stop: StopRequest, log_step: bool) -> int:
+        """The signal to stop on now, or 0: with one process, any received; with several, at a log step (the
+        ranks exchange statistics there anyway) the one any rank received, so all stop at the same step."""
         if not self.dist.active:
-            return stop.requested
-        return log_step and distributed.any_rank(stop.requested, self.device)
+            return stop.signal or 0
+        return distributed.max_over_ranks(stop.signal or 0, self.device) if log_step else 0
 
 
 def _dense(state: dict) -> dict:

@@ -26,3 +26,17 @@ def test_a_foreign_folder_is_never_replaced(tmp_path):
     with pytest.raises(FileExistsError, match="photos"):
         write_folder(out, lambda d: (d / "generator.safetensors").write_text("x"), marker="generator.safetensors")
     assert (out / "holiday.jpg").read_text() == "precious"
+
+
+def test_files_in_a_written_folder_get_the_permissions_open_would_give(tmp_path):
+    import os
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+
+    def fill(folder):
+        (folder / "a.bin").write_bytes(b"x")
+        os.chmod(folder / "a.bin", 0o600)  # as safetensors' save_file leaves its files
+
+    write_folder(tmp_path / "out", fill, marker="a.bin")
+    assert os.stat(tmp_path / "out" / "a.bin").st_mode & 0o777 == os.stat(plain).st_mode & 0o777

@@ -33,11 +33,21 @@ def write_file(path: Path, write: Callable[[str], None]) -> None:
         raise
 
 
+def check_writable(path: Path, flag: str = "--out") -> None:
+    """Refuse a ``path`` that cannot be created or replaced, before the work whose result goes there."""
+    parent = Path(path).absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{flag} {path}: no permission to write in {parent}")
+
+
 def check_replaceable(out_dir: Path, marker: str) -> None:
     """Refuse an ``--out`` that ``write_folder`` would refuse; call it before the work that fills the folder."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise FileExistsError(f"--out {out_dir}: is a file; give a folder")
+    check_writable(out_dir)
     if out_dir.exists() and not (out_dir / marker).exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"--out {out_dir}: exists and does not look like one written by gankit "
                               f"(no {marker}); refusing to replace it")
@@ -56,6 +66,9 @@ def write_folder(out_dir: Path, fill: Callable[[Path], None], marker: str) -> Pa
     os.chmod(tmp, 0o777 & ~_umask())  # as mkdir would make it, not mkdtemp's 0700
     try:
         fill(tmp)
+        for f in tmp.rglob("*"):  # some writers (safetensors) make their files 0600: share them as open() would
+            if f.is_file():
+                os.chmod(f, 0o666 & ~_umask())
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
             shutil.rmtree(old, ignore_errors=True)

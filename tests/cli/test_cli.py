@@ -194,3 +194,38 @@ def test_bad_output_paths_and_values_give_one_line_naming_them(tmp_path, capsys,
     assert main([a.replace("{file}", str(tmp_path / "a-file")) for a in args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("gankit train: error:") and named in err[0]
+
+
+def test_train_into_a_folder_that_is_not_a_run_is_refused_and_it_is_untouched(tmp_path, capsys):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.json").write_text('{"mine": true}')
+    assert gankit("train", "--recipe", "nsgan", "--data", "ring8", "--steps", 1, "--out", tmp_path / "mine") == 2
+    assert "is not a gankit run folder" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "config.json").read_text() == '{"mine": true}'
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["config.json"]
+
+
+def test_a_sample_folder_is_replaced_whole_and_a_foreign_one_refused(trained, tmp_path, capsys):
+    out = tmp_path / "s"
+    assert gankit("sample", "--run", trained, "-n", 5, "--out", out) == 0
+    assert gankit("sample", "--run", trained, "-n", 2, "--seed", 4, "--out", out) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["000000.png", "000001.png", "latents.npy"]  # no stale images
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "000000.png").write_text("keep")
+    assert gankit("sample", "--run", trained, "-n", 2, "--out", tmp_path / "mine") == 2
+    assert "refusing to replace it" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "000000.png").read_text() == "keep"
+
+
+def test_data_of_the_wrong_kind_for_the_model_is_named(trained, capsys):
+    assert gankit("eval", "--run", trained, "--n", 20, "--data", "ring8") == 2
+    assert "--data ring8: 2-D points, but this model makes images" in capsys.readouterr().err
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_the_work(trained, tmp_path, capsys, monkeypatch):
+    import os
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real_access(p, mode))
+    assert gankit("export", "--run", trained, "--out", tmp_path / "ex") == 2
+    assert f"--out {tmp_path / 'ex'}: no permission to write in {tmp_path}" in capsys.readouterr().err

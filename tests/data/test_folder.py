@@ -235,3 +235,54 @@ def test_exif_orientation_is_applied(tmp_path):
     path = tmp_path / "photo.jpg"
     image.save(path, exif=exif)
     assert _decode(path, 0).shape == (60, 50)
+
+
+def test_an_image_too_large_to_decode_safely_is_skipped_with_its_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow's guard, lowered so a small file trips it
+    _write(tmp_path, "ok.png", Image.new("L", (16, 16), 9))
+    _write(tmp_path, "huge.png", Image.new("L", (100, 50), 9))  # 5,000 pixels: over twice the limit
+    data = load_folder(tmp_path)
+    assert len(data) == 1 and data.skipped[0][0].endswith("huge.png") and "too large" in data.skipped[0][1]
+
+
+def test_one_huge_image_does_not_silently_set_a_huge_canvas(tmp_path):
+    _write(tmp_path, "ok.png", Image.new("L", (16, 16), 9))
+    _write(tmp_path, "wide.png", Image.new("L", (2000, 10), 9))
+    with pytest.raises(DataError, match=r"wide\.png \(2000x10\) would make every image a 2000-pixel square canvas; "
+                                        r"choose the training size with --set data\.resolution=N"):
+        load_folder(tmp_path)
+    assert load_folder(tmp_path, resolution=16).images.shape == (2, 1, 16, 16)  # a chosen size is fine
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped(tmp_path):
+    import os
+
+    _write(tmp_path, "ok.png", Image.new("L", (16, 16), 9))
+    with open(os.path.join(os.fsencode(tmp_path), b"\xff-junk.png"), "w") as f:
+        f.write("text")
+    data = load_folder(tmp_path)
+    assert data.skipped[0][0].endswith("\\xff-junk.png")
+    data.skipped[0][0].encode("utf-8")  # printable on any UTF-8 terminal
+
+
+def test_an_empty_folder_spec_is_refused_and_fashion_mnist_becomes_rgb_on_request():
+    from gankit import data as datasets
+
+    with pytest.raises(DataError, match="--data 'folder:': no folder given"):
+        datasets.load("folder:")
+    rgb = datasets.load("fashion-mnist:test", channels=3)
+    assert rgb.images.shape[1:] == (3, 28, 28) and torch.equal(rgb.images[:, 0], rgb.images[:, 2])
+
+
+def test_a_class_folder_without_images_is_reported_not_dropped_silently(tmp_path):
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+    _write(tmp_path / "cat", "a.png", Image.new("L", (8, 8), 9))
+    (tmp_path / "dog" / "notes.txt").write_text("no images yet")
+    data = load_folder(tmp_path)
+    assert data.class_names == ["cat"]
+    assert (str(tmp_path / "dog"), "a class folder without usable images: it is no class of this dataset") in \
+        data.skipped
+    (tmp_path / "dog" / "notes.txt").unlink()  # strict would stop at that file first
+    with pytest.raises(DataError, match=r"dog: a class folder without usable images \(strict mode\)"):
+        load_folder(tmp_path, strict=True)

@@ -59,3 +59,13 @@ def test_module_function_and_bad_specs():
                           ("classifier:1", "expected classifier:PATH:CLASS")]:
         with pytest.raises(LatentError, match=message):
             get_scorer(spec)
+
+
+def test_errors_in_the_users_code_are_reported_as_theirs(tmp_path):
+    (tmp_path / "broken.py").write_text("def f(x:\n")
+    with pytest.raises(LatentError, match=r"--score .*broken\.py:f: importing .*broken\.py raised SyntaxError"):
+        get_scorer(f"{tmp_path / 'broken.py'}:f")
+    (tmp_path / "raises.py").write_text("def boom(x):\n    raise RuntimeError('no GPU here')\n")
+    scorer = get_scorer(f"{tmp_path / 'raises.py'}:boom")
+    with pytest.raises(LatentError, match=r"raises\.py:boom: the function raised RuntimeError: no GPU here"):
+        scorer(torch.zeros(2, 1, 28, 28))

@@ -150,3 +150,13 @@ def test_class_scores_need_features_with_a_class_head(monkeypatch):
 def test_cas_needs_labelled_training_data():
     with pytest.raises(ValueError, match="--metrics cas: needs labelled real training and test data"):
         ev.check_request(images(20), ["cas"], None, True, n=20)
+
+
+def test_the_real_subset_is_random_over_the_classes_and_the_same_every_time():
+    labels = torch.arange(10).repeat_interleave(100)  # a folder: stored class by class
+    by_class = ImageData(labels.view(-1, 1, 1, 1).expand(-1, 1, 4, 4).to(torch.uint8).clone(), labels,
+                         [str(i) for i in range(10)], "sorted")
+    subset = ev.real_subset(by_class, 100)
+    assert torch.equal(subset, ev.real_subset(by_class, 100))
+    assert len(subset[:, 0, 0, 0].unique()) == 10  # the first 100 would all be class 0
+    assert ev.real_subset(by_class, None) is by_class.images and ev.real_subset(by_class, 5000) is by_class.images

@@ -25,7 +25,7 @@ def _user_errors():
     from gankit.latent import LatentError
 
     return (ConfigError, DataError, ExportError, CheckpointError, ClassifierError, FeatureError, ModelFolderError,
-            LatentError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
+            LatentError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,7 +51,15 @@ def model_data(meta: dict, spec: str | None = None):
     from gankit.metrics.evaluate import eval_data_spec
     from gankit.train.run import load_data
 
+    from gankit.config import ConfigError
+    from gankit.data import Mixture
+
     options = {**TRAINER_DEFAULTS, **meta.get("data_options", {}), "data": spec or eval_data_spec(meta["data"])}
     if meta.get("kind") == "image":
         options["data.resolution"], options["data.channels"] = meta["shape"][-1], meta["shape"][0]
-    return load_data(options)
+    data = load_data(options)
+    kind = "points" if isinstance(data, Mixture) else "image"
+    if meta.get("kind") and kind != meta["kind"]:
+        what = {"points": "2-D points", "image": "images"}
+        raise ConfigError(f"--data {options['data']}: {what[kind]}, but this model makes {what[meta['kind']]}")
+    return data

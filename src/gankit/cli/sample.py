@@ -42,16 +42,18 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    import numpy as np
     import torch
     from PIL import Image
 
+    from gankit.atomic import check_writable, save_npy, write_folder
+    from gankit.cli.latent_args import apply_truncation
     from gankit.config import ConfigError
     from gankit.export import load_any
     from gankit.sampling import grid_image, latents, points_image, save_png, to_uint8
-    from gankit.atomic import save_npy
-    from gankit.cli.latent_args import apply_truncation
     from gankit.train.trainer import resolve_device
 
+    check_writable(Path(args.out))
     suffix = Path(args.out).suffix.lower()
     if suffix in Image.registered_extensions() and suffix != ".png":
         raise ConfigError(f"--out {args.out}: samples are written as PNG (lossless): give "
@@ -81,14 +83,17 @@ def run(args) -> int:
         return 0
     if meta.get("kind") == "points":
         raise ConfigError(f"--out {out}: 2-D point samples go into one plot; give a FILE.png")
-    out.mkdir(parents=True, exist_ok=True)
     images = to_uint8(x)
-    for i, img in enumerate(images):
-        arr = img.permute(1, 2, 0).numpy()
-        save_png(Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr), out / f"{i:06d}.png")
-    save_npy(out / "latents.npy", z.numpy())
-    if c is not None:
-        save_npy(out / "labels.npy", c.numpy())
+
+    def fill(folder: Path) -> None:
+        for i, img in enumerate(images):
+            arr = img.permute(1, 2, 0).numpy()
+            Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr).save(folder / f"{i:06d}.png")
+        np.save(folder / "latents.npy", z.numpy())
+        if c is not None:
+            np.save(folder / "labels.npy", c.numpy())
+
+    write_folder(out, fill, marker="latents.npy")  # whole: an older sample folder leaves no stale images behind
     print(f"wrote {args.n} images to {out}/ with their latents in {out / 'latents.npy'}")
     return 0
 

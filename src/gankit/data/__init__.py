@@ -26,8 +26,12 @@ def load(spec: str, *, resolution: int | None = None, size_policy: str = "pad", 
         data = load_fashion_mnist("test" if spec.endswith(":test") else "train", download=download)
         if resolution not in (None, data.resolution):
             data = _resize(data, resolution)
+        if channels == 3:  # grey as RGB, for a model trained on colour images
+            data = ImageData(data.images.expand(-1, 3, -1, -1).contiguous(), data.labels, data.class_names, data.name)
         return data
     path = spec[len("folder:"):] if spec.startswith("folder:") else spec
+    if not path.strip():
+        raise DataError(f"--data {spec!r}: no folder given; use folder:PATH")
     if not spec.startswith("folder:") and not os.path.exists(path):
         raise DataError(f"--data {spec!r}: not a known dataset ({describe_specs()}) and no such folder")
     from gankit.data.folder import load_folder

@@ -18,6 +18,7 @@ Pixel values are brought to 8 bits per channel:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,12 @@ def load_folder(path, resolution: int | None = None, size_policy: str = "pad", c
     if not decoded:
         raise DataError(_nothing_usable(root, skipped))
     labels, class_names = _labels_from_subfolders(root, [d.path for d in decoded])
+    for empty in _classes_left_out(root, class_names):
+        if strict:
+            raise DataError(f"{shown(empty)}: a class folder without usable images (strict mode)")
+        skipped.append((shown(empty), "a class folder without usable images: it is no class of this dataset"))
+    if size_policy == "pad" and resolution is None and canvas is None:
+        _check_auto_canvas(decoded)
     channels = channels or (1 if all(d.is_grey for d in decoded) else 3)
     pictures = [_to_channels(d.pixels, channels) for d in decoded]
     pictures = _apply_size_policy(pictures, size_policy, resolution, canvas, pad_value)
@@ -96,6 +103,24 @@ def _check_arguments(root: Path, resolution, size_policy, channels, canvas, pad_
         raise DataError(f"pad_value {pad_value!r}: expected an integer 0..255")
 
 
+MAX_AUTO_SIDE = 1024  # above this, padding to the largest image needs a resolution chosen on purpose
+
+
+def _check_auto_canvas(decoded: list[_Decoded]) -> None:
+    """The default canvas is the largest side found: one huge image would make every image that big."""
+    largest = max(decoded, key=lambda d: max(d.pixels.shape[:2]))
+    height, width = largest.pixels.shape[:2]
+    if max(height, width) > MAX_AUTO_SIDE:
+        raise DataError(f"{largest.path} ({width}x{height}) would make every image a {max(height, width)}-pixel "
+                        f"square canvas; choose the training size with --set data.resolution=N (and data.canvas "
+                        f"for the padding canvas), or leave that file out")
+
+
+def shown(path: Path) -> str:
+    """A path as text any terminal can print: bytes that are not UTF-8 in a file name appear as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _list_files(root: Path) -> list[Path]:
     """All non-hidden files below root, in a fixed order (sorted by path components)."""
     files = [p for p in root.rglob("*")
@@ -111,8 +136,8 @@ def _decode_all(root: Path, pad_value: int, strict: bool) -> tuple[list[_Decoded
             decoded.append(_Decoded(file, _decode(file, pad_value)))
         except _BadFile as e:
             if strict:
-                raise DataError(f"{file}: {e} (strict mode; without it such files are skipped)") from None
-            skipped.append((str(file), str(e)))
+                raise DataError(f"{shown(file)}: {e} (strict mode; without it such files are skipped)") from None
+            skipped.append((shown(file), str(e)))
     return decoded, skipped
 
 
@@ -129,6 +154,8 @@ def _decode(file: Path, pad_value: int) -> np.ndarray:
         if file.stat().st_size == 0:
             raise _BadFile("empty file (0 bytes)")
         image = Image.open(file)
+    except Image.DecompressionBombError as e:
+        raise _BadFile(f"too large: {e}") from None
     except UnidentifiedImageError:
         raise _BadFile(f"not an image: Pillow does not recognise the {file.suffix or 'extension-less'} file") from None
     except OSError as e:
@@ -240,6 +267,13 @@ def _pad_to_square(image: Image.Image, side: int, pad_value: int) -> Image.Image
     square = Image.new(image.mode, (side, side), fill)
     square.paste(image, ((side - width) // 2, (side - height) // 2))
     return square
+
+
+def _classes_left_out(root: Path, class_names: list[str] | None) -> list[Path]:
+    """Subfolders of ``root`` that would be classes but hold no usable image."""
+    if not class_names:
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in class_names)
 
 
 def _labels_from_subfolders(root: Path, files: list[Path]) -> tuple[torch.Tensor | None, list[str] | None]:

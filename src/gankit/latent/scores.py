@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from gankit.config import one_line
 from gankit.latent import LatentError
 
 
@@ -35,7 +36,11 @@ class Scorer:
         for i in range(0, len(images), batch):
             x = images[i:i + batch]
             try:
-                s = torch.as_tensor(np.asarray(_to_numpy(self.fn(x)), dtype=np.float64))
+                value = self.fn(x)
+            except Exception as e:  # noqa: BLE001 - the user's own code: report it, whatever it raised
+                raise LatentError(f"--score {self.spec}: the function raised {type(e).__name__}: {one_line(e)}") from None
+            try:
+                s = torch.as_tensor(np.asarray(_to_numpy(value), dtype=np.float64))
             except (TypeError, ValueError) as e:
                 raise LatentError(f"--score {self.spec}: the scores are not numbers ({e})") from None
             if s.shape != (len(x),):
@@ -100,6 +105,8 @@ def _function_scorer(spec: str) -> Scorer:
             module = importlib.import_module(where)
     except ImportError as e:
         raise LatentError(f"--score {spec}: cannot import {where} ({e})") from None
+    except Exception as e:  # noqa: BLE001 - a syntax error or any failure while the user's module runs
+        raise LatentError(f"--score {spec}: importing {where} raised {type(e).__name__}: {one_line(e)}") from None
     fn = getattr(module, name, None)
     if not callable(fn):
         raise LatentError(f"--score {spec}: {where} has no function {name!r}")

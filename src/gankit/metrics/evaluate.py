@@ -32,9 +32,18 @@ FD_WARN_BELOW = 2000
 CACHE_DIR = Path(platformdirs.user_cache_dir("gankit")) / "features"
 
 
+def real_subset(data: ImageData, n: int | None) -> torch.Tensor:
+    """``n`` of the data's images (all if None or more), the same ones every time: drawn at random with a fixed
+    seed, because a folder is stored class by class and its first ``n`` images would be a few classes only."""
+    if n is None or n >= len(data):
+        return data.images
+    index = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:n].sort().values
+    return data.images[index]
+
+
 def real_features(data: ImageData, extractor: Extractor, n: int | None = None) -> torch.Tensor:
-    """Features of the first ``n`` images of ``data`` (all if None), from the cache when present."""
-    images = data.images if n is None else data.images[:n]
+    """Features of ``real_subset(data, n)``, from the cache when present."""
+    images = real_subset(data, n)
     digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
     key = hashlib.sha256(f"{extractor.identity}|{digest}|{tuple(images.shape)}".encode()).hexdigest()[:24]
     path = CACHE_DIR / f"{key}.npy"
@@ -146,7 +155,8 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
             results["cacc"] = conditional_accuracy(probs.argmax(1), fake_labels)
     if "cas" in metrics:
         results.update(classification_accuracy_score(fake_images, fake_labels, train_data, data, cas_epochs, seed, device))
-    protocol = (f"{min(n, len(data))} real images ({data.name}) vs {n} generated (seed {seed}), "
+    protocol = (f"{min(n, len(data))} real images ({data.name}{', a fixed random subset' if n < len(data) else ''}) "
+                f"vs {n} generated (seed {seed}), "
                 f"features: {features} ({extractor.dim}-d)"
                 + ("; not Inception: compare only with numbers in the same feature space" if features != "inception" else ""))
     return {"metrics": results, "protocol": protocol, "features": features, "data": data.name, "n": n,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ from gankit import data as datasets
 from gankit import recipes
 from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TIED_TO_RUN_LENGTH, TRAINER_DEFAULTS, ConfigError,
                            RangeError, apply_overrides, changed_keys)
+from gankit.atomic import check_writable
 from gankit.train import checkpoint, distributed
 from gankit.train.trainer import Trainer, resolve_device
 
@@ -48,6 +50,15 @@ def load_data(cfg: dict, download: bool = True):
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(text.rstrip("/")).name if "/" in text else text).strip("-") or "run"
+
+
+def is_run_folder(path: Path) -> bool:
+    """A folder ``gankit train`` wrote: its config.json names a recipe and data."""
+    try:
+        config = json.loads((Path(path) / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and "recipe" in config and "data" in config
 
 
 def fresh_run_dir(base: Path) -> Path:
@@ -123,6 +134,10 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
         if out and checkpoint.list_checkpoints(run_dir) and not resume:
             raise ConfigError(f"--out {run_dir}: already holds a run's checkpoints; add --resume auto to continue it, "
                               f"or choose another --out")
+        if out and not is_run_folder(run_dir) and run_dir.is_dir() and any(run_dir.iterdir()):
+            raise FileExistsError(f"--out {run_dir}: exists and is not a gankit run folder (no config.json naming a "
+                                  f"recipe); refusing to write into it")
+        check_writable(run_dir)
     dataset = load_data(cfg)
     if isinstance(dataset, datasets.ImageData):
         for path, reason in dataset.skipped:

@@ -68,7 +68,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Range:
-    """The numbers a key accepts, checked before a run starts so a bad value never trains silently.
+    """The numbers (or, with ``choices`` of words, the words) a key accepts, checked before a run starts so a
+    bad value never trains silently.
 
     ``low``/``high`` bound the value (None: unbounded), each end closed unless marked open; a list
     value (``G.hidden``) is checked item by item, and ``length`` fixes how many items it has;
@@ -102,6 +103,10 @@ class Range:
         if self.length is not None and len(items) != self.length:
             return f"expected {self.length} comma-separated numbers, got {len(items)}"
         for v in items:
+            if self.choices and all(isinstance(c, str) for c in self.choices):  # a word from a list
+                if v not in self.choices:
+                    return f"must be {self.describe()}"
+                continue
             if isinstance(v, bool) or not isinstance(v, int if self.whole else (int, float)):
                 return f"expected {'a whole number' if self.whole else 'a number'}, got {v!r}"
             if not math.isfinite(v):
@@ -165,6 +170,7 @@ TRAINER_RANGES: dict[str, Range] = {
     "ckpt.keep": count(0, "0 keeps every checkpoint"),
     "data.resolution": count(0, "0 = the data's own size"),
     "data.channels": Range(choices=(0, 1, 3), whole=True, means="0 = the data's own"),
+    "data.size_policy": Range(choices=("pad", "crop", "resize")),
     "data.canvas": count(0, "0 = the largest image"),
     "data.pad_value": Range(0, 255, whole=True),
     "data.brightness": share("the largest brightness shift"),

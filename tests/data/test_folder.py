@@ -286,3 +286,22 @@ def test_a_class_folder_without_images_is_reported_not_dropped_silently(tmp_path
     (tmp_path / "dog" / "notes.txt").unlink()  # strict would stop at that file first
     with pytest.raises(DataError, match=r"dog: a class folder without usable images \(strict mode\)"):
         load_folder(tmp_path, strict=True)
+
+
+def test_a_folder_that_cannot_be_read_is_reported(tmp_path, monkeypatch):
+    import os
+
+    from gankit.data import folder as folder_module
+
+    _write(tmp_path, "ok.png", Image.new("L", (8, 8), 9))
+    (tmp_path / "locked").mkdir()
+    real_walk = os.walk
+
+    def walk(top, onerror=None, **kwargs):  # as os.walk does for a folder without read permission
+        onerror(PermissionError(13, "Permission denied", str(tmp_path / "locked")))
+        yield from real_walk(top, onerror=onerror, **kwargs)
+
+    monkeypatch.setattr(folder_module.os, "walk", walk)
+    assert (str(tmp_path / "locked"), "cannot read this folder: its images are left out") in load_folder(tmp_path).skipped
+    with pytest.raises(DataError, match=r"locked: cannot read this folder \(strict mode"):
+        load_folder(tmp_path, strict=True)

@@ -134,22 +134,22 @@ def images(n: int) -> ImageData:
 @pytest.mark.parametrize("metric", ["pr", "dc"])
 def test_too_few_samples_for_the_neighbourhoods_are_refused_before_sampling(metric):
     with pytest.raises(ValueError, match=r"more than 5 real and generated samples; --n 100 against 5 real images"):
-        ev.check_request(images(5), [metric], None, False, n=100)
+        ev.check_request(images(5), [metric], None, 0, n=100)
     with pytest.raises(ValueError, match=r"--n 5 against 50 real"):
-        ev.check_request(images(50), [metric], None, False, n=5)
-    assert ev.check_request(images(6), [metric], None, False, n=6)[:2] == ([metric], "fmnist")
+        ev.check_request(images(50), [metric], None, 0, n=5)
+    assert ev.check_request(images(6), [metric], None, 0, n=6)[:2] == ([metric], "fmnist")
 
 
 def test_class_scores_need_features_with_a_class_head(monkeypatch):
     headless = ev.get_extractor("fmnist")
     headless = type(headless)(**{**headless.__dict__, "logits": None})
     with pytest.raises(ValueError, match="--metrics is,cacc: need features with a class head"):
-        ev.check_request(images(20), ["is", "cacc"], "fmnist", True, n=20, extractor=headless)
+        ev.check_request(images(20), ["is", "cacc"], "fmnist", 10, n=20, extractor=headless)
 
 
 def test_cas_needs_labelled_training_data():
     with pytest.raises(ValueError, match="--metrics cas: needs labelled real training and test data"):
-        ev.check_request(images(20), ["cas"], None, True, n=20)
+        ev.check_request(images(20), ["cas"], None, 10, n=20)
 
 
 def test_the_real_subset_is_random_over_the_classes_and_the_same_every_time():
@@ -160,3 +160,10 @@ def test_the_real_subset_is_random_over_the_classes_and_the_same_every_time():
     assert torch.equal(subset, ev.real_subset(by_class, 100))
     assert len(subset[:, 0, 0, 0].unique()) == 10  # the first 100 would all be class 0
     assert ev.real_subset(by_class, None) is by_class.images and ev.real_subset(by_class, 5000) is by_class.images
+
+
+def test_cacc_needs_a_classifier_of_the_generators_classes():
+    with pytest.raises(ValueError, match="--metrics cacc: the generator draws 2 classes, but --features fmnist "
+                                         "tells 10 apart"):
+        ev.check_request(images(20), ["cacc"], "fmnist", 2, n=20)
+    assert ev.check_request(images(20), ["cacc"], "fmnist", 10, n=20)[0] == ["cacc"]

@@ -93,7 +93,8 @@ def _check_arguments(root: Path, resolution, size_policy, channels, canvas, pad_
     if size_policy not in SIZE_POLICIES:
         raise DataError(f"size_policy {size_policy!r}: expected one of {', '.join(SIZE_POLICIES)}")
     if size_policy != "pad" and resolution is None:
-        raise DataError(f"size_policy {size_policy!r} needs a resolution (resolution=None)")
+        raise DataError(f"size_policy {size_policy!r} needs a resolution to crop or resize to "
+                        f"(--set data.resolution=N)")
     for name, value in (("resolution", resolution), ("canvas", canvas)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise DataError(f"{name} {value!r}: expected a positive integer")
@@ -121,6 +122,14 @@ def shown(path: Path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def _unreadable_folders(root: Path) -> list[Path]:
+    """Folders below root that cannot be listed (``rglob`` passes over them without a word)."""
+    errors: list[Path] = []
+    for _ in os.walk(root, onerror=lambda e: errors.append(Path(e.filename))):
+        pass
+    return sorted(p for p in errors if not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
 def _list_files(root: Path) -> list[Path]:
     """All non-hidden files below root, in a fixed order (sorted by path components)."""
     files = [p for p in root.rglob("*")
@@ -131,6 +140,10 @@ def _list_files(root: Path) -> list[Path]:
 def _decode_all(root: Path, pad_value: int, strict: bool) -> tuple[list[_Decoded], list[tuple[str, str]]]:
     """Decode every file, collecting (path, reason) for the ones that fail."""
     decoded, skipped = [], []
+    for folder in _unreadable_folders(root):
+        if strict:
+            raise DataError(f"{shown(folder)}: cannot read this folder (strict mode; without it it is skipped)")
+        skipped.append((shown(folder), "cannot read this folder: its images are left out"))
     for file in _list_files(root):
         try:
             decoded.append(_Decoded(file, _decode(file, pad_value)))

@@ -91,11 +91,11 @@ def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], se
     return out
 
 
-def check_request(data, metrics: list[str] | None, features: str | None, conditional: bool, device="cpu", *,
+def check_request(data, metrics: list[str] | None, features: str | None, classes: int, device="cpu", *,
                   n: int, labelled_train_data: bool = False, extractor=None):
-    """(metrics with the defaults filled in, features name, extractor) for ``n`` samples against ``data``; for
-    2-D points the last two are None. What cannot run is a ValueError naming it, before any sample is drawn.
-    ``extractor``: one built by an earlier call, reused."""
+    """(metrics with the defaults filled in, features name, extractor) for ``n`` samples of a generator of
+    ``classes`` classes (0: unconditional) against ``data``; for 2-D points the last two are None. What cannot
+    run is a ValueError naming it, before any sample is drawn. ``extractor``: one built earlier, reused."""
     if isinstance(data, Mixture):
         metrics = metrics or list(POINT_METRICS)
         bad = [m for m in metrics if m not in POINT_METRICS]
@@ -107,7 +107,7 @@ def check_request(data, metrics: list[str] | None, features: str | None, conditi
     if bad:
         raise ValueError(f"--metrics {','.join(bad)}: unknown; available for images: {', '.join(IMAGE_METRICS)}")
     needs_labels = [m for m in metrics if m in ("cacc", "cas")]
-    if needs_labels and not conditional:
+    if needs_labels and not classes:
         raise ValueError(f"--metrics {','.join(needs_labels)}: need a class-conditional generator (cgan, acgan, ...)")
     if "cas" in metrics and not (labelled_train_data and data.labels is not None):
         raise ValueError("--metrics cas: needs labelled real training and test data")
@@ -121,6 +121,9 @@ def check_request(data, metrics: list[str] | None, features: str | None, conditi
     if by_class and extractor.logits is None:
         raise ValueError(f"--metrics {','.join(by_class)}: need features with a class head (fmnist or "
                          f"classifier:PATH), not {features}")
+    if "cacc" in metrics and extractor.classes != classes:
+        raise ValueError(f"--metrics cacc: the generator draws {classes} classes, but --features {features} tells "
+                         f"{extractor.classes} apart; give classifier:PATH trained on the generator's classes")
     return metrics, features, extractor
 
 
@@ -132,7 +135,7 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
     G = G.to(device).eval()
     start = time.perf_counter()
     metrics, features, extractor = check_request(
-        data, metrics, features, bool(getattr(G, "c_dim", 0)), device, n=n,
+        data, metrics, features, getattr(G, "c_dim", 0), device, n=n,
         labelled_train_data=train_data is not None and train_data.labels is not None, extractor=extractor)
     if isinstance(data, Mixture):
         fake, _ = generate(G, meta["z_dim"], n, seed, device=device)

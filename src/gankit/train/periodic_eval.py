@@ -29,7 +29,7 @@ class PeriodicEval:
         self.cfg, self.device = cfg, device
         self._data = self._extractor = None
 
-    def check(self, conditional: bool) -> None:
+    def check(self, classes: int) -> None:
         """Refuse metrics, features or data that cannot be evaluated now, not at the first evaluation mid-run."""
         if not self.enabled:
             return
@@ -40,7 +40,7 @@ class PeriodicEval:
             if "cas" in self.metrics:
                 raise ValueError("--metrics cas: trains two classifiers per evaluation; run `gankit eval --metrics "
                                  "cas` on a checkpoint instead")
-            _, _, self._extractor = check_request(self.data(), self.metrics or None, self.features, conditional,
+            _, _, self._extractor = check_request(self.data(), self.metrics or None, self.features, classes,
                                                   self.device, n=self.n)
         except ValueError as e:  # FeatureError, DataError and ModelFolderError too
             raise ConfigError(f"evaluation during training (--set eval.every_kimg={self.cfg['eval.every_kimg']:g}, "

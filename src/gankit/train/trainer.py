@@ -145,7 +145,7 @@ class Trainer:
         self._compile_trial = False
         self.compiled = fast.use_compile(cfg, self.device) and self._compile()
         self.periodic_eval = PeriodicEval(cfg, self.device)
-        self.periodic_eval.check(conditional=self.objective.num_classes > 0)
+        self.periodic_eval.check(classes=self.objective.num_classes)
 
     # ----- mechanics -----
 

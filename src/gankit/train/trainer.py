@@ -29,9 +29,7 @@ from gankit.atomic import write_file
 from gankit.recipes.base import Phase
 from gankit.regularizers.batch_random import BatchRandom
 from gankit.sampling import grid_image, points_image, save_png
-from gankit.train import checkpoint, distributed, fast, lr_schedule, rng
-from gankit.train import interrupt
-from gankit.train.interrupt import StopRequest
+from gankit.train import checkpoint, distributed, fast, interrupt, lr_schedule, rng
 from gankit.train.ema import make_ema, update_ema
 from gankit.train.feed import make_feed
 from gankit.train.periodic_eval import PeriodicEval
@@ -341,7 +339,7 @@ class Trainer:
                    dynamic_ncols=True)
         last_time, last_nimg, last_ckpt_step = time.perf_counter(), self.nimg, -1
         stopped_by = 0  # the signal the ranks agreed to stop on
-        with StopRequest(self._announce_stop) if stop_on_signal else contextlib.nullcontext(None) as stop:
+        with interrupt.StopRequest(self._announce_stop) if stop_on_signal else contextlib.nullcontext() as stop:
             try:
                 while self.step < cfg["steps"]:
                     before = self.nimg
@@ -393,7 +391,7 @@ class Trainer:
         again = "; Ctrl-C again aborts at once" if signum == signal.SIGINT else ""
         self.log(f"{signal.Signals(signum).name}: stopping after {where}, with a checkpoint{again}")
 
-    def _agreed_stop(self, stop: StopRequest, log_step: bool) -> int:
+    def _agreed_stop(self, stop: interrupt.StopRequest, log_step: bool) -> int:
         """The signal to stop on now, or 0: with one process, any received; with several, at a log step (the
         ranks exchange statistics there anyway) the one any rank received, so all stop at the same step."""
         if not self.dist.active:

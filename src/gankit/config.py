@@ -102,20 +102,19 @@ class Range:
         items = value if isinstance(value, list) else [value]
         if self.length is not None and len(items) != self.length:
             return f"expected {self.length} comma-separated numbers, got {len(items)}"
+        out_of_range = f"{'each must be' if isinstance(value, list) else 'must be'} {self.describe()}"
         for v in items:
-            if self.choices and all(isinstance(c, str) for c in self.choices):  # a word from a list
-                if v not in self.choices:
-                    return f"must be {self.describe()}"
+            if self.choices:  # the same value and type: True is not 1, 1.0 is not 1
+                if not any(v == c and type(v) is type(c) for c in self.choices):
+                    return out_of_range
                 continue
             if isinstance(v, bool) or not isinstance(v, int if self.whole else (int, float)):
                 return f"expected {'a whole number' if self.whole else 'a number'}, got {v!r}"
             if not math.isfinite(v):
                 return "must be a finite number"
-            if (self.choices and v not in self.choices) or \
-               (self.low is not None and (v <= self.low if self.open_low else v < self.low)) or \
+            if (self.low is not None and (v <= self.low if self.open_low else v < self.low)) or \
                (self.high is not None and (v >= self.high if self.open_high else v > self.high)):
-                each = "each must be" if isinstance(value, list) else "must be"
-                return f"{each} {self.describe()}"
+                return out_of_range
         return None
 
     def refuse(self, shown: str, value, key: str | None = None) -> None:
@@ -169,7 +168,7 @@ TRAINER_RANGES: dict[str, Range] = {
     "ckpt.every_kimg": above(0),
     "ckpt.keep": count(0, "0 keeps every checkpoint"),
     "data.resolution": count(0, "0 = the data's own size"),
-    "data.channels": Range(choices=(0, 1, 3), whole=True, means="0 = the data's own"),
+    "data.channels": Range(choices=(0, 1, 3), means="0 = the data's own"),
     "data.size_policy": Range(choices=("pad", "crop", "resize")),
     "data.canvas": count(0, "0 = the largest image"),
     "data.pad_value": Range(0, 255, whole=True),
@@ -193,13 +192,18 @@ def range_of(key: str, ranges: dict[str, Range]) -> Range | None:
                                     if "?" in pattern and fnmatch.fnmatchcase(key, pattern)), None)
 
 
+def as_text(value) -> str:
+    """A config value as ``--set`` takes it: lists comma-separated."""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def check_ranges(cfg: dict, ranges: dict[str, Range]) -> None:
     """Refuse the first value of ``cfg`` outside its range (a RangeError naming the key, the value and what it
     takes)."""
     for key, value in cfg.items():
         rule = range_of(key, ranges)
         if rule:
-            shown = ",".join(map(str, value)) if isinstance(value, list) else value
+            shown = as_text(value)
             rule.refuse(f"--{key} {shown}" if key in SHORTCUT_FLAGS else f"--set {key}={shown}", value, key)
 
 

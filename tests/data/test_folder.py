@@ -284,7 +284,7 @@ def test_a_class_folder_without_images_is_reported_not_dropped_silently(tmp_path
     assert (str(tmp_path / "dog"), "a class folder without usable images: it is no class of this dataset") in \
         data.skipped
     (tmp_path / "dog" / "notes.txt").unlink()  # strict would stop at that file first
-    with pytest.raises(DataError, match=r"dog: a class folder without usable images \(strict mode\)"):
+    with pytest.raises(DataError, match=r"dog: a class folder without usable images: .* \(strict mode"):
         load_folder(tmp_path, strict=True)
 
 
@@ -303,5 +303,5 @@ def test_a_folder_that_cannot_be_read_is_reported(tmp_path, monkeypatch):
 
     monkeypatch.setattr(folder_module.os, "walk", walk)
     assert (str(tmp_path / "locked"), "cannot read this folder: its images are left out") in load_folder(tmp_path).skipped
-    with pytest.raises(DataError, match=r"locked: cannot read this folder \(strict mode"):
+    with pytest.raises(DataError, match=r"locked: cannot read this folder: .* \(strict mode"):
         load_folder(tmp_path, strict=True)

@@ -59,10 +59,15 @@ def test_ctrl_c_finishes_the_step_checkpoints_and_the_resumed_run_equals_a_strai
 
 
 def test_without_stop_on_signal_ctrl_c_interrupts_fit_as_usual(tmp_path):
-    trainer = open_run(steps=12, out=str(tmp_path / "r"), callbacks=[interrupt_at(3)], **COMMON)
-    with pytest.raises(KeyboardInterrupt):
-        trainer.fit()  # a script that calls fit in a loop must still stop on Ctrl-C
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's usual Ctrl-C, whatever an
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})           # earlier test in this process left
+    try:
+        trainer = open_run(steps=12, out=str(tmp_path / "r"), callbacks=[interrupt_at(3)], **COMMON)
+        with pytest.raises(KeyboardInterrupt):
+            trainer.fit()  # a script that calls fit in a loop must still stop on Ctrl-C
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_sigterm_to_the_command_leaves_a_resumable_checkpoint(tmp_path):

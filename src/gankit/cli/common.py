@@ -48,11 +48,10 @@ def model_data(meta: dict, spec: str | None = None):
     for Fashion-MNIST.
     """
     from gankit.config import TRAINER_DEFAULTS
-    from gankit.metrics.evaluate import eval_data_spec
-    from gankit.train.run import load_data
-
     from gankit.config import ConfigError
     from gankit.data import Mixture
+    from gankit.metrics.evaluate import eval_data_spec
+    from gankit.train.run import load_data
 
     options = {**TRAINER_DEFAULTS, **meta.get("data_options", {}), "data": spec or eval_data_spec(meta["data"])}
     if meta.get("kind") == "image":

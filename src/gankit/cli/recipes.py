@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from gankit import recipes
-    from gankit.config import TRAINER_RANGES, ConfigError, range_of
+    from gankit.config import TRAINER_RANGES, ConfigError, as_text, range_of
 
     if args.show:
         from gankit.train.run import default_config
@@ -28,7 +28,7 @@ def run(args) -> int:
         r = recipes.get(args.show)
         print(f"{r.name}: {r.summary}\n  paper: {r.paper}\n")
         ranges = {**TRAINER_RANGES, **r.ranges}
-        lines = [(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}", range_of(k, ranges))
+        lines = [(f"{k}={as_text(v)}", range_of(k, ranges))
                  for k, v in sorted(cfg.items()) if k not in ("recipe", "data")]
         width = max(len(setting) for setting, _ in lines)
         for setting, rule in lines:

@@ -66,9 +66,7 @@ def load_folder(path, resolution: int | None = None, size_policy: str = "pad", c
         raise DataError(_nothing_usable(root, skipped))
     labels, class_names = _labels_from_subfolders(root, [d.path for d in decoded])
     for empty in _classes_left_out(root, class_names):
-        if strict:
-            raise DataError(f"{shown(empty)}: a class folder without usable images (strict mode)")
-        skipped.append((shown(empty), "a class folder without usable images: it is no class of this dataset"))
+        _skip(skipped, empty, "a class folder without usable images: it is no class of this dataset", strict)
     if size_policy == "pad" and resolution is None and canvas is None:
         _check_auto_canvas(decoded)
     channels = channels or (1 if all(d.is_grey for d in decoded) else 3)
@@ -112,7 +110,7 @@ def _check_auto_canvas(decoded: list[_Decoded]) -> None:
     largest = max(decoded, key=lambda d: max(d.pixels.shape[:2]))
     height, width = largest.pixels.shape[:2]
     if max(height, width) > MAX_AUTO_SIDE:
-        raise DataError(f"{largest.path} ({width}x{height}) would make every image a {max(height, width)}-pixel "
+        raise DataError(f"{shown(largest.path)} ({width}x{height}) would make every image a {max(height, width)}-pixel "
                         f"square canvas; choose the training size with --set data.resolution=N (and data.canvas "
                         f"for the padding canvas), or leave that file out")
 
@@ -141,17 +139,20 @@ def _decode_all(root: Path, pad_value: int, strict: bool) -> tuple[list[_Decoded
     """Decode every file, collecting (path, reason) for the ones that fail."""
     decoded, skipped = [], []
     for folder in _unreadable_folders(root):
-        if strict:
-            raise DataError(f"{shown(folder)}: cannot read this folder (strict mode; without it it is skipped)")
-        skipped.append((shown(folder), "cannot read this folder: its images are left out"))
+        _skip(skipped, folder, "cannot read this folder: its images are left out", strict)
     for file in _list_files(root):
         try:
             decoded.append(_Decoded(file, _decode(file, pad_value)))
         except _BadFile as e:
-            if strict:
-                raise DataError(f"{shown(file)}: {e} (strict mode; without it such files are skipped)") from None
-            skipped.append((shown(file), str(e)))
+            _skip(skipped, file, str(e), strict)
     return decoded, skipped
+
+
+def _skip(skipped: list[tuple[str, str]], path: Path, reason: str, strict: bool) -> None:
+    """Record ``path`` as left out with its reason, or in strict mode stop, naming it."""
+    if strict:
+        raise DataError(f"{shown(path)}: {reason} (strict mode; without it, it is skipped)")
+    skipped.append((shown(path), reason))
 
 
 def _nothing_usable(root: Path, skipped: list[tuple[str, str]]) -> str:

@@ -11,7 +11,7 @@ from typing import Callable
 from gankit import data as datasets
 from gankit import recipes
 from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TIED_TO_RUN_LENGTH, TRAINER_DEFAULTS, ConfigError,
-                           RangeError, apply_overrides, changed_keys)
+                           RangeError, apply_overrides, as_text, changed_keys)
 from gankit.atomic import check_writable
 from gankit.train import checkpoint, distributed
 from gankit.train.trainer import Trainer, resolve_device
@@ -113,8 +113,7 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
         except RangeError as e:
             if e.key not in old or old[e.key] != e.value:
                 raise  # the user's own value
-            shown = ",".join(map(str, e.value)) if isinstance(e.value, list) else e.value
-            raise ConfigError(f"checkpoint {path}: holds {e.key}={shown}, which this version of gankit refuses: "
+            raise ConfigError(f"checkpoint {path}: holds {e.key}={as_text(e.value)}, which this version of gankit refuses: "
                               f"{e.why}; start a new run") from None
         refused = {k: v for k, v in changed_keys(old, cfg).items() if k not in MUTABLE_ON_RESUME}
         tied = [f"{k}={cfg[k]}" for k, off in TIED_TO_RUN_LENGTH.items() if cfg.get(k, off) != off]

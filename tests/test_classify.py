@@ -27,6 +27,18 @@ def test_a_set_smaller_than_the_batch_trains_on_all_of_it():
     assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
 
 
+def test_steps_fix_the_optimizer_steps_whatever_the_set_size(monkeypatch):
+    taken = []
+    real_step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: (taken.append(1), real_step(self, *a, **k))[1])
+    lines = []
+    train_classifier(few(30), None, batch=10, width=4, steps=7, log=lines.append)  # 3 steps an epoch: 3 + 3 + 1
+    assert len(taken) == 7 and [line.split(":")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    taken.clear()
+    train_classifier(few(30), None, batch=10, width=4, epochs=2, log=lambda s: None)
+    assert len(taken) == 6
+
+
 def test_features_refuses_points_and_a_foreign_out_before_training(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("gankit.classify.train_classifier", lambda *a, **k: pytest.fail("trained"))
     assert main(["features", "train", "ring8", "--out", str(tmp_path / "f")]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -74,7 +75,11 @@ def write_folder(out_dir: Path, fill: Callable[[Path], None], marker: str) -> Pa
             shutil.rmtree(old, ignore_errors=True)
             os.replace(out_dir, old)
             os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                shutil.rmtree(old)
+            except OSError as e:  # the new folder is in place; only the old copy is left over
+                warnings.warn(f"{out_dir}: written, but the folder it replaced could not be removed ({e}); "
+                              f"it is kept as {old}, delete it by hand", stacklevel=2)
         else:
             os.replace(tmp, out_dir)
     finally:

@@ -6,6 +6,7 @@ accuracy, sha256 of the weights) and ``classifier.safetensors``: no pickles.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -48,10 +49,13 @@ def accuracy(model: torch.nn.Module, data: ImageData, batch: int = 1000, device=
 
 
 def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs: int = 12, batch: int = 128,
-                     lr: float = 2e-3, width: int = 32, seed: int = 0, device="cpu", log=print):
+                     lr: float = 2e-3, width: int = 32, seed: int = 0, device="cpu", log=print,
+                     steps: int | None = None):
     """Adam with a one-cycle schedule and flip/shift augmentation; returns (model, test accuracy or None).
 
     A set smaller than ``batch`` trains on all of it at each step (CAS from a few hundred samples).
+    ``steps`` fixes the number of optimizer steps instead of ``epochs``, so that training sets of different
+    sizes can be compared at equal compute.
     """
     if train.labels is None:
         raise ClassifierError(f"{train.name}: a classifier needs labelled data (class subfolders)")
@@ -65,13 +69,16 @@ def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs:
                        num_classes=train.num_classes, width=width, class_names=train.class_names).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = len(train) // batch  # >= 1
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    total_steps = steps if steps is not None else epochs * steps_per_epoch
+    epochs = math.ceil(total_steps / steps_per_epoch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps)
     images, labels = train.images.to(device), train.labels.to(device)
     for epoch in range(epochs):
         model.train()
         perm = torch.randperm(len(train), generator=g).to(device)
         start, total = time.perf_counter(), 0.0
-        for s in range(steps_per_epoch):
+        this_epoch = min(steps_per_epoch, total_steps - epoch * steps_per_epoch)
+        for s in range(this_epoch):
             idx = perm[s * batch:(s + 1) * batch]
             x = augment(to_float(images[idx]), g)
             loss = F.cross_entropy(model(x), labels[idx])
@@ -81,7 +88,7 @@ def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs:
             sched.step()
             total += loss.item()
         acc = accuracy(model, test, device=device) if test is not None else None
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / steps_per_epoch:.4f}"
+        log(f"epoch {epoch + 1}/{epochs}: loss {total / this_epoch:.4f}"
             + (f", test accuracy {acc:.4f}" if acc is not None else "") + f" ({time.perf_counter() - start:.0f} s)")
     return model.eval(), (accuracy(model, test, device=device) if test is not None else None)
 

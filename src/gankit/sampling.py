@@ -22,6 +22,13 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
 
 
+def grid_size(n: int, side: int, nrow: int | None = None, padding: int = 2) -> tuple[int, int]:
+    """(width, height) in pixels of ``grid_image`` for n images of side x side, known before any is drawn."""
+    cols = min(nrow or max(1, math.ceil(math.sqrt(n))), n)
+    rows = math.ceil(n / cols)
+    return cols * (side + padding) + padding, rows * (side + padding) + padding
+
+
 def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2):
     """A PIL image tiling [-1, 1] images in a near-square grid."""
     from PIL import Image

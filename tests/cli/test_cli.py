@@ -54,6 +54,12 @@ def test_sample_grid_and_folder_with_latents(trained, tmp_path):
     assert Image.open(tmp_path / "imgs" / "000000.png").size == (16, 16)
     z = np.load(tmp_path / "imgs" / "latents.npy")
     assert np.array_equal(z, np.load(tmp_path / "g.latents.npy")[:4])  # same seed, same latents
+    # written a batch at a time: the batch size changes neither the images nor their names
+    assert gankit("sample", "--run", trained, "-n", 5, "--batch", 2, "--out", tmp_path / "small", "--seed", 3) == 0
+    assert sorted(p.name for p in (tmp_path / "small").glob("*.png"))[:4] == files
+    for name in files:
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "small" / name)),
+                              np.asarray(Image.open(tmp_path / "imgs" / name)))
 
 
 def test_export_reproduces_the_checkpoint_generator(trained, tmp_path):
@@ -143,8 +149,57 @@ def test_lenient_mode_reports_skipped_files_before_training(tmp_path, capsys):
     assert out.index("skipped") < out.index("training dcgan")
 
 
+@pytest.fixture
+def images_with_a_bad_file(small_images, tmp_path):
+    import shutil
+
+    root = shutil.copytree(small_images, tmp_path / "cells")
+    bad = root / "tops" / "broken.png"
+    bad.write_bytes(b"not a png")
+    return root, bad
+
+
+@pytest.fixture(scope="module")
+def tiny_ae(tmp_path_factory, small_images):
+    run = tmp_path_factory.mktemp("cli") / "ae"
+    assert gankit("train", "--recipe", "ae", "--data", f"folder:{small_images}", "--steps", 2, "--batch", 16,
+                  "--out", run, "--no-progress", "--set", *FAST, "G.width=4", "z_dim=2") == 0
+    return run
+
+
+@pytest.mark.parametrize("command", [
+    ["eval", "--metrics", "fd", "--features", "fmnist", "--n", 16],
+    ["latent-map", "--out", "map"],
+    ["sample", "--reconstruct", "-n", 2, "--out", "rec.png"],
+    ["features", "train"],
+])
+def test_every_command_reading_a_folder_names_what_it_skips_and_strict_stops(tiny_ae, images_with_a_bad_file,
+                                                                            tmp_path, capsys, command, monkeypatch):
+    root, bad = images_with_a_bad_file
+    monkeypatch.chdir(tmp_path)
+    if command[0] == "features":
+        args = [*command, f"folder:{root}", "--out", tmp_path / "feat", "--epochs", 1, "--width", 4]
+    else:
+        args = [*command[:1], "--run", tiny_ae, "--data", f"folder:{root}", *command[1:]]
+    assert gankit(*args) == 0
+    err = capsys.readouterr().err
+    assert f"skipped {bad}" in err and "1 file(s) skipped" in err and "--strict" in err
+    assert gankit(*args, "--strict") == 2
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_gankit_warnings_are_one_line_naming_the_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GANKIT_DATA", str(tmp_path / "fashon-mnist"))
+    assert gankit("train", "--recipe", "dcgan", "--data", "fashion-mnist:test", "--steps", 1, "--batch", 2,
+                  "--out", tmp_path / "run", "--no-progress", *TINY) == 0
+    err = capsys.readouterr().err
+    assert f"gankit train: warning: GANKIT_DATA={tmp_path / 'fashon-mnist'}: no such folder" in err
+    assert "UserWarning" not in err
+
+
 def test_demo_runs_offline_into_its_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("GANKIT_DATA", str(tmp_path / "nothing-here"))
+    (tmp_path / "nothing-here").mkdir()
     assert gankit("demo", "--steps", 2, "--out", tmp_path / "demo", "--no-progress") == 0
     assert (tmp_path / "demo" / "progress.gif").is_file()
     assert json.loads((tmp_path / "demo" / "config.json").read_text())["data"] == "fashion-mnist:test"

@@ -74,6 +74,7 @@ def test_gankit_data_lookup(tmp_path, monkeypatch, layout):
 
 def test_lookup_order(tmp_path, monkeypatch):
     monkeypatch.setenv("GANKIT_DATA", str(tmp_path / "env"))
+    (tmp_path / "env").mkdir()
     folders = fm.search_folders("test")
     assert folders == [tmp_path / "env", tmp_path / "env" / "fashion-mnist", fm.CACHE_DIR, fm.SYSTEM_DIR,
                        fm.BUNDLED_DIR]
@@ -202,3 +203,9 @@ def test_md5s_match_torchvision():
 
     assert dict(FashionMNIST.resources) == fm.MD5
     assert fm.URL in FashionMNIST.mirrors
+
+
+def test_a_misspelt_gankit_data_is_named_not_passed_over(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_DATA", str(tmp_path / "fashon-mnist"))
+    with pytest.warns(UserWarning, match=f"GANKIT_DATA={tmp_path / 'fashon-mnist'}: no such folder"):
+        assert len(fm.load_fashion_mnist("test")) == 10000  # the bundled copy still serves

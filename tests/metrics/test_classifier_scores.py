@@ -47,3 +47,24 @@ def test_conditional_metrics_from_the_command_line(tiny_classifier, tmp_path, mo
     capsys.readouterr()
     assert main(["eval", "--run", str(plain), "--metrics", "cacc", "--features", f"classifier:{tiny_classifier}"]) == 2
     assert "class-conditional" in capsys.readouterr().err
+
+
+def test_the_cas_baseline_learns_from_every_class_of_a_folder_stored_class_by_class(monkeypatch):
+    import gankit.classify as classify
+    from gankit.data import ImageData
+    from gankit.metrics.classifier_scores import classification_accuracy_score
+
+    labels = torch.arange(10).repeat_interleave(100)  # a folder: stored class by class
+    real = ImageData(torch.zeros(1000, 1, 8, 8, dtype=torch.uint8), labels, [str(i) for i in range(10)], "sorted")
+    seen = []
+
+    def record(train, test, **kwargs):
+        seen.append(train.labels)
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10)), None
+
+    monkeypatch.setattr(classify, "train_classifier", record)
+    fake = torch.zeros(100, 1, 8, 8)
+    classification_accuracy_score(fake, torch.arange(100) % 10, real, real, epochs=1)
+    on_fake, on_real = seen
+    assert len(on_real) == len(on_fake) == 100
+    assert len(on_real.unique()) == 10  # the first 100 would all be class 0

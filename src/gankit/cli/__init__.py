@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
+from pathlib import Path
 
 from gankit import __version__
 from gankit.cli.common import check_flags
-from gankit.cli import demo, directions, edit, eval, export, features, latent_map, recipes, sample, train, walk
+from gankit.cli import dataset, demo, directions, edit, eval, export, features, latent_map, recipes, sample, train, walk
 
-COMMANDS = [train, sample, eval, latent_map, walk, directions, edit, recipes, export, features, demo]
+COMMANDS = [train, sample, eval, latent_map, walk, directions, edit, dataset, recipes, export, features, demo]
 
 
 def _user_errors():
@@ -23,9 +25,25 @@ def _user_errors():
     from gankit.metrics.features import FeatureError
     from gankit.train.checkpoint import CheckpointError
     from gankit.latent import LatentError
+    from gankit.synthetic import SyntheticError
 
     return (ConfigError, DataError, ExportError, CheckpointError, ClassifierError, FeatureError, ModelFolderError,
-            LatentError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+            LatentError, SyntheticError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+            PermissionError)
+
+
+def _one_line_warnings(command: str):
+    """gankit's own warnings as `gankit CMD: warning: ...`, like its errors; other libraries' keep their form."""
+    package = str(Path(__file__).resolve().parents[1])
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if str(Path(filename).resolve()).startswith(package):
+            print(f"gankit {command}: warning: {message}", file=file or sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else 2
     try:
         check_flags(args)
-        code = args.handler(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings(args.command)
+            code = args.handler(args) or 0
         sys.stdout.flush()  # inside the try: a closed pipe shows up here
         return code
     except BrokenPipeError:  # the reader of our output stopped early (`gankit recipes --show dcgan | head`): not

@@ -41,11 +41,41 @@ def add_device(p: argparse.ArgumentParser) -> None:
                    help="where to run (default: auto = cuda, else mps, else cpu)")
 
 
-def model_data(meta: dict, spec: str | None = None):
+def check_grid(n: int, side: int, nrow: int | None, flags: str) -> None:
+    """Refuse, before generating, a grid image larger than Pillow (and most viewers) will open: the limit
+    at which Pillow reports a decompression bomb."""
+    from PIL import Image
+
+    from gankit.config import ConfigError
+    from gankit.sampling import grid_size
+
+    width, height = grid_size(n, side, nrow)
+    if width * height > Image.MAX_IMAGE_PIXELS:
+        raise ConfigError(f"{flags}: {n:,} images of {side}x{side} make a {width:,}x{height:,} grid, more than the "
+                          f"{Image.MAX_IMAGE_PIXELS:,} pixels an image viewer can be expected to open; draw fewer")
+
+
+def add_strict(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strict", action="store_true",
+                   help="stop at the first image file that cannot be used (default: skip it and say so)")
+
+
+def report_skipped(data) -> None:
+    """Name every file a folder load left out, on stderr, as `gankit train` does in its log."""
+    import sys
+
+    from gankit.data import ImageData
+
+    if isinstance(data, ImageData):
+        for line in data.skipped_report("--strict"):
+            print(line, file=sys.stderr)
+
+
+def model_data(meta: dict, spec: str | None = None, strict: bool = False):
     """Real data for a model, prepared as in training (size policy, canvas, channels) at the model's size.
 
     ``spec`` is a ``--data`` override; by default the model's own data, the held-out test split
-    for Fashion-MNIST.
+    for Fashion-MNIST. Files it skips are reported; ``strict`` (or the run's own ``data.strict``) stops instead.
     """
     from gankit.config import TRAINER_DEFAULTS
     from gankit.config import ConfigError
@@ -56,7 +86,9 @@ def model_data(meta: dict, spec: str | None = None):
     options = {**TRAINER_DEFAULTS, **meta.get("data_options", {}), "data": spec or eval_data_spec(meta["data"])}
     if meta.get("kind") == "image":
         options["data.resolution"], options["data.channels"] = meta["shape"][-1], meta["shape"][0]
+    options["data.strict"] = strict or options["data.strict"]
     data = load_data(options)
+    report_skipped(data)
     kind = "points" if isinstance(data, Mixture) else "image"
     if meta.get("kind") and kind != meta["kind"]:
         what = {"points": "2-D points", "image": "images"}

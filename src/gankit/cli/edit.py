@@ -46,8 +46,9 @@ def run(args) -> int:
     import torch
 
     from gankit.atomic import save_npy, write_file
-    from gankit.cli.latent_args import (apply_truncation, class_labels, endpoint_latents, load_image_generator,
-                                        model_record, out_path, parse_alphas)
+    from gankit.cli.common import check_grid
+    from gankit.cli.latent_args import (apply_truncation, class_labels, endpoint_latents, latents_flag,
+                                        load_image_generator, model_record, out_path, parse_alphas)
     from gankit.latent.directions import load_direction
     from gankit.latent.scores import get_scorer
     from gankit.sampling import enlarge, generate, grid_image, save_gif, save_png
@@ -64,6 +65,8 @@ def run(args) -> int:
         args.seeds = "0-7"
     z0 = apply_truncation(endpoint_latents(args, z_dim), args.truncation)
     rows, cols = len(z0), len(alphas)
+    source = latents_flag(args)
+    check_grid(rows * cols, meta["shape"][-1], cols, f"{source} --alphas {args.alphas}")
     a = torch.tensor(alphas, dtype=torch.float32)
     z = (z0[:, None, :] + a[None, :, None] * n).reshape(rows * cols, z_dim)
     c = class_labels(args.cls, len(z), G, meta)

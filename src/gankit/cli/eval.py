@@ -11,7 +11,7 @@ HQ %, reverse KL, per the PacGAN protocol). A Fashion-MNIST model is compared wi
 
 from __future__ import annotations
 
-from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.cli.common import COUNT, add_device, add_model_source, add_strict, add_subcommand, flag_ranges
 from gankit.config import SEED, count
 
 
@@ -28,6 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--data", help="real data to compare with (default: the model's, test split for Fashion-MNIST)")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     p.add_argument("--cas-epochs", type=int, default=5, help="epochs of the CAS classifiers (default 5)")
+    add_strict(p)
     add_device(p)
     flag_ranges(p, {"--n": count(2, "samples"), "--seed": SEED, "--cas-epochs": COUNT})
     p.set_defaults(handler=run)
@@ -44,11 +45,11 @@ def run(args) -> int:
 
     device = resolve_device(args.device)
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
-    data = model_data(meta, args.data)
+    data = model_data(meta, args.data, args.strict)
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     train_data = None
     if metrics and "cas" in metrics:  # CAS compares with a classifier trained on as many real training images
-        train_data = model_data(meta, meta["data"])
+        train_data = model_data(meta, meta["data"], args.strict)
     try:
         result = evaluate(G, meta, data, metrics=metrics, n=args.n, features=args.features, seed=args.seed, device=device,
                           train_data=train_data, cas_epochs=args.cas_epochs)

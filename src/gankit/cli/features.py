@@ -6,7 +6,7 @@ classifier:DIR`; `fashion-mnist` rebuilds the shipped `fmnist` extractor.
 
 from __future__ import annotations
 
-from gankit.cli.common import COUNT, add_device, add_subcommand, flag_ranges
+from gankit.cli.common import COUNT, add_device, add_strict, add_subcommand, flag_ranges
 from gankit.config import SEED, count
 
 
@@ -23,6 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--width", type=int, default=32, help="channels of the first conv stage")
     p.add_argument("--resolution", type=int, help="image size for folders (default: the largest image side)")
     p.add_argument("--seed", type=int, default=0)
+    add_strict(p)
     add_device(p)
     flag_ranges(p, {"--epochs": COUNT, "--batch": COUNT, "--width": COUNT, "--resolution": count(4),
                     "--seed": SEED})
@@ -30,10 +31,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    import torch
-
     from gankit import data as datasets
     from gankit.classify import ClassifierError, save_classifier, train_classifier
+    from gankit.cli.common import report_skipped
     from gankit.model_folder import check_can_save
     from gankit.train.trainer import resolve_device
 
@@ -42,16 +42,13 @@ def run(args) -> int:
     if args.data in ("fashion-mnist", "fashion-mnist:train"):
         train, test = datasets.load("fashion-mnist"), datasets.load("fashion-mnist:test")
     else:
-        full = datasets.load(args.data, resolution=args.resolution)
+        full = datasets.load(args.data, resolution=args.resolution, strict=args.strict)
+        report_skipped(full)
         if not isinstance(full, datasets.ImageData):
             raise ClassifierError(f"{args.data}: 2-D points; a feature network learns from images")
         if full.labels is None:
             raise ClassifierError(f"{args.data}: needs one subfolder per class to learn labels")
-        perm = torch.randperm(len(full), generator=torch.Generator().manual_seed(args.seed))
-        cut = max(1, len(full) // 5)  # hold out 20% to report accuracy
-        test_idx, train_idx = perm[:cut], perm[cut:]
-        train = datasets.ImageData(full.images[train_idx], full.labels[train_idx], full.class_names, full.name)
-        test = datasets.ImageData(full.images[test_idx], full.labels[test_idx], full.class_names, full.name + " (held out)")
+        train, test = full.split(0.2, args.seed)  # hold out 20% to report accuracy
     model, acc = train_classifier(train, test, epochs=args.epochs, batch=args.batch, width=args.width, seed=args.seed,
                                   device=device)
     info = {"data": args.data, "test_data": test.name, "test_accuracy": acc, "epochs": args.epochs, "seed": args.seed}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 from pathlib import Path
 
@@ -54,6 +55,11 @@ def model_flag(args) -> str:
     return "the model"
 
 
+def latents_flag(args) -> str:
+    """The flag and value the latents came from, as the user typed them, for messages."""
+    return f"--seeds {args.seeds}" if args.seeds is not None else f"--latents {' '.join(args.latents)}"
+
+
 def model_record(args, meta: dict) -> dict:
     """What a result file records about the generator it came from."""
     keys = ("recipe", "data", "step", "kimg", "ema", "z_dim", "shape", "sha256")
@@ -84,7 +90,7 @@ def parse_alphas(text: str, flag: str = "--alphas") -> list[float]:
             start, stop, count = text.split(":")
             start, stop, count = float(start), float(stop), int(count)
         else:
-            values = [float(v) for v in text.split(",") if v.strip()]
+            values = [float(v) for v in text.split(",")]  # an empty item is refused, as in --seeds
     except ValueError:
         raise ConfigError(f"{flag} {text}: expected START:STOP:COUNT (e.g. -3:3:7) or numbers such as -2,0,2") from None
     if ":" in text:
@@ -116,6 +122,9 @@ def read_latents(items: list[str], z_dim: int, flag: str = "--latents"):
     for item in items:
         path, sep, row = item.rpartition(":")
         if not sep or not row.lstrip("-").isdigit():
+            if sep and path and not os.path.exists(item) and os.path.exists(path):  # FILE:ROW with a bad ROW
+                raise ConfigError(f"{flag} {item}: {row!r} is not a row number; use FILE:ROW with a whole number, "
+                                  f"such as {path}:0 (or :-1 for the last row)")
             path, row = item, None
         array = np.atleast_2d(read_numbers(path, f"{flag} {item}"))
         if array.ndim != 2 or array.shape[1] != z_dim:

@@ -17,7 +17,7 @@ ae or vae model (a VAE by its posterior means) and writes into --out:
 
 from __future__ import annotations
 
-from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.cli.common import COUNT, add_device, add_model_source, add_strict, add_subcommand, flag_ranges
 from gankit.config import SEED, Range, count
 
 
@@ -38,6 +38,7 @@ def add_parser(sub) -> None:
                         "(default auto: prior for a VAE with z_dim 2)")
     p.add_argument("--seed", type=int, default=0, help="which images when the data holds more than --n (default 0)")
     p.add_argument("--batch", type=int, default=500, help="images encoded or decoded at once (default 500)")
+    add_strict(p)
     add_device(p)
     flag_ranges(p, {"--n": count(2, "images"), "--lattice": Range(2, 64, whole=True), "--seed": SEED, "--batch": COUNT})
     p.set_defaults(handler=run)
@@ -74,7 +75,7 @@ def run(args) -> int:
     if prior and G.z_dim != 2:
         raise ConfigError(f"--span prior: z_dim={G.z_dim} codes are drawn in their PCA plane, where the prior's "
                           f"quantiles do not apply; use --span codes")
-    data = model_data(meta, args.data)
+    data = model_data(meta, args.data, args.strict)
     index = torch.arange(len(data))
     if len(data) > args.n:
         index = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.n].sort().values

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.cli.common import COUNT, add_device, add_model_source, add_strict, add_subcommand, flag_ranges
 from gankit.config import SEED
 
 
@@ -36,6 +36,7 @@ def add_parser(sub) -> None:
                         "originals above reconstructions")
     p.add_argument("--data",
                    help="with --reconstruct: the images (default: the model's data, test split for Fashion-MNIST)")
+    add_strict(p)
     add_device(p)
     flag_ranges(p, {"-n": COUNT, "--seed": SEED, "--batch": COUNT})
     p.set_defaults(handler=run)
@@ -43,14 +44,14 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     import numpy as np
-    import torch
     from PIL import Image
 
     from gankit.atomic import check_writable, save_npy, write_folder
+    from gankit.cli.common import check_grid
     from gankit.cli.latent_args import apply_truncation
     from gankit.config import ConfigError
     from gankit.export import load_any
-    from gankit.sampling import grid_image, latents, points_image, save_png, to_uint8
+    from gankit.sampling import generate, grid_image, latents, points_image, save_png, to_uint8
     from gankit.train.trainer import resolve_device
 
     check_writable(Path(args.out))
@@ -68,12 +69,11 @@ def run(args) -> int:
         return reconstruct(args, G, meta, device)
     z = apply_truncation(latents(args.n, meta["z_dim"], args.seed), args.truncation)
     c, nrow = class_labels(args.cls, args.n, G, meta)
-    with torch.no_grad():
-        x = torch.cat([(G(z[i:i + args.batch].to(device)) if c is None else
-                        G(z[i:i + args.batch].to(device), c[i:i + args.batch].to(device))).cpu()
-                       for i in range(0, args.n, args.batch)])
     out = Path(args.out)
     if out.suffix.lower() == ".png":
+        if meta.get("kind") != "points":
+            check_grid(args.n, meta["shape"][-1], nrow, f"-n {args.n}")
+        x = generate(G, z, c, args.batch, device)
         image = points_image(x) if meta.get("kind") == "points" else grid_image(x, nrow=nrow)
         save_png(image, out)
         save_npy(out.with_suffix(".latents.npy"), z.numpy())
@@ -83,12 +83,14 @@ def run(args) -> int:
         return 0
     if meta.get("kind") == "points":
         raise ConfigError(f"--out {out}: 2-D point samples go into one plot; give a FILE.png")
-    images = to_uint8(x)
 
-    def fill(folder: Path) -> None:
-        for i, img in enumerate(images):
-            arr = img.permute(1, 2, 0).numpy()
-            Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr).save(folder / f"{i:06d}.png")
+    def fill(folder: Path) -> None:  # a batch at a time, so -n is bounded by the disk, not by memory
+        for start in range(0, args.n, args.batch):
+            part = slice(start, start + args.batch)
+            images = to_uint8(generate(G, z[part], None if c is None else c[part], args.batch, device))
+            for i, img in enumerate(images, start):
+                arr = img.permute(1, 2, 0).numpy()
+                Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr).save(folder / f"{i:06d}.png")
         np.save(folder / "latents.npy", z.numpy())
         if c is not None:
             np.save(folder / "labels.npy", c.numpy())
@@ -131,7 +133,7 @@ def reconstruct(args, G, meta: dict, device) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out {out}: --reconstruct writes one grid; give a FILE.png")
-    data = model_data(meta, args.data)
+    data = model_data(meta, args.data, args.strict)
     if args.n > len(data):
         raise ConfigError(f"-n {args.n}: the data has only {len(data)} images")
     index = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.n]

@@ -39,8 +39,9 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from gankit.atomic import save_npy
-    from gankit.cli.latent_args import (apply_truncation, class_labels, endpoint_latents, load_image_generator,
-                                        out_path)
+    from gankit.cli.common import check_grid
+    from gankit.cli.latent_args import (apply_truncation, class_labels, endpoint_latents, latents_flag,
+                                        load_image_generator, out_path)
     from gankit.config import ConfigError
     from gankit.sampling import enlarge, generate, grid_image, save_gif, save_png, walk_path
     from gankit.train.trainer import resolve_device
@@ -49,10 +50,11 @@ def run(args) -> int:
     device = resolve_device(args.device)
     G, meta = load_image_generator(args, device)
     points = endpoint_latents(args, meta["z_dim"])
+    source = latents_flag(args)
     if len(points) < 2:
-        flag = f"--seeds {args.seeds}" if args.seeds else f"--latents {' '.join(args.latents)}"
-        raise ConfigError(f"{flag}: a walk needs at least two endpoints, got {len(points)}")
+        raise ConfigError(f"{source}: a walk needs at least two endpoints, got {len(points)}")
     z = apply_truncation(walk_path(points, args.steps, args.method), args.truncation)
+    check_grid(len(z), meta["shape"][-1], args.columns or len(z), f"{source} --steps {args.steps}")
     c = class_labels(args.cls, len(z), G, meta)
     x = generate(G, z, c, args.batch, device)
 

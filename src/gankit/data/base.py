@@ -44,3 +44,27 @@ class ImageData:
     @property
     def num_classes(self) -> int:
         return len(self.class_names) if self.class_names else 0
+
+    def subset(self, n: int | None, seed: int = 0) -> "ImageData":
+        """``n`` of the images with their labels (all if None or more), the same ones for the same seed: drawn at
+        random, because a folder is stored class by class and its first ``n`` images would be a few classes only."""
+        if n is None or n >= len(self):
+            return self
+        index = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+        return ImageData(self.images[index], None if self.labels is None else self.labels[index], self.class_names,
+                         self.name)
+
+    def split(self, held_out: float, seed: int = 0) -> tuple["ImageData", "ImageData"]:
+        """(the rest, a held-out share) drawn at random with ``seed``: a test set for data that has no split."""
+        perm = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+        cut = max(1, int(len(self) * held_out))
+        parts = (perm[cut:], perm[:cut])
+        return tuple(ImageData(self.images[i], None if self.labels is None else self.labels[i], self.class_names,
+                               name) for i, name in zip(parts, (self.name, f"{self.name} (held out)")))
+
+    def skipped_report(self, stop_hint: str) -> list[str]:
+        """One line per file left out and a total, so no command drops a user's files without a word."""
+        if not self.skipped:
+            return []
+        return ([f"skipped {path}: {reason}" for path, reason in self.skipped]
+                + [f"{len(self.skipped)} file(s) skipped, {len(self)} used ({stop_hint} stops instead)"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import warnings
 import zlib
 from pathlib import Path
 
@@ -105,6 +106,9 @@ def search_folders(split: str) -> list[Path]:
 def _find_folder(split: str) -> Path | None:
     """First folder holding both files of the split (a corrupt pair there is an error, not skipped)."""
     images_name, labels_name, _ = SPLITS[split]
+    env = os.environ.get(ENV_VAR)
+    if env and not Path(env).is_dir():  # a misspelt path would otherwise pass unnoticed
+        warnings.warn(f"{ENV_VAR}={env}: no such folder; looking for Fashion-MNIST elsewhere", stacklevel=3)
     for folder in search_folders(split):
         if (folder / images_name).is_file() and (folder / labels_name).is_file():
             return folder

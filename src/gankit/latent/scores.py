@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +75,7 @@ def class_index(token: str, names: list[str], where: str) -> int:
                       + ", ".join(names))
 
 
-def _classifier_scorer(spec: str, extractor_name: str, folder: Path, token: str, device) -> Scorer:
+def _classifier_scorer(spec: str, extractor_name: str, token: str, device) -> Scorer:
     from gankit.metrics.features import FeatureError, get_extractor
     from gankit.model_folder import ModelFolderError
 
@@ -84,9 +83,9 @@ def _classifier_scorer(spec: str, extractor_name: str, folder: Path, token: str,
         extractor = get_extractor(extractor_name, device)
     except (FeatureError, ModelFolderError) as e:
         raise LatentError(f"--score {spec}: {e}") from None
-    names = json.loads((folder / "config.json").read_text())["network"].get("class_names") or []
+    names = extractor.class_names or []
     if not names:
-        raise LatentError(f"--score {spec}: {folder} records no class names")
+        raise LatentError(f"--score {spec}: the classifier records no class names")
     index = class_index(token, names, f"--score {spec}")
     return Scorer(spec, f"{extractor_name} P({names[index]})", lambda x: extractor.class_probs(x)[:, index])
 
@@ -115,18 +114,16 @@ def _function_scorer(spec: str) -> Scorer:
 
 def get_scorer(spec: str, device="cpu") -> Scorer:
     """The scorer a ``--score`` value names (see the module docstring)."""
-    from gankit.metrics.features import SHIPPED
-
     if spec == "fmnist" or spec.startswith("fmnist:"):
         token = spec.partition(":")[2]
         if not token:
             raise LatentError(f"--score {spec}: name a class, fmnist:CLASS (an index 0-9 or a name such as Trouser)")
-        return _classifier_scorer(spec, "fmnist", SHIPPED / "fmnist", token, device)
+        return _classifier_scorer(spec, "fmnist", token, device)
     if spec.startswith("classifier:"):
         folder, sep, token = spec[len("classifier:"):].rpartition(":")
         if not sep or not folder or not token:
             raise LatentError(f"--score {spec}: expected classifier:PATH:CLASS")
-        return _classifier_scorer(spec, f"classifier:{folder}", Path(folder), token, device)
+        return _classifier_scorer(spec, f"classifier:{folder}", token, device)
     where, sep, name = spec.rpartition(":")
     if not sep or not where or not name:
         raise LatentError(f"--score {spec}: expected fmnist:CLASS, classifier:PATH:CLASS, MODULE:FUNCTION "

@@ -43,7 +43,7 @@ def classification_accuracy_score(fake: torch.Tensor, fake_labels: torch.Tensor,
     n = len(fake)
     names = real_test.class_names
     synthetic = ImageData(to_uint8(fake), fake_labels.cpu().long(), names, "generated")
-    real = ImageData(real_train.images[:n], real_train.labels[:n], names, real_train.name)
+    real = real_train.subset(n)  # at random: a folder's first n images would be its first classes only
     quiet = lambda s: None  # noqa: E731
     on_fake, _ = train_classifier(synthetic, None, epochs=epochs, seed=seed, device=device, log=quiet)
     on_real, _ = train_classifier(real, None, epochs=epochs, seed=seed, device=device, log=quiet)

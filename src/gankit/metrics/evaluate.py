@@ -33,12 +33,8 @@ CACHE_DIR = Path(platformdirs.user_cache_dir("gankit")) / "features"
 
 
 def real_subset(data: ImageData, n: int | None) -> torch.Tensor:
-    """``n`` of the data's images (all if None or more), the same ones every time: drawn at random with a fixed
-    seed, because a folder is stored class by class and its first ``n`` images would be a few classes only."""
-    if n is None or n >= len(data):
-        return data.images
-    index = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:n].sort().values
-    return data.images[index]
+    """The images of ``data.subset(n)``: a fixed random draw, the same every time."""
+    return data.subset(n).images
 
 
 def real_features(data: ImageData, extractor: Extractor, n: int | None = None) -> torch.Tensor:

@@ -42,6 +42,7 @@ class Extractor:
     identity: str  # what the cache key hashes: name + weights digest
     logits: Callable[[torch.Tensor], torch.Tensor] | None = None  # class logits, for classifier extractors
     classes: int = 0  # how many classes the logits tell apart
+    class_names: list[str] | None = None  # their names, in logit order, when the classifier recorded them
 
     @torch.no_grad()
     def class_probs(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
@@ -78,7 +79,7 @@ def classifier_extractor(folder: Path, name: str, device="cpu") -> Extractor:
         return model(x.to(device).float())
 
     return Extractor(name, net["feature_dim"], fn, net["img_resolution"], net["img_channels"],
-                     f"{name}:{config['sha256']}", logits, net.get("num_classes", 10))
+                     f"{name}:{config['sha256']}", logits, net.get("num_classes", 10), net.get("class_names"))
 
 
 def inception_path() -> Path:

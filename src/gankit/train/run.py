@@ -139,10 +139,8 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
         check_writable(run_dir)
     dataset = load_data(cfg)
     if isinstance(dataset, datasets.ImageData):
-        for path, reason in dataset.skipped:
-            log(f"skipped {path}: {reason}")
-        if dataset.skipped:
-            log(f"{len(dataset.skipped)} file(s) skipped, {len(dataset)} used (--set data.strict=true stops instead)")
+        for line in dataset.skipped_report("--set data.strict=true"):
+            log(line)
     trainer = Trainer(cfg, dataset, run_dir, device=torch_device or resolve_device(device), progress_bar=progress_bar,
                       log=log, callbacks=callbacks, dist=dist)
     if state is not None:

@@ -1,0 +1,122 @@
+"""Draw labelled images from a generator.
+
+A conditional generator's label is the class it was asked for; an unconditional one's is the class a
+classifier (the labeller) sees. With a labeller, an image is kept only when the labeller agrees with its
+label and is at least ``min_confidence`` sure of it, so a dataset can trade size for label quality.
+Generation goes on, batch by batch, until every class has its quota or ``max_tries`` times the quota
+were drawn; a class that falls short is reported, not padded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from gankit.sampling import generate, to_uint8, truncate
+from gankit.synthetic import SyntheticError
+
+
+@dataclass
+class Synthetic:
+    """Images (uint8 [N, C, H, W]) with their latents, labels and the labeller's confidence, class by class."""
+
+    images: torch.Tensor
+    latents: torch.Tensor
+    labels: torch.Tensor | None
+    class_names: list[str] | None
+    confidence: torch.Tensor | None
+    quota: list[int] = field(default_factory=list)  # asked for, per class (empty when unlabelled)
+    drawn: int = 0  # images generated in all, kept or not
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def counts(self) -> list[int]:
+        return torch.bincount(self.labels, minlength=len(self.class_names)).tolist() if self.labels is not None else []
+
+    def short(self) -> dict[str, tuple[int, int]]:
+        """{class: (kept, asked)} for every class below its quota."""
+        return {name: (kept, asked) for name, kept, asked in zip(self.class_names or [], self.counts(), self.quota)
+                if kept < asked}
+
+
+def quotas(n: int | None, per_class: int | None, classes: int) -> list[int]:
+    """Images per class: ``per_class`` each, or ``n`` split as evenly as it goes (the first classes get one more)."""
+    if per_class is not None:
+        return [per_class] * classes
+    return [n // classes + (c < n % classes) for c in range(classes)]
+
+
+def synthesize(G, z_dim: int, *, n: int | None = None, per_class: int | None = None,
+               class_names: list[str] | None = None, labeller=None, min_confidence: float = 0.0, seed: int = 0,
+               truncation: float | None = None, batch: int = 256, max_tries: int = 20, device="cpu") -> Synthetic:
+    """Labelled images from G (see the module docstring); ``labeller`` is a feature extractor with a class head."""
+    if n is None and per_class is None:
+        raise SyntheticError("give -n N or --per-class N")
+    k = getattr(G, "c_dim", 0)
+    if labeller is not None:
+        names = labeller.class_names or [str(i) for i in range(labeller.classes)]
+        if k and (labeller.classes != k or (class_names and names != list(class_names))):
+            raise SyntheticError(f"--label-with {labeller.name}: its classes ({', '.join(names)}) are not the "
+                                 f"generator's ({', '.join(class_names or [str(i) for i in range(k)])})")
+        class_names = class_names if k and class_names else names
+    elif k:
+        class_names = class_names or [str(i) for i in range(k)]
+    else:
+        if per_class is not None:
+            raise SyntheticError(f"--per-class {per_class}: this generator is not class-conditional; add "
+                                 f"--label-with fmnist or classifier:PATH to label its images, or use -n")
+        if min_confidence:
+            raise SyntheticError("--min-confidence: needs --label-with, a classifier to be confident")
+        z = _apply(torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed)), truncation)
+        return Synthetic(to_uint8(generate(G, z, None, batch, device)), z, None, None, None, [], n)
+    return _labelled(G, z_dim, quotas(n, per_class, len(class_names)), class_names, k, labeller, min_confidence,
+                     seed, truncation, batch, max_tries, device)
+
+
+def _labelled(G, z_dim, quota, class_names, k, labeller, min_confidence, seed, truncation, batch, max_tries, device):
+    g = torch.Generator().manual_seed(seed)
+    kept: list[list[tuple]] = [[] for _ in quota]  # per class: (images, latents, confidence) parts
+    have = [0] * len(quota)
+    drawn = [0] * len(quota)  # per class asked for (conditional), or all in drawn[0]
+    while True:
+        short = [c for c, q in enumerate(quota) if have[c] < q]
+        if k:  # ask for each class still short, until its budget is spent
+            asks = [c for c in short if drawn[c] < max_tries * quota[c]]
+        else:  # draw and see which classes come out
+            asks = [None] if short and drawn[0] < max_tries * sum(quota) else []
+        if not asks:
+            break
+        for c in asks:
+            size = batch if labeller is not None or c is None else min(batch, quota[c] - have[c])
+            z = _apply(torch.randn(size, z_dim, generator=g), truncation)
+            asked = None if c is None else torch.full((size,), c, dtype=torch.long)
+            x = generate(G, z, asked, batch, device)
+            drawn[c or 0] += size
+            seen, conf = asked, None
+            if labeller is not None:
+                probs = labeller.class_probs(x)
+                conf, seen = probs.max(1)
+                ok = conf >= min_confidence
+                if asked is not None:  # and it must see the class G was asked for
+                    ok &= seen == asked
+                x, z, seen, conf = x[ok], z[ok], seen[ok], conf[ok]
+            images = to_uint8(x)
+            for cls in seen.unique().tolist():
+                pick = (seen == cls).nonzero().flatten()[:max(0, quota[cls] - have[cls])]
+                if len(pick):
+                    kept[cls].append((images[pick], z[pick], None if conf is None else conf[pick]))
+                    have[cls] += len(pick)
+    parts = [(c, part) for c, per in enumerate(kept) for part in per]
+    if not parts:
+        raise SyntheticError(f"no image kept of {sum(drawn):,} drawn: the labeller ({labeller.name}) agreed with "
+                             f"none at --min-confidence {min_confidence}")
+    labels = torch.cat([torch.full((len(part[0]),), c, dtype=torch.long) for c, part in parts])
+    confidence = None if labeller is None else torch.cat([part[2] for _, part in parts]).float()
+    return Synthetic(torch.cat([part[0] for _, part in parts]), torch.cat([part[1] for _, part in parts]), labels,
+                     list(class_names), confidence, list(quota), sum(drawn))
+
+
+def _apply(z: torch.Tensor, truncation: float | None) -> torch.Tensor:
+    return z if truncation is None else truncate(z, truncation)

@@ -20,6 +20,11 @@ def test_one_class_is_refused_with_the_count():
         train_classifier(few(20, classes=1), None, epochs=1, log=lambda s: None)
 
 
+def test_an_empty_set_is_refused_by_name():
+    with pytest.raises(ClassifierError, match="0 test images: no images"):
+        train_classifier(few(0), None, epochs=1, log=lambda s: None)
+
+
 def test_a_set_smaller_than_the_batch_trains_on_all_of_it():
     train = few(40)
     model, acc = train_classifier(train, train, epochs=2, batch=128, width=4, log=lambda s: None)

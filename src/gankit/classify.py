@@ -59,6 +59,8 @@ def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs:
     """
     if train.labels is None:
         raise ClassifierError(f"{train.name}: a classifier needs labelled data (class subfolders)")
+    if len(train) == 0:
+        raise ClassifierError(f"{train.name}: no images to train a classifier on")
     if train.num_classes < 2:
         raise ClassifierError(f"{train.name}: a classifier needs at least two classes (class subfolders), "
                               f"found {train.num_classes}")

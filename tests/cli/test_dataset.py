@@ -33,7 +33,7 @@ def test_a_conditional_generator_gives_class_folders_gankit_trains_on(runs, tmp_
     assert gankit("dataset", "--run", runs["cgan"], "--per-class", 3, "--out", out, "--seed", 5) == 0
     assert "wrote 30 images (T-shirt/top 3, Trouser 3," in capsys.readouterr().out
     rows = list(csv.DictReader(open(out / "labels.csv")))
-    assert len(rows) == 30 and rows[3] == {"file": "images/Trouser/000003.png", "label": "1", "class": "Trouser"}
+    assert len(rows) == 30 and rows[3] == {"file": "images/1-Trouser/000003.png", "label": "1", "class": "Trouser"}
     record = json.loads((out / "dataset.json").read_text())
     assert record["model"]["recipe"] == "cgan" and record["seed"] == 5 and record["labels"] == "the class asked for"
     back = load(f"folder:{out / 'images'}")
@@ -43,10 +43,24 @@ def test_a_conditional_generator_gives_class_folders_gankit_trains_on(runs, tmp_
 
 
 def test_an_unconditional_generator_is_labelled_by_a_classifier(runs, tmp_path, capsys):
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from gankit.classify import to_float
+    from gankit.metrics.features import get_extractor
+
     out = tmp_path / "syn"
-    assert gankit("dataset", "--run", runs["dcgan"], "-n", 20, "--label-with", "fmnist", "--out", out) == 0
+    assert gankit("dataset", "--run", runs["dcgan"], "-n", 20, "--label-with", "fmnist", "--min-confidence", 0.3,
+                  "--out", out) == 0
     rows = list(csv.DictReader(open(out / "labels.csv")))
-    assert 0 < len(rows) <= 20 and all(0 < float(r["confidence"]) <= 1 for r in rows)
+    assert 0 < len(rows) <= 20
+    # every saved image is what the classifier saw: its label is the classifier's choice, at the recorded confidence
+    saved = torch.stack([torch.from_numpy(np.array(Image.open(out / r["file"])))[None] for r in rows])
+    probs = get_extractor("fmnist").class_probs(to_float(saved))
+    assert probs.argmax(1).tolist() == [int(r["label"]) for r in rows]
+    assert np.allclose(probs.max(1).values.numpy(), [float(r["confidence"]) for r in rows], atol=1e-4)
+    assert all(float(r["confidence"]) >= 0.3 for r in rows)
     assert json.loads((out / "dataset.json").read_text())["labels"] == "the class fmnist sees"
 
 
@@ -71,7 +85,12 @@ def test_evidence_compares_three_classifiers_on_held_out_real_images(runs, tmp_p
     (["--run", "dcgan", "-n", 4, "--evidence"], "--evidence: needs labelled images; this generator is unconditional"),
     (["--run", "dcgan", "--per-class", 4], "--per-class 4: this generator is not class-conditional"),
     (["--run", "cgan", "-n", 4, "--evidence", "--real-n", 99999], "--real-n 99999: fashion-mnist:test has 8000"),
-    (["--run", "cgan", "-n", 4, "--label-with", "inception"], "--features inception"),
+    (["--run", "cgan", "-n", 4, "--label-with", "inception"], "--label-with inception: use fmnist or classifier:PATH"),
+    (["--run", "cgan", "-n", 4, "--label-with", "classifier:nowhere"], "--label-with classifier:nowhere: "),
+    (["--run", "cgan", "-n", 4, "--seeds", "0,1"], "--seeds: only used with --evidence"),
+    (["--run", "cgan", "-n", 4, "--evidence", "--seeds", "0,0"], "--seeds 0,0: a seed given twice"),
+    (["--run", "cgan", "-n", 4, "--min-confidence", 0.5], "--min-confidence 0.5: needs --label-with"),
+    (["--run", "cgan", "-n", 4, "--evidence", "--real", "ring8"], "--real ring8: "),
     (["--run", "cgan", "-n", 4, "--min-confidence", 2], "--min-confidence 2.0: must be in [0, 1]"),
     (["--run", "cgan", "-n", 4, "--evidence", "--seeds", "x"], "--seeds x:"),
 ])

@@ -180,6 +180,7 @@ def test_orthogonal_direction_and_list_alphas(trained, brightness, tmp_path):
     (["edit", "--direction", "text.npy", "--out", "e.png"], "--direction text.npy: text.npy holds text"),
     (["edit", "--direction", "two.npz", "--out", "e.png"], "--direction two.npz: two.npz holds several arrays"),
     (["sample", "--out", "grid.jpg"], "--out grid.jpg: samples are written as PNG (lossless): give grid.png"),
+    (["sample", "--strict", "--out", "g.png"], "--strict: only used with --reconstruct"),
     (["sample", "--class", "bag", "--out", "g.png"], "--class bag: this generator is not class-conditional"),
 ])
 def test_errors_name_the_flag(trained, tmp_path, monkeypatch, capsys, args, flag):

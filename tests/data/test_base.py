@@ -37,3 +37,12 @@ def test_a_split_is_disjoint_complete_and_names_the_held_out_part():
     assert torch.equal(again.images, rest.images)
     tiny_rest, tiny_held = by_class(1, 2).split(0.2)
     assert len(tiny_held) == 1 and len(tiny_rest) == 1  # at least one image is held out
+
+
+def test_source_key_spells_each_source_one_way(tmp_path, monkeypatch):
+    from gankit.data import source_key
+
+    monkeypatch.chdir(tmp_path)
+    assert source_key("fashion-mnist") == source_key("fashion-mnist:train") != source_key("fashion-mnist:test")
+    assert source_key("folder:cells") == source_key("cells/") == source_key(f"folder:{tmp_path}/./cells")
+    assert source_key("cells") != source_key("cells2") and source_key("ring8") == "ring8"

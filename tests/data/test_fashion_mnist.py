@@ -209,3 +209,7 @@ def test_a_misspelt_gankit_data_is_named_not_passed_over(tmp_path, monkeypatch):
     monkeypatch.setenv("GANKIT_DATA", str(tmp_path / "fashon-mnist"))
     with pytest.warns(UserWarning, match=f"GANKIT_DATA={tmp_path / 'fashon-mnist'}: no such folder"):
         assert len(fm.load_fashion_mnist("test")) == 10000  # the bundled copy still serves
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setenv("GANKIT_DATA", str(tmp_path / "a-file"))
+    with pytest.warns(UserWarning, match="a-file: a file, not a folder"):
+        fm.load_fashion_mnist("test")

@@ -13,9 +13,12 @@ from gankit.synthetic.labelled import synthesize
 from tests.synthetic.fakes import NAMES, FakeG, labeller
 
 
-def test_folder_names_are_safe_and_distinct():
-    assert folder_names(["T-shirt/top", "Ankle boot", "a\\b", "..", "x:y", "X:Y"]) == \
-        ["T-shirt_top", "Ankle boot", "a_b", "class", "x_y", "X_Y_2"]
+def test_folder_names_are_safe_distinct_and_sort_in_label_order():
+    assert folder_names(["Ankle boot", "Bag", "T-shirt/top"]) == ["Ankle boot", "Bag", "T-shirt_top"]
+    assert folder_names(["a\\b", "a/b", "..", "x:y"]) == ["a_b", "a_b_2", "class", "x_y"]
+    assert folder_names(["T-shirt/top", "Trouser", "Bag"]) == ["0-T-shirt_top", "1-Trouser", "2-Bag"]
+    eleven = folder_names([f"c{i}" for i in range(11)])  # c10 sorts before c2
+    assert eleven[0] == "00-c0" and eleven == sorted(eleven)
 
 
 def test_a_labelled_dataset_reads_back_with_its_labels_latents_and_record(tmp_path):
@@ -24,27 +27,24 @@ def test_a_labelled_dataset_reads_back_with_its_labels_latents_and_record(tmp_pa
     out = write_dataset(tmp_path / "syn", data, {"seed": 3})
     rows = list(csv.DictReader(open(out / "labels.csv")))
     assert [int(r["label"]) for r in rows] == data.labels.tolist()
-    assert rows[0] == {"file": "images/T-shirt_top/000000.png", "label": "0", "class": "T-shirt/top",
+    assert rows[0] == {"file": "images/0-T-shirt_top/000000.png", "label": "0", "class": "T-shirt/top",
                        "confidence": "0.9000"}
     assert np.array_equal(np.load(out / "latents.npy"), data.latents.numpy())
     record = json.loads((out / "dataset.json").read_text())
     assert record["seed"] == 3 and record["count"] == 10 and record["image_shape"] == [1, 4, 4]
     assert [c["count"] for c in record["classes"]] == [3, 3, 2, 2]
-    # gankit's own loader: the same images under the same classes
-    back = load(f"folder:{out / 'images'}")
-    by_name = {name: i for i, name in enumerate(folder_names(names))}
-    order = sorted(range(len(rows)), key=lambda i: (rows[i]["file"].split("/")[1], rows[i]["file"]))
-    assert torch.equal(back.images, data.images[order])
-    assert [by_name[back.class_names[c]] for c in back.labels.tolist()] == [data.labels[i].item() for i in order]
+    back = load(f"folder:{out / 'images'}")  # gankit's own loader: the same images with the same label indices
+    assert torch.equal(back.images, data.images) and torch.equal(back.labels, data.labels)
 
 
-def test_torchvision_imagefolder_reads_it(tmp_path):
+def test_torchvision_imagefolder_gives_every_image_its_label(tmp_path):
     from torchvision.datasets import ImageFolder
 
-    data = synthesize(FakeG(c_dim=4), 3, per_class=2, class_names=NAMES)
+    data = synthesize(FakeG(c_dim=4), 3, per_class=2, class_names=NAMES)  # zero, one, two, three: not sorted
     out = write_dataset(tmp_path / "syn", data, {})
     folder = ImageFolder(str(out / "images"))
-    assert len(folder) == 8 and sorted(folder.classes) == sorted(NAMES)
+    assert folder.targets == data.labels.tolist()
+    assert folder.classes == ["0-zero", "1-one", "2-two", "3-three"]
 
 
 def test_an_unlabelled_dataset_has_no_class_folders(tmp_path):

@@ -32,7 +32,7 @@ def test_the_labeller_drops_images_it_disagrees_with_and_short_classes_are_repor
     assert data.counts() == [5, 5, 0, 5]
     assert data.short() == {"two": (0, 5)}
     assert torch.equal(class_of(data.images), data.labels)
-    assert data.drawn == 8 * 3 + 2 * 8  # class two until its budget (3 x 5 -> 2 batches of 8); the others once
+    assert data.drawn == 8 * 3 + 15  # class two until its budget of 3 x 5 (a batch of 8, then 7); the others once
 
 
 def test_an_unconditional_generator_takes_the_labellers_classes_above_the_confidence_asked():
@@ -42,17 +42,22 @@ def test_an_unconditional_generator_takes_the_labellers_classes_above_the_confid
     assert data.counts() == [6, 0, 6, 6] and data.short() == {"one": (0, 6)}
     assert torch.equal(class_of(data.images), data.labels)
     assert (data.confidence >= 0.8).all()
-    assert data.drawn <= 5 * 24 + 16
+    assert data.drawn == 5 * 24  # "one" never passes: drawing stops at 5 times the 24 asked for
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"per_class": 3}, "--per-class 3: this generator is not class-conditional"),
-    ({"n": 3, "min_confidence": 0.5}, "--min-confidence: needs --label-with"),
+    ({"n": 3, "min_confidence": 0.5}, "--min-confidence 0.5: needs --label-with"),
     ({}, "give -n N or --per-class N"),
 ])
 def test_requests_an_unconditional_generator_cannot_meet(kwargs, message):
     with pytest.raises(SyntheticError, match=message):
         synthesize(FakeG(), 3, **kwargs)
+
+
+def test_min_confidence_without_a_labeller_is_refused_for_a_conditional_generator_too():
+    with pytest.raises(SyntheticError, match="--min-confidence 0.9: needs --label-with"):
+        synthesize(FakeG(c_dim=4), 3, n=4, class_names=NAMES, min_confidence=0.9)
 
 
 def test_a_labeller_of_other_classes_is_refused_for_a_conditional_generator():

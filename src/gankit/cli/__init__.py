@@ -34,7 +34,7 @@ def _user_errors():
 
 def _one_line_warnings(command: str):
     """gankit's own warnings as `gankit CMD: warning: ...`, like its errors; other libraries' keep their form."""
-    package = str(Path(__file__).resolve().parents[1])
+    package = str(Path(__file__).resolve().parents[1]) + os.sep
     default = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):

@@ -71,7 +71,7 @@ def report_skipped(data) -> None:
             print(line, file=sys.stderr)
 
 
-def model_data(meta: dict, spec: str | None = None, strict: bool = False):
+def model_data(meta: dict, spec: str | None = None, strict: bool = False, flag: str = "--data"):
     """Real data for a model, prepared as in training (size policy, canvas, channels) at the model's size.
 
     ``spec`` is a ``--data`` override; by default the model's own data, the held-out test split
@@ -92,5 +92,5 @@ def model_data(meta: dict, spec: str | None = None, strict: bool = False):
     kind = "points" if isinstance(data, Mixture) else "image"
     if meta.get("kind") and kind != meta["kind"]:
         what = {"points": "2-D points", "image": "images"}
-        raise ConfigError(f"--data {options['data']}: {what[kind]}, but this model makes {what[meta['kind']]}")
+        raise ConfigError(f"{flag} {options['data']}: {what[kind]}, but this model makes {what[meta['kind']]}")
     return data

@@ -24,6 +24,9 @@ from gankit.cli.common import COUNT, add_device, add_model_source, add_strict, a
 from gankit.config import SEED, Range, count, share
 
 
+EVIDENCE_ONLY = {"real": None, "real_n": None, "test": None, "seeds": "0,1,2", "epochs": 10, "width": 32}
+
+
 def add_parser(sub) -> None:
     p = add_subcommand(sub, "dataset", "write a labelled synthetic dataset (and test whether it helps)",
                        __doc__.strip(), [
@@ -53,10 +56,10 @@ def add_parser(sub) -> None:
     evidence.add_argument("--test", metavar="SPEC",
                           help="labelled real test images (default: Fashion-MNIST's test split, else 20%% of --real "
                                "held out)")
-    evidence.add_argument("--seeds", default="0,1,2", help="classifier seeds (default 0,1,2)")
-    evidence.add_argument("--epochs", type=int, default=10,
+    evidence.add_argument("--seeds", help="classifier seeds (default 0,1,2)")
+    evidence.add_argument("--epochs", type=int,
                           help="passes over real + synthetic; every classifier gets that many steps (default 10)")
-    evidence.add_argument("--width", type=int, default=32, help="channels of the classifier's first stage")
+    evidence.add_argument("--width", type=int, help="channels of the classifier's first stage (default 32)")
     add_strict(p)
     add_device(p)
     flag_ranges(p, {"-n": COUNT, "--per-class": COUNT, "--min-confidence": share("a probability"),
@@ -75,30 +78,31 @@ def run(args) -> int:
     from gankit.cli.latent_args import load_image_generator, model_record, parse_seeds
     from gankit.config import ConfigError
     from gankit.data import ImageData
-    from gankit.metrics.features import get_extractor
     from gankit.synthetic import evidence as ev
     from gankit.synthetic.folder import MARKER, write_dataset
-    from gankit.synthetic.labelled import synthesize
+    from gankit.synthetic.labelled import label_names, synthesize
     from gankit.train.trainer import resolve_device
 
     out = Path(args.out)
     check_replaceable(out, MARKER)  # before the work, not after
-    seeds = parse_seeds(args.seeds) if args.evidence else []
-    for flag in ("real", "real_n", "test"):
+    for flag, default in EVIDENCE_ONLY.items():
         if getattr(args, flag) is not None and not args.evidence:
             raise ConfigError(f"--{flag.replace('_', '-')}: only used with --evidence")
+        if getattr(args, flag) is None:
+            setattr(args, flag, default)
+    seeds = parse_seeds(args.seeds) if args.evidence else []
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {args.seeds}: a seed given twice would count one run twice")
     device = resolve_device(args.device)
     G, meta = load_image_generator(args, device)
-    labeller = None
-    if args.label_with:
-        labeller = get_extractor(args.label_with, device)
-        if labeller.logits is None:
-            raise ConfigError(f"--label-with {args.label_with}: has no class head; use fmnist or classifier:PATH")
+    labeller = _labeller(args.label_with, device) if args.label_with else None
     conditional = bool(getattr(G, "c_dim", 0))
-    if args.evidence:  # the real sets load before generation, so a bad --real or --test costs nothing
-        if not conditional and labeller is None:
+    if args.evidence:  # the real sets load and are checked before generation: a bad --real or --test costs nothing
+        names = label_names(getattr(G, "c_dim", 0), meta.get("class_names"), labeller)
+        if names is None:
             raise ConfigError("--evidence: needs labelled images; this generator is unconditional, add --label-with")
         real, test, test_seen = _real_sets(args, meta, model_data)
+        ev.check_compatible(real, test, names, meta["shape"])
     data = synthesize(G, meta["z_dim"], n=args.n, per_class=args.per_class, class_names=meta.get("class_names"),
                       labeller=labeller, min_confidence=args.min_confidence, seed=args.seed,
                       truncation=args.truncation, batch=args.batch, device=device)
@@ -140,20 +144,36 @@ def _real_sets(args, meta: dict, model_data):
     """(real training images, real test images, whether the generator trained on the test images) at the
     model's size, for --evidence."""
     from gankit.config import ConfigError
+    from gankit.data import source_key
     from gankit.metrics.evaluate import eval_data_spec
 
     real_spec = args.real or meta["data"]
-    real = model_data(meta, real_spec, args.strict)
+    real = model_data(meta, real_spec, args.strict, "--real")
+    if real.labels is None:
+        named = f"--real {real_spec}" if args.real else f"{real_spec} (the model's data; --real names others)"
+        raise ConfigError(f"--evidence: {named}: needs labels (one subfolder per class)")
     test_spec = args.test or eval_data_spec(real_spec)
-    if test_spec == real_spec:  # no split of its own: hold a share out, never test on training images
+    if source_key(test_spec) == source_key(real_spec):  # no split of its own: hold a share out
         real, test = real.split(0.2, seed=0)
     else:
-        test = model_data(meta, test_spec, args.strict)
-    if real.labels is None:
-        raise ConfigError(f"--real {real_spec}: needs labels (one subfolder per class)")
+        test = model_data(meta, test_spec, args.strict, "--test")
     if args.real_n is not None:
         if args.real_n > len(real):
             raise ConfigError(f"--real-n {args.real_n}: {real_spec} has {len(real)} training images")
         real = real.subset(args.real_n)
         real.name = f"{real_spec} ({args.real_n} images)"
-    return real, test, test_spec == meta["data"]
+    return real, test, source_key(test_spec) == source_key(meta["data"])
+
+
+def _labeller(spec: str, device):
+    """The classifier of --label-with, or one line naming the flag."""
+    from gankit.config import ConfigError
+    from gankit.metrics.features import FeatureError, get_extractor
+    from gankit.model_folder import ModelFolderError
+
+    if spec != "fmnist" and not spec.startswith("classifier:"):
+        raise ConfigError(f"--label-with {spec}: use fmnist or classifier:PATH (a folder from gankit features train)")
+    try:
+        return get_extractor(spec, device)
+    except (FeatureError, ModelFolderError) as e:
+        raise ConfigError(f"--label-with {spec}: {str(e).removeprefix(f'--features {spec}: ')}") from None

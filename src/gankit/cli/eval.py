@@ -40,19 +40,23 @@ def run(args) -> int:
     from gankit.cli.common import model_data
     from gankit.config import ConfigError
     from gankit.export import load_any
-    from gankit.metrics.evaluate import append_results, evaluate
+    from gankit.data import source_key
+    from gankit.metrics.evaluate import append_results, eval_data_spec, evaluate
     from gankit.train.trainer import resolve_device
 
     device = resolve_device(args.device)
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
     data = model_data(meta, args.data, args.strict)
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
-    train_data = None
+    train_data = cas_test = None
     if metrics and "cas" in metrics:  # CAS compares with a classifier trained on as many real training images
-        train_data = model_data(meta, meta["data"], args.strict)
+        if source_key(args.data or eval_data_spec(meta["data"])) == source_key(meta["data"]):  # one set: split it,
+            train_data, cas_test = data.split(0.2, seed=0)  # so the real baseline is never tested on its own images
+        else:
+            train_data = model_data(meta, meta["data"], args.strict)
     try:
         result = evaluate(G, meta, data, metrics=metrics, n=args.n, features=args.features, seed=args.seed, device=device,
-                          train_data=train_data, cas_epochs=args.cas_epochs)
+                          train_data=train_data, cas_epochs=args.cas_epochs, cas_test_data=cas_test)
     except ValueError as e:
         raise ConfigError(str(e)) from None
     result.update({"model": args.run or args.checkpoint or args.export, "step": meta.get("step"), "kimg": meta.get("kimg")})

@@ -61,6 +61,8 @@ def run(args) -> int:
                           f"{Path(args.out).with_suffix('.png')} for a grid, or a folder name for one PNG per image")
     if args.data and not args.reconstruct:
         raise ConfigError(f"--data {args.data}: only used with --reconstruct")
+    if args.strict and not args.reconstruct:
+        raise ConfigError("--strict: only used with --reconstruct, which reads real images")
     if args.reconstruct and args.cls is not None:
         raise ConfigError(f"--class {args.cls}: --reconstruct decodes real images, not classes")
     device = resolve_device(args.device)

@@ -7,12 +7,22 @@ import os
 from gankit.data.base import DataError, ImageData
 from gankit.data.mixtures import MIXTURES, Mixture
 
-__all__ = ["DataError", "ImageData", "Mixture", "load", "describe_specs"]
+__all__ = ["DataError", "ImageData", "Mixture", "load", "describe_specs", "source_key"]
 
 
 def describe_specs() -> str:
     return ("fashion-mnist | fashion-mnist:test | folder:PATH (or a bare PATH) | "
             + " | ".join(MIXTURES))
+
+
+def source_key(spec: str) -> str:
+    """One spelling per data source, so that two specs can be compared: ``fashion-mnist`` is
+    ``fashion-mnist:train``, and ``folder:x``, ``x/`` and ``./x`` are the same folder."""
+    if spec in ("fashion-mnist", "fashion-mnist:train"):
+        return "fashion-mnist:train"
+    if spec == "fashion-mnist:test" or spec in MIXTURES:
+        return spec
+    return "folder:" + os.path.realpath(spec[len("folder:"):] if spec.startswith("folder:") else spec)
 
 
 def load(spec: str, *, resolution: int | None = None, size_policy: str = "pad", channels: int | None = None,

@@ -108,7 +108,8 @@ def _find_folder(split: str) -> Path | None:
     images_name, labels_name, _ = SPLITS[split]
     env = os.environ.get(ENV_VAR)
     if env and not Path(env).is_dir():  # a misspelt path would otherwise pass unnoticed
-        warnings.warn(f"{ENV_VAR}={env}: no such folder; looking for Fashion-MNIST elsewhere", stacklevel=3)
+        what = "a file, not a folder" if Path(env).exists() else "no such folder"
+        warnings.warn(f"{ENV_VAR}={env}: {what}; looking for Fashion-MNIST elsewhere", stacklevel=3)
     for folder in search_folders(split):
         if (folder / images_name).is_file() and (folder / labels_name).is_file():
             return folder

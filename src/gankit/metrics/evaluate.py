@@ -125,9 +125,11 @@ def check_request(data, metrics: list[str] | None, features: str | None, classes
 
 def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 10000, features: str | None = None,
              seed: int = 0, device="cpu", train_data: ImageData | None = None, cas_epochs: int = 5,
-             extractor=None) -> dict:
+             extractor=None, cas_test_data: ImageData | None = None) -> dict:
     """Run ``metrics`` on ``n`` samples of G against ``data``; returns results with their protocol.
-    ``extractor``: the feature network of an earlier call with the same ``features``, reused."""
+    ``extractor``: the feature network of an earlier call with the same ``features``, reused.
+    ``cas`` trains on ``train_data`` and tests on ``cas_test_data`` (default ``data``): held-out images,
+    when the training images would otherwise be among them."""
     G = G.to(device).eval()
     start = time.perf_counter()
     metrics, features, extractor = check_request(
@@ -153,11 +155,14 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
         if "cacc" in metrics:
             results["cacc"] = conditional_accuracy(probs.argmax(1), fake_labels)
     if "cas" in metrics:
-        results.update(classification_accuracy_score(fake_images, fake_labels, train_data, data, cas_epochs, seed, device))
+        cas_test = cas_test_data if cas_test_data is not None else data
+        results.update(classification_accuracy_score(fake_images, fake_labels, train_data, cas_test, cas_epochs, seed,
+                                                     device))
     protocol = (f"{min(n, len(data))} real images ({data.name}{', a fixed random subset' if n < len(data) else ''}) "
                 f"vs {n} generated (seed {seed}), "
                 f"features: {features} ({extractor.dim}-d)"
-                + ("; not Inception: compare only with numbers in the same feature space" if features != "inception" else ""))
+                + ("; not Inception: compare only with numbers in the same feature space" if features != "inception" else "")
+                + (f"; cas tested on {len(cas_test)} real images ({cas_test.name})" if "cas" in metrics else ""))
     return {"metrics": results, "protocol": protocol, "features": features, "data": data.name, "n": n,
             "seconds": time.perf_counter() - start}
 

@@ -17,17 +17,20 @@ from gankit.synthetic import SyntheticError
 ARMS = ("real", "synthetic", "real+synthetic")
 
 
-def check_compatible(real: ImageData, synthetic: ImageData, test: ImageData) -> None:
-    """Refuse sets a classifier cannot be compared on, naming what differs."""
+def check_compatible(real: ImageData, test: ImageData, class_names: list[str] | None, shape) -> None:
+    """Refuse real sets a classifier of the synthetic images (``class_names``, images of ``shape``) cannot be
+    compared on, naming what differs; called before any image is drawn."""
     for data in (real, test):
         if data.labels is None:
             raise SyntheticError(f"--evidence: {data.name} has no labels (class subfolders) to test against")
-        if data.class_names != synthetic.class_names:
+        if data.class_names != list(class_names or []):
             raise SyntheticError(f"--evidence: {data.name}'s classes ({', '.join(data.class_names or [])}) are not "
-                                 f"the synthetic set's ({', '.join(synthetic.class_names or [])})")
-        if data.images.shape[1:] != synthetic.images.shape[1:]:
+                                 f"the synthetic set's ({', '.join(class_names or [])})")
+        if list(data.images.shape[1:]) != list(shape):
             raise SyntheticError(f"--evidence: {data.name} holds images of shape {list(data.images.shape[1:])}, the "
-                                 f"synthetic set {list(synthetic.images.shape[1:])}")
+                                 f"synthetic set {list(shape)}")
+    if len(real) < 2:
+        raise SyntheticError(f"--evidence: {real.name} has {len(real)} training image(s); a classifier needs more")
 
 
 def combined(real: ImageData, synthetic: ImageData) -> ImageData:
@@ -44,9 +47,12 @@ def compare(real: ImageData, synthetic: ImageData, test: ImageData, *, seeds=(0,
     """
     from gankit.classify import accuracy, train_classifier
 
-    check_compatible(real, synthetic, test)
+    check_compatible(real, test, synthetic.class_names, synthetic.images.shape[1:])
+    if len(set(seeds)) != len(seeds):
+        raise SyntheticError(f"--seeds {','.join(map(str, seeds))}: a seed given twice would count one run twice")
     sets = {"real": real, "synthetic": synthetic, "real+synthetic": combined(real, synthetic)}
-    steps = steps or epochs * max(1, len(sets["real+synthetic"]) // min(batch, len(sets["real+synthetic"])))
+    batch = min(batch, len(real), len(synthetic))  # the same batch for every arm, even a small one
+    steps = steps or epochs * (len(sets["real+synthetic"]) // batch)
     acc: dict[str, list[float]] = {arm: [] for arm in ARMS}
     for seed in seeds:
         for arm in ARMS:
@@ -69,10 +75,10 @@ def verdict(gains: list[float], alpha: float = 0.05) -> dict:
         return {"p_value": None, "verdict": "one seed: no test of seed noise; run more seeds"}
     from scipy import stats
 
-    if all(g == gains[0] for g in gains):  # no spread: the t statistic is undefined
-        p = 0.0 if gains[0] != 0 else 1.0
-    else:
-        p = float(stats.ttest_1samp(gains, 0.0).pvalue)
+    if all(g == gains[0] for g in gains):  # no spread: the t statistic is undefined, and the test set too coarse
+        return {"p_value": None, "verdict": f"no spread over {len(gains)} seeds to test against; run more seeds or "
+                                            f"test on more images"}
+    p = float(stats.ttest_1samp(gains, 0.0).pvalue)
     mean = statistics.fmean(gains)
     word = "no clear difference" if p >= alpha or mean == 0 else ("helps" if mean > 0 else "hurts")
     return {"p_value": p, "verdict": f"{word} (paired t-test over {len(gains)} seeds, p = {p:.3g})"}

@@ -1,7 +1,8 @@
 """Write a synthetic dataset whole, in the layout image tools read.
 
-``OUT/images/CLASS/NNNNNN.png`` (class subfolders, so ``gankit train --data folder:OUT/images`` and
-torchvision's ``ImageFolder`` take it as it is; no subfolders when unlabelled), ``labels.csv`` (file, label
+``OUT/images/CLASS/NNNNNN.png`` (class subfolders that sort in label order, so ``gankit train --data
+folder:OUT/images`` and torchvision's ``ImageFolder`` give every image its label index; no subfolders when
+unlabelled), ``labels.csv`` (file, label
 index, class name, the labeller's confidence), ``latents.npy`` (row i made image i) and ``dataset.json``
 (what made it). The folder is replaced only once complete, and never one that lacks ``dataset.json``.
 """
@@ -23,8 +24,10 @@ MARKER = "dataset.json"
 
 
 def folder_names(class_names: list[str]) -> list[str]:
-    """A folder name per class: path separators and other awkward characters become ``_``, and names
-    that end up equal get a numeric suffix, so every class keeps a folder of its own."""
+    """A folder name per class, sorting in label order, since folder readers (gankit's, torchvision's
+    ``ImageFolder``) number classes in sorted order. Path separators and other awkward characters become
+    ``_`` and names that end up equal get a numeric suffix; when the names alone would not sort in label
+    order, each is prefixed with its label (``0-T-shirt_top``, ``1-Trouser``, ...)."""
     names: list[str] = []
     for name in class_names:
         safe = re.sub(r"[^\w .+-]+", "_", name).strip(" .") or "class"
@@ -32,6 +35,9 @@ def folder_names(class_names: list[str]) -> list[str]:
         while candidate.lower() in (n.lower() for n in names):
             candidate, i = f"{safe}_{i}", i + 1
         names.append(candidate)
+    if names != sorted(names):
+        width = len(str(len(names) - 1))
+        names = [f"{c:0{width}d}-{name}" for c, name in enumerate(names)]
     return names
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from gankit.classify import to_float
 from gankit.sampling import generate, to_uint8, truncate
 from gankit.synthetic import SyntheticError
 
@@ -48,6 +49,19 @@ def quotas(n: int | None, per_class: int | None, classes: int) -> list[int]:
     return [n // classes + (c < n % classes) for c in range(classes)]
 
 
+def label_names(k: int, class_names: list[str] | None, labeller=None) -> list[str] | None:
+    """The classes the images will be labelled with: a conditional generator's ``k`` (``class_names``, as its
+    data named them), else the labeller's; None when nothing labels them. A labeller of other classes than a
+    conditional generator's is refused."""
+    if labeller is None:
+        return (list(class_names or []) or [str(i) for i in range(k)]) if k else None
+    names = labeller.class_names or [str(i) for i in range(labeller.classes)]
+    if k and (labeller.classes != k or (class_names and names != list(class_names))):
+        raise SyntheticError(f"--label-with {labeller.name}: its classes ({', '.join(names)}) are not the "
+                             f"generator's ({', '.join(class_names or [str(i) for i in range(k)])})")
+    return list(class_names) if k and class_names else names
+
+
 def synthesize(G, z_dim: int, *, n: int | None = None, per_class: int | None = None,
                class_names: list[str] | None = None, labeller=None, min_confidence: float = 0.0, seed: int = 0,
                truncation: float | None = None, batch: int = 256, max_tries: int = 20, device="cpu") -> Synthetic:
@@ -55,20 +69,13 @@ def synthesize(G, z_dim: int, *, n: int | None = None, per_class: int | None = N
     if n is None and per_class is None:
         raise SyntheticError("give -n N or --per-class N")
     k = getattr(G, "c_dim", 0)
-    if labeller is not None:
-        names = labeller.class_names or [str(i) for i in range(labeller.classes)]
-        if k and (labeller.classes != k or (class_names and names != list(class_names))):
-            raise SyntheticError(f"--label-with {labeller.name}: its classes ({', '.join(names)}) are not the "
-                                 f"generator's ({', '.join(class_names or [str(i) for i in range(k)])})")
-        class_names = class_names if k and class_names else names
-    elif k:
-        class_names = class_names or [str(i) for i in range(k)]
-    else:
+    if min_confidence and labeller is None:
+        raise SyntheticError(f"--min-confidence {min_confidence}: needs --label-with, a classifier to be confident")
+    class_names = label_names(k, class_names, labeller)
+    if class_names is None:
         if per_class is not None:
             raise SyntheticError(f"--per-class {per_class}: this generator is not class-conditional; add "
                                  f"--label-with fmnist or classifier:PATH to label its images, or use -n")
-        if min_confidence:
-            raise SyntheticError("--min-confidence: needs --label-with, a classifier to be confident")
         z = _apply(torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed)), truncation)
         return Synthetic(to_uint8(generate(G, z, None, batch, device)), z, None, None, None, [], n)
     return _labelled(G, z_dim, quotas(n, per_class, len(class_names)), class_names, k, labeller, min_confidence,
@@ -89,20 +96,20 @@ def _labelled(G, z_dim, quota, class_names, k, labeller, min_confidence, seed, t
         if not asks:
             break
         for c in asks:
-            size = batch if labeller is not None or c is None else min(batch, quota[c] - have[c])
+            left = max_tries * (quota[c] if k else sum(quota)) - drawn[c or 0]  # never past the budget
+            size = min(batch, left) if labeller is not None or c is None else min(batch, quota[c] - have[c])
             z = _apply(torch.randn(size, z_dim, generator=g), truncation)
             asked = None if c is None else torch.full((size,), c, dtype=torch.long)
-            x = generate(G, z, asked, batch, device)
+            images = to_uint8(generate(G, z, asked, batch, device))  # what is saved is what is labelled
             drawn[c or 0] += size
             seen, conf = asked, None
             if labeller is not None:
-                probs = labeller.class_probs(x)
+                probs = labeller.class_probs(to_float(images))
                 conf, seen = probs.max(1)
                 ok = conf >= min_confidence
                 if asked is not None:  # and it must see the class G was asked for
                     ok &= seen == asked
-                x, z, seen, conf = x[ok], z[ok], seen[ok], conf[ok]
-            images = to_uint8(x)
+                images, z, seen, conf = images[ok], z[ok], seen[ok], conf[ok]
             for cls in seen.unique().tolist():
                 pick = (seen == cls).nonzero().flatten()[:max(0, quota[cls] - have[cls])]
                 if len(pick):

@@ -28,3 +28,7 @@ def test_crops_padded_augmented_and_trained(tmp_path, resolution):
     assert len(grids) == 3  # at the start, after 10 epochs (420 images), at the end (560)
     assert Image.open(grids[-1]).size[0] > resolution
     assert json.loads((run / "config.json").read_text())["data.resolution"] == resolution
+    # step 4: a synthetic set of crops at the training size, with the latent of each
+    assert main(["dataset", "--run", str(run), "-n", "20", "--out", str(tmp_path / "synthetic")]) == 0
+    made = sorted((tmp_path / "synthetic" / "images").glob("*.png"))
+    assert len(made) == 20 and Image.open(made[0]).size == (resolution, resolution)

@@ -61,6 +61,11 @@ def test_an_unconditional_generator_is_labelled_by_a_classifier(runs, tmp_path, 
     assert probs.argmax(1).tolist() == [int(r["label"]) for r in rows]
     assert np.allclose(probs.max(1).values.numpy(), [float(r["confidence"]) for r in rows], atol=1e-4)
     assert all(float(r["confidence"]) >= 0.3 for r in rows)
+    record = json.loads((out / "dataset.json").read_text())
+    empty = [c["name"] for c in record["classes"] if c["count"] == 0]
+    printed = capsys.readouterr().out
+    assert all(f"short: {name}: 0 of 2 kept" in printed for name in empty)
+    assert (f"note: no image of {', '.join(empty)}: folder readers" in printed) == bool(empty)
     assert json.loads((out / "dataset.json").read_text())["labels"] == "the class fmnist sees"
 
 
@@ -91,7 +96,10 @@ def test_evidence_compares_three_classifiers_on_held_out_real_images(runs, tmp_p
     (["--run", "cgan", "-n", 4, "--evidence", "--seeds", "0,0"], "--seeds 0,0: a seed given twice"),
     (["--run", "cgan", "-n", 4, "--min-confidence", 0.5], "--min-confidence 0.5: needs --label-with"),
     (["--run", "cgan", "-n", 4, "--evidence", "--real", "ring8"], "--real ring8: "),
-    (["--run", "cgan", "-n", 4, "--min-confidence", 2], "--min-confidence 2.0: must be in [0, 1]"),
+    (["--run", "cgan", "-n", 4, "--evidence", "--real", "nosuch"], "--real 'nosuch': not a known dataset"),
+    (["--run", "cgan", "-n", 4, "--evidence", "--test", "folder:nosuch"], "--test folder:nosuch: "),
+    (["--run", "cgan", "-n", 4, "--strict"], "--strict: only used with --evidence"),
+    (["--run", "cgan", "-n", 4, "--min-confidence", 2], "--min-confidence 2: must be in [0, 1]"),
     (["--run", "cgan", "-n", 4, "--evidence", "--seeds", "x"], "--seeds x:"),
 ])
 def test_bad_requests_are_refused_before_anything_is_written(runs, tmp_path, capsys, args, message):

@@ -42,7 +42,8 @@ def test_conditional_metrics_from_the_command_line(tiny_classifier, tmp_path, mo
     assert 0.0 <= result["cas"] <= 1.0 and 0.0 <= result["cas_real_baseline"] <= 1.0
     # trained on the test split: the classifiers train on 80% of it and are tested on the other 20%, never on
     # the images the real baseline learnt from
-    assert "cas tested on 2000 real images (fashion-mnist:test (held out))" in \
+    assert "cas: 300 generated and 300 real training images, tested on 2000 real images (fashion-mnist:test " \
+           "(held out))" in \
         json.loads((run / "eval.json").read_text())[-1]["protocol"]
     # an unconditional model has no requested class to check
     plain = tmp_path / "plain"

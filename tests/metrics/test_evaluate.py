@@ -92,8 +92,10 @@ def test_eval_modes_on_points(tmp_path, capsys):
     assert main(["eval", "--run", str(run), "--n", "2500"]) == 0
     result = json.loads((run / "eval.json").read_text())[-1]
     assert result["metrics"]["num_modes"] == 8 and "3 std" in result["protocol"]
-    assert main(["eval", "--run", str(run), "--metrics", "fd"]) == 2
-    assert "not defined for 2-D data" in capsys.readouterr().err
+    for metric in ("fd", "cas"):
+        assert main(["eval", "--run", str(run), "--metrics", metric]) == 2
+        err = capsys.readouterr().err
+        assert "not defined for 2-D data" in err and len(err.strip().splitlines()) == 1
 
 
 def test_missing_inception_weights_say_where_to_put_them(monkeypatch, tmp_path):

@@ -47,6 +47,17 @@ def test_torchvision_imagefolder_gives_every_image_its_label(tmp_path):
     assert folder.classes == ["0-zero", "1-one", "2-two", "3-three"]
 
 
+def test_a_class_without_images_gets_no_folder_and_the_record_keeps_the_generators_indices(tmp_path):
+    data = synthesize(FakeG(c_dim=4), 3, per_class=2, class_names=NAMES, labeller=labeller(wrong={1: 0}))
+    out = write_dataset(tmp_path / "syn", data, {})
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["0-zero", "2-two", "3-three"]
+    record = json.loads((out / "dataset.json").read_text())
+    assert [(c["label"], c["count"], c["asked"]) for c in record["classes"]] == [(0, 2, 2), (1, 0, 2), (2, 2, 2),
+                                                                                 (3, 2, 2)]
+    rows = list(csv.DictReader(open(out / "labels.csv")))
+    assert [r["label"] for r in rows] == ["0", "0", "2", "2", "3", "3"]
+
+
 def test_an_unlabelled_dataset_has_no_class_folders(tmp_path):
     data = synthesize(FakeG(), 3, n=5)
     out = write_dataset(tmp_path / "syn", data, {})

@@ -27,22 +27,31 @@ def test_a_conditional_generator_labels_each_image_with_the_class_asked_for():
 
 
 def test_the_labeller_drops_images_it_disagrees_with_and_short_classes_are_reported():
-    judge = labeller(wrong={2: 1})  # never agrees that a "two" is a two
-    data = synthesize(FakeG(c_dim=4), 3, per_class=5, class_names=NAMES, labeller=judge, batch=8, max_tries=3)
-    assert data.counts() == [5, 5, 0, 5]
-    assert data.short() == {"two": (0, 5)}
+    judge = labeller(wrong={2: 1}, wrong_when_dark=True)  # disagrees that a "two" is a two about half the time
+    data = synthesize(FakeG(c_dim=4), 3, per_class=8, class_names=NAMES, labeller=judge, batch=8, max_tries=1)
+    kept = data.counts()[2]
+    assert 0 < kept < 8 and data.counts() == [8, 8, kept, 8]
+    assert data.short() == {"two": (kept, 8)}
     assert torch.equal(class_of(data.images), data.labels)
-    assert data.drawn == 8 * 3 + 15  # class two until its budget of 3 x 5 (a batch of 8, then 7); the others once
+    assert data.drawn == 4 * 8  # one batch each: the budget of 1 x 8 is spent
+
+
+def test_a_class_the_labeller_never_accepts_is_left_empty_and_reported():
+    judge = labeller(wrong={2: 1})  # never agrees that a "two" is a two: 8 + 7 draws (its budget, 3 x 5), the
+    # other classes one batch of 8 each
+    data = synthesize(FakeG(c_dim=4), 3, per_class=5, class_names=NAMES, labeller=judge, batch=8, max_tries=3)
+    assert data.counts() == [5, 5, 0, 5] and data.short() == {"two": (0, 5)} and data.drawn == 39
+    assert torch.equal(class_of(data.images), data.labels)
 
 
 def test_an_unconditional_generator_takes_the_labellers_classes_above_the_confidence_asked():
     judge = labeller(confidence={0: 0.95, 1: 0.6, 2: 0.95, 3: 0.95})
-    data = synthesize(FakeG(), 3, per_class=6, labeller=judge, min_confidence=0.8, batch=16, max_tries=5, seed=0)
-    assert data.class_names == NAMES
-    assert data.counts() == [6, 0, 6, 6] and data.short() == {"one": (0, 6)}
+    data = synthesize(FakeG(), 3, per_class=6, labeller=judge, min_confidence=0.6, batch=16, max_tries=5, seed=0)
+    assert data.class_names == NAMES and data.counts() == [6, 6, 6, 6] and data.short() == {}
     assert torch.equal(class_of(data.images), data.labels)
-    assert (data.confidence >= 0.8).all()
-    assert data.drawn == 5 * 24  # "one" never passes: drawing stops at 5 times the 24 asked for
+    assert data.confidence[data.labels == 1].allclose(torch.tensor(0.6)) and (data.confidence >= 0.6).all()
+    strict = synthesize(FakeG(), 3, per_class=6, labeller=judge, min_confidence=0.8, batch=16, max_tries=5)
+    assert strict.counts() == [6, 0, 6, 6] and strict.drawn == 5 * 24  # "one" is never 0.8 sure: 5 x the 24 asked
 
 
 @pytest.mark.parametrize("kwargs, message", [

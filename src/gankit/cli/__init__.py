@@ -58,12 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # --help, or argparse's own usage error: a code for callers in this process too
         return e.code if isinstance(e.code, int) else 2
     try:
-        check_flags(args)
+        check_flags(args, argv)
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warnings(args.command)
             code = args.handler(args) or 0

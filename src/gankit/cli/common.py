@@ -22,11 +22,23 @@ def flag_ranges(p: argparse.ArgumentParser, ranges: dict[str, Range]) -> None:
     p.set_defaults(flag_ranges={**(p.get_default("flag_ranges") or {}), **declared})
 
 
-def check_flags(args: argparse.Namespace) -> None:
+def check_flags(args: argparse.Namespace, argv: list[str] | None = None) -> None:
+    """Refuse a ranged flag's value outside its range, shown as typed in ``argv`` (``--fps 0``, not 0.0)."""
     for flag, (dest, rule) in (getattr(args, "flag_ranges", None) or {}).items():
         value = getattr(args, dest)
         if value is not None:
-            rule.refuse(f"{flag} {value}", value)
+            rule.refuse(f"{flag} {_as_typed(flag, argv or [], value)}", value)
+
+
+def _as_typed(flag: str, argv: list[str], value) -> str:
+    """The last text given to ``flag`` (``--fps 0`` or ``--fps=0``), else the parsed value."""
+    typed = None
+    for i, word in enumerate(argv):
+        if word == flag and i + 1 < len(argv):
+            typed = argv[i + 1]
+        elif word.startswith(flag + "="):
+            typed = word[len(flag) + 1:]
+    return typed if typed is not None else str(value)
 
 
 def add_model_source(p: argparse.ArgumentParser) -> None:
@@ -79,7 +91,7 @@ def model_data(meta: dict, spec: str | None = None, strict: bool = False, flag: 
     """
     from gankit.config import TRAINER_DEFAULTS
     from gankit.config import ConfigError
-    from gankit.data import Mixture
+    from gankit.data import DataError, Mixture
     from gankit.metrics.evaluate import eval_data_spec
     from gankit.train.run import load_data
 
@@ -87,7 +99,13 @@ def model_data(meta: dict, spec: str | None = None, strict: bool = False, flag: 
     if meta.get("kind") == "image":
         options["data.resolution"], options["data.channels"] = meta["shape"][-1], meta["shape"][0]
     options["data.strict"] = strict or options["data.strict"]
-    data = load_data(options)
+    try:
+        data = load_data(options)
+    except DataError as e:  # name the flag the data came from
+        text = str(e)
+        if flag != "--data":
+            text = flag + text[len("--data"):] if text.startswith("--data ") else f"{flag} {options['data']}: {text}"
+        raise DataError(text) from None
     report_skipped(data)
     kind = "points" if isinstance(data, Mixture) else "image"
     if meta.get("kind") and kind != meta["kind"]:

@@ -3,16 +3,18 @@
 Labels: a class-conditional generator's images carry the class they were asked for; an unconditional
 one's carry the class a classifier sees (--label-with fmnist or classifier:PATH from `gankit features
 train`). With --label-with, an image is kept only when the classifier agrees with its label and is at
-least --min-confidence sure; generation goes on until each class has its share (or 20 times its share
-was drawn; a class that falls short is reported, never padded).
+least --min-confidence sure; generation goes on until each class has its share (or 20 times the images
+asked for were drawn; a class that falls short is reported, never padded; when one has no image at all,
+folder readers number the classes after it differently, and the output says so).
 
 Writes OUT/images/CLASS/NNNNNN.png (readable by `gankit train --data folder:OUT/images` and by
-torchvision's ImageFolder), OUT/labels.csv, OUT/latents.npy (row i made image i) and OUT/dataset.json,
-replacing an older dataset only once the new one is complete.
+torchvision's ImageFolder, with the same label indices), OUT/labels.csv, OUT/latents.npy (row i made
+image i) and OUT/dataset.json, replacing an older dataset only once the new one is complete. Unlabelled
+images (an unconditional generator without --label-with) go into OUT/images/ directly.
 
 --evidence trains the same classifier on real images, on the synthetic ones and on both, at equal
-optimizer steps, tests each on held-out real images over --seeds, prints the accuracies and the gain of
-adding the synthetic set with a paired t-test, and writes OUT/evidence.json. The real images are the
+optimizer steps and batch, tests each on held-out real images over --seeds, prints the accuracies and
+the gain of adding the synthetic set with a paired t-test, and writes OUT/evidence.json. The real images are the
 model's training data (or --real), the test images its test split (Fashion-MNIST) or a held-out 20% of a
 folder (or --test); --real-n keeps a fixed random subset of the real training images, to ask what
 synthetic data adds to a small real set.
@@ -39,10 +41,10 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="folder to write")
     size = p.add_mutually_exclusive_group(required=True)
     size.add_argument("-n", type=int, help="images in all, split evenly over the classes")
-    size.add_argument("--per-class", type=int, help="images per class")
+    size.add_argument("--per-class", type=int, metavar="N", help="images per class")
     p.add_argument("--label-with", metavar="FEATURES",
                    help="fmnist | classifier:PATH: label (unconditional) or check (conditional) every image")
-    p.add_argument("--min-confidence", type=float, default=0.0,
+    p.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
                    help="keep an image only when the --label-with classifier gives its label at least this "
                         "probability (default 0: agreement is enough)")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
@@ -52,11 +54,11 @@ def add_parser(sub) -> None:
     evidence = p.add_argument_group("evidence")
     evidence.add_argument("--evidence", action="store_true", help="measure whether the set helps a classifier")
     evidence.add_argument("--real", metavar="SPEC", help="labelled real training images (default: the model's data)")
-    evidence.add_argument("--real-n", type=int, help="a fixed random subset of this many real training images")
+    evidence.add_argument("--real-n", type=int, metavar="N", help="a fixed random subset of this many real training images")
     evidence.add_argument("--test", metavar="SPEC",
                           help="labelled real test images (default: Fashion-MNIST's test split, else 20%% of --real "
                                "held out)")
-    evidence.add_argument("--seeds", help="classifier seeds (default 0,1,2)")
+    evidence.add_argument("--seeds", metavar="LIST", help="classifier seeds (default 0,1,2)")
     evidence.add_argument("--epochs", type=int,
                           help="passes over real + synthetic; every classifier gets that many steps (default 10)")
     evidence.add_argument("--width", type=int, help="channels of the classifier's first stage (default 32)")
@@ -90,15 +92,18 @@ def run(args) -> int:
             raise ConfigError(f"--{flag.replace('_', '-')}: only used with --evidence")
         if getattr(args, flag) is None:
             setattr(args, flag, default)
+    if args.strict and not args.evidence:
+        raise ConfigError("--strict: only used with --evidence, which reads real images")
     seeds = parse_seeds(args.seeds) if args.evidence else []
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds {args.seeds}: a seed given twice would count one run twice")
     device = resolve_device(args.device)
     G, meta = load_image_generator(args, device)
     labeller = _labeller(args.label_with, device) if args.label_with else None
-    conditional = bool(getattr(G, "c_dim", 0))
+    classes = getattr(G, "c_dim", 0)
+    conditional = bool(classes)
     if args.evidence:  # the real sets load and are checked before generation: a bad --real or --test costs nothing
-        names = label_names(getattr(G, "c_dim", 0), meta.get("class_names"), labeller)
+        names = label_names(classes, meta.get("class_names"), labeller)
         if names is None:
             raise ConfigError("--evidence: needs labelled images; this generator is unconditional, add --label-with")
         real, test, test_seen = _real_sets(args, meta, model_data)
@@ -120,6 +125,10 @@ def run(args) -> int:
     for name, (kept, asked) in data.short().items():
         print(f"short: {name}: {kept} of {asked} kept ({why} at --min-confidence {args.min_confidence}); "
               f"the dataset holds fewer")
+    empty = [name for name, (kept, _) in data.short().items() if kept == 0]
+    if empty:  # no folder for them: readers that number the folders they find shift the classes after them
+        print(f"note: no image of {', '.join(empty)}: folder readers (gankit's, torchvision's ImageFolder) will number "
+              f"the classes after it lower than labels.csv and dataset.json do; use labels.csv for the indices")
     if not args.evidence:
         return 0
     synthetic = ImageData(data.images, data.labels, data.class_names, "synthetic")

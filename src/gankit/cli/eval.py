@@ -40,7 +40,7 @@ def run(args) -> int:
     from gankit.cli.common import model_data
     from gankit.config import ConfigError
     from gankit.export import load_any
-    from gankit.data import source_key
+    from gankit.data import ImageData, source_key
     from gankit.metrics.evaluate import append_results, eval_data_spec, evaluate
     from gankit.train.trainer import resolve_device
 
@@ -49,9 +49,10 @@ def run(args) -> int:
     data = model_data(meta, args.data, args.strict)
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     train_data = cas_test = None
-    if metrics and "cas" in metrics:  # CAS compares with a classifier trained on as many real training images
-        if source_key(args.data or eval_data_spec(meta["data"])) == source_key(meta["data"]):  # one set: split it,
-            train_data, cas_test = data.split(0.2, seed=0)  # so the real baseline is never tested on its own images
+    if metrics and "cas" in metrics and isinstance(data, ImageData):  # (2-D data: refused by evaluate)
+        # CAS compares with a classifier trained on as many real training images
+        if source_key(args.data or eval_data_spec(meta["data"])) == source_key(meta["data"]):
+            train_data, cas_test = data.split(0.2, seed=0)  # one set: the baseline is never tested on what it saw
         else:
             train_data = model_data(meta, meta["data"], args.strict)
     try:

@@ -48,8 +48,9 @@ def run(args) -> int:
         out = trainer.fit(stop_on_signal=True)
         if dist.is_main:
             print_outputs(trainer.run_dir, out)
+        distributed.shutdown(together=True)
     finally:
-        distributed.shutdown()
+        distributed.shutdown()  # after an error; a no-op once the group is left
     return out.get("interrupted", 0)  # 130 after Ctrl-C, as the shell reports a stopped command
 
 

@@ -162,7 +162,8 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
                 f"vs {n} generated (seed {seed}), "
                 f"features: {features} ({extractor.dim}-d)"
                 + ("; not Inception: compare only with numbers in the same feature space" if features != "inception" else "")
-                + (f"; cas tested on {len(cas_test)} real images ({cas_test.name})" if "cas" in metrics else ""))
+                + (f"; cas: {n} generated and {min(n, len(train_data))} real training images, tested on "
+                   f"{len(cas_test)} real images ({cas_test.name})" if "cas" in metrics else ""))
     return {"metrics": results, "protocol": protocol, "features": features, "data": data.name, "n": n,
             "seconds": time.perf_counter() - start}
 

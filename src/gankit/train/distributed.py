@@ -53,8 +53,14 @@ def init(device_choice: str) -> tuple[Dist, torch.device | None]:
     return Dist(dist.get_rank(), dist.get_world_size(), local_rank), device
 
 
-def shutdown() -> None:
+def shutdown(together: bool = False) -> None:
+    """Leave the process group. ``together`` (after a run every rank finished) first waits for all ranks, so
+    none tears its connections down while another still works: rank 0 writes the run's last files after
+    training, and a rank that left early made gloo abort at exit now and then ('terminate called without an
+    active exception'), failing the whole torchrun. Not after an error, where another rank may never come."""
     if dist.is_initialized():
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
 
 

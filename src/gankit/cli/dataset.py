@@ -95,8 +95,7 @@ def run(args) -> int:
     if args.strict and not args.evidence:
         raise ConfigError("--strict: only used with --evidence, which reads real images")
     seeds = parse_seeds(args.seeds) if args.evidence else []
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"--seeds {args.seeds}: a seed given twice would count one run twice")
+    ev.check_seeds(seeds, args.seeds)
     device = resolve_device(args.device)
     G, meta = load_image_generator(args, device)
     labeller = _labeller(args.label_with, device) if args.label_with else None

@@ -50,17 +50,17 @@ class ImageData:
         random, because a folder is stored class by class and its first ``n`` images would be a few classes only."""
         if n is None or n >= len(self):
             return self
-        index = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].sort().values
-        return ImageData(self.images[index], None if self.labels is None else self.labels[index], self.class_names,
-                         self.name)
+        return self._take(_permutation(len(self), seed)[:n].sort().values, self.name)
 
     def split(self, held_out: float, seed: int = 0) -> tuple["ImageData", "ImageData"]:
         """(the rest, a held-out share) drawn at random with ``seed``: a test set for data that has no split."""
-        perm = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+        perm = _permutation(len(self), seed)
         cut = max(1, int(len(self) * held_out))
-        parts = (perm[cut:], perm[:cut])
-        return tuple(ImageData(self.images[i], None if self.labels is None else self.labels[i], self.class_names,
-                               name) for i, name in zip(parts, (self.name, f"{self.name} (held out)")))
+        return self._take(perm[cut:], self.name), self._take(perm[:cut], f"{self.name} (held out)")
+
+    def _take(self, index: torch.Tensor, name: str) -> "ImageData":
+        return ImageData(self.images[index], None if self.labels is None else self.labels[index], self.class_names,
+                         name)
 
     def skipped_report(self, stop_hint: str) -> list[str]:
         """One line per file left out and a total, so no command drops a user's files without a word."""
@@ -68,3 +68,7 @@ class ImageData:
             return []
         return ([f"skipped {path}: {reason}" for path, reason in self.skipped]
                 + [f"{len(self.skipped)} file(s) skipped, {len(self)} used ({stop_hint} stops instead)"])
+
+
+def _permutation(n: int, seed: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))

@@ -33,6 +33,13 @@ def check_compatible(real: ImageData, test: ImageData, class_names: list[str] | 
         raise SyntheticError(f"--evidence: {real.name} has {len(real)} training image(s); a classifier needs more")
 
 
+def check_seeds(seeds, shown: str | None = None) -> None:
+    """Refuse a seed given twice, which would count one run twice in the t-test."""
+    if len(set(seeds)) != len(seeds):
+        raise SyntheticError(f"--seeds {shown or ','.join(map(str, seeds))}: a seed given twice would count one run "
+                             f"twice")
+
+
 def combined(real: ImageData, synthetic: ImageData) -> ImageData:
     return ImageData(torch.cat([real.images, synthetic.images]), torch.cat([real.labels, synthetic.labels]),
                      real.class_names, f"{real.name} + synthetic")
@@ -48,8 +55,7 @@ def compare(real: ImageData, synthetic: ImageData, test: ImageData, *, seeds=(0,
     from gankit.classify import accuracy, train_classifier
 
     check_compatible(real, test, synthetic.class_names, synthetic.images.shape[1:])
-    if len(set(seeds)) != len(seeds):
-        raise SyntheticError(f"--seeds {','.join(map(str, seeds))}: a seed given twice would count one run twice")
+    check_seeds(seeds)
     sets = {"real": real, "synthetic": synthetic, "real+synthetic": combined(real, synthetic)}
     batch = min(batch, len(real), len(synthetic))  # the same batch for every arm, even a small one
     steps = steps or epochs * (len(sets["real+synthetic"]) // batch)

@@ -86,22 +86,26 @@ def _labelled(G, z_dim, quota, class_names, k, labeller, min_confidence, seed, t
     g = torch.Generator().manual_seed(seed)
     kept: list[list[tuple]] = [[] for _ in quota]  # per class: (images, latents, confidence) parts
     have = [0] * len(quota)
-    drawn = [0] * len(quota)  # per class asked for (conditional), or all in drawn[0]
+    # draws allowed and made: per class asked for (conditional), or one pool (unconditional: classes as they come)
+    budget = [max_tries * q for q in quota] if k else [max_tries * sum(quota)]
+    drawn = [0] * len(budget)
     while True:
         short = [c for c, q in enumerate(quota) if have[c] < q]
-        if k:  # ask for each class still short, until its budget is spent
-            asks = [c for c in short if drawn[c] < max_tries * quota[c]]
-        else:  # draw and see which classes come out
-            asks = [None] if short and drawn[0] < max_tries * sum(quota) else []
+        if k:
+            asks = [c for c in short if drawn[c] < budget[c]]
+        else:
+            asks = [None] if short and drawn[0] < budget[0] else []
         if not asks:
             break
         for c in asks:
-            left = max_tries * (quota[c] if k else sum(quota)) - drawn[c or 0]  # never past the budget
-            size = min(batch, left) if labeller is not None or c is None else min(batch, quota[c] - have[c])
+            pool = 0 if c is None else c
+            size = min(batch, budget[pool] - drawn[pool])  # never past the budget
+            if labeller is None and c is not None:  # every image is kept: draw no more than the class lacks
+                size = min(size, quota[c] - have[c])
             z = _apply(torch.randn(size, z_dim, generator=g), truncation)
             asked = None if c is None else torch.full((size,), c, dtype=torch.long)
             images = to_uint8(generate(G, z, asked, batch, device))  # what is saved is what is labelled
-            drawn[c or 0] += size
+            drawn[pool] += size
             seen, conf = asked, None
             if labeller is not None:
                 probs = labeller.class_probs(to_float(images))

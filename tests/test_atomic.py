@@ -59,3 +59,121 @@ def test_an_old_folder_that_cannot_be_removed_is_named_not_left_silently(tmp_pat
                                          r"kept as .*\.export\.old, delete it by hand"):
         write_folder(out, lambda d: (d / "generator.safetensors").write_text("v2"), marker="generator.safetensors")
     assert (out / "generator.safetensors").read_text() == "v2"
+
+
+# ----- errors of the operating system: one line naming the path and the cause, the old file kept -----
+
+import errno  # noqa: E402
+import os  # noqa: E402
+
+import torch  # noqa: E402
+
+from gankit.atomic import WriteError, write_file  # noqa: E402
+from gankit.train import checkpoint  # noqa: E402
+from tests.small_disk import fill_up, small_disk  # noqa: E402
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.rglob("*") if p.name.startswith("."))
+
+
+def test_a_checkpoint_on_a_full_disk_is_one_line_and_the_old_one_still_loads(tmp_path):
+    with small_disk(tmp_path / "disk") as disk:
+        path = disk / "run" / "ckpt.pt"
+        checkpoint.save({"nets": {}, "config": {"recipe": "gan"}, "step": 1, "nimg": 64}, path)
+        with pytest.raises(WriteError, match=r"^cannot write .*ckpt\.pt: no space left on the device holding it "
+                                             r"\([\d,]+ bytes free\)$") as caught:
+            checkpoint.save({"nets": {"G": {"w": torch.zeros(1_000_000)}}, "config": {"recipe": "gan"}, "step": 2, "nimg": 128}, path)
+        assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(path)
+        assert checkpoint.load(path)["step"] == 1
+        assert _leftovers(disk) == []
+
+
+def test_a_folder_on_a_full_disk_is_one_line_and_the_old_one_stays(tmp_path):
+    with small_disk(tmp_path / "disk") as disk:
+        out = disk / "export"
+        write_folder(out, lambda d: (d / "generator.safetensors").write_text("v1"), marker="generator.safetensors")
+        fill_up(disk, leave=4096)
+        with pytest.raises(WriteError, match=r"export: no space left on the device holding it"):
+            write_folder(out, lambda d: (d / "generator.safetensors").write_bytes(b"x" * 100_000),
+                         marker="generator.safetensors")
+        assert (out / "generator.safetensors").read_text() == "v1"
+        assert _leftovers(disk) == []
+
+
+# what torch.save and safetensors raise on a full disk: neither is an OSError, and torch's names no cause
+WRAPPED = [RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534"),
+           Exception("Error while serializing: I/O error: No space left on device (os error 28)")]
+
+
+@pytest.mark.parametrize("error", WRAPPED, ids=["torch", "safetensors"])
+def test_a_full_disk_is_named_whatever_the_writer_raises(tmp_path, monkeypatch, error):
+    import shutil
+
+    path = tmp_path / "ckpt.pt"
+    write_file(path, lambda tmp: open(tmp, "w").write("good"))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(3 << 20, 3 << 20, 0))
+
+    def full(tmp):
+        open(tmp, "w").write("ha")
+        raise error
+
+    with pytest.raises(WriteError, match=r"ckpt\.pt: no space left on the device holding it \(0 bytes free\)"):
+        write_file(path, full)
+    assert path.read_text() == "good" and _leftovers(tmp_path) == []
+
+
+def test_an_error_that_is_not_the_disk_stays_itself(tmp_path):
+    with pytest.raises(RuntimeError, match="unexpected pos"):  # plenty of space: no reason to blame the disk
+        write_file(tmp_path / "a.pt", lambda tmp: (_ for _ in ()).throw(WRAPPED[0]))
+    with pytest.raises(ValueError, match="a bug"):
+        write_file(tmp_path / "a.pt", lambda tmp: (_ for _ in ()).throw(ValueError("a bug")))
+
+
+@pytest.mark.parametrize("code, cause", [
+    (errno.ENOSPC, "no space left on the device holding it"),
+    (errno.EDQUOT, "disk quota"),
+    (errno.EROFS, "read-only"),
+    (errno.EACCES, "permission denied"),
+    (errno.EPERM, "not permitted"),
+    (errno.EFBIG, "too large for its file system"),
+])
+def test_each_refusal_of_the_system_names_the_path_and_cause(tmp_path, code, cause):
+    path = tmp_path / "out" / "grid.png"
+
+    def refused(tmp):
+        raise OSError(code, os.strerror(code), tmp)  # names the temporary file, which means nothing to a user
+
+    with pytest.raises(WriteError, match=rf"^cannot write {path}: .*{cause}") as caught:
+        write_file(path, refused)
+    assert ".tmp" not in str(caught.value) and caught.value.errno == code
+    assert isinstance(caught.value, OSError)  # code that catches OSError still does
+    with pytest.raises(WriteError, match=rf"^cannot write {tmp_path / 'folder'}: .*{cause}"):
+        write_folder(tmp_path / "folder", refused, marker="m")
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_name_too_long_is_one_line(tmp_path):
+    path = tmp_path / ("x" * 300 + ".png")
+    with pytest.raises(WriteError, match=r"x\.png: a name in the path is too long for its file system"):
+        write_file(path, lambda tmp: open(tmp, "w").write("x"))
+    with pytest.raises(WriteError, match=r"x\.png: a name in the path is too long"):
+        write_folder(path, lambda d: None, marker="m")
+
+
+def test_a_folder_that_cannot_be_moved_into_place_puts_the_old_one_back(tmp_path, monkeypatch):
+    out = tmp_path / "export"
+    write_folder(out, lambda d: (d / "generator.safetensors").write_text("v1"), marker="generator.safetensors")
+    real_replace, calls = os.replace, []
+
+    def second_fails(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", second_fails)
+    with pytest.raises(WriteError, match=r"export: Input/output error"):
+        write_folder(out, lambda d: (d / "generator.safetensors").write_text("v2"), marker="generator.safetensors")
+    assert (out / "generator.safetensors").read_text() == "v1"
+    assert _leftovers(tmp_path) == []

@@ -284,3 +284,55 @@ def test_an_out_that_cannot_be_written_is_refused_before_the_work(trained, tmp_p
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real_access(p, mode))
     assert gankit("export", "--run", trained, "--out", tmp_path / "ex") == 2
     assert f"--out {tmp_path / 'ex'}: no permission to write in {tmp_path}" in capsys.readouterr().err
+
+
+def test_train_strict_flag_stops_on_a_bad_file_like_the_other_readers(images_with_a_bad_file, tmp_path, capsys):
+    root, bad = images_with_a_bad_file
+    assert gankit("train", "--recipe", "dcgan", "--data", f"folder:{root}", "--steps", 1, "--batch", 2, "--strict",
+                  "--out", tmp_path / "run", "--no-progress", *TINY) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and err.count("\n") == 1
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_full_disk_during_training_is_one_line_and_the_last_checkpoint_still_loads(tmp_path, capsys):
+    from gankit.train import checkpoint
+    from tests.helpers import small_nets
+    from tests.small_disk import fill_up, small_disk
+
+    with small_disk(tmp_path / "disk") as disk:
+        run = disk / "run"
+        args = ["train", "--recipe", "gan", "--data", "ring8", "--batch", 16, "--out", run, "--no-progress",
+                "--set", *FAST, *small_nets("gan"), "log.every=1000"]
+        assert gankit(*args, "--steps", 4) == 0
+        fill_up(disk, leave=8192)  # room for the config, none for another checkpoint
+        capsys.readouterr()
+        assert gankit(*args, "--steps", 8, "--resume", "auto") == 2
+        err = capsys.readouterr().err
+        assert re.fullmatch(rf"gankit train: error: cannot write {run}/checkpoints/ckpt-00000008\.pt: no space left "
+                            r"on the device holding it \([\d,]+ bytes free\)\n", err), err
+        assert checkpoint.load(checkpoint.latest(run))["step"] == 4
+        assert [p.name for p in run.rglob("*") if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("error, line", [
+    (OSError(5, "Input/output error", "runs/a/grid.png"), "runs/a/grid.png: Input/output error"),
+    (OSError(28, "No space left on device"), "No space left on device"),  # a buffered write fails without a name
+])
+def test_an_error_of_the_system_is_one_line_not_a_traceback(monkeypatch, capsys, error, line):
+    from gankit.cli import recipes
+
+    def fails(args):
+        raise error
+
+    monkeypatch.setattr(recipes, "run", fails)
+    assert gankit("recipes") == 2
+    assert capsys.readouterr().err == f"gankit recipes: error: {line}\n"
+
+
+def test_an_oserror_without_a_cause_from_the_system_keeps_its_traceback(monkeypatch):
+    from gankit.cli import recipes
+
+    monkeypatch.setattr(recipes, "run", lambda args: (_ for _ in ()).throw(OSError("a bug, not the disk")))
+    with pytest.raises(OSError, match="a bug"):
+        gankit("recipes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import warnings
@@ -17,6 +18,7 @@ COMMANDS = [train, sample, eval, latent_map, walk, directions, edit, dataset, re
 
 def _user_errors():
     """Errors a user can fix: shown as one line naming the file, flag or value, without a traceback."""
+    from gankit.atomic import WriteError
     from gankit.config import ConfigError
     from gankit.data import DataError
     from gankit.export import ExportError
@@ -28,8 +30,8 @@ def _user_errors():
     from gankit.synthetic import SyntheticError
 
     return (ConfigError, DataError, ExportError, CheckpointError, ClassifierError, FeatureError, ModelFolderError,
-            LatentError, SyntheticError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
-            PermissionError)
+            LatentError, SyntheticError, WriteError, FileNotFoundError, FileExistsError, NotADirectoryError,
+            IsADirectoryError, PermissionError)
 
 
 def _one_line_warnings(command: str):
@@ -80,3 +82,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"gankit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # the operating system refused a file (full disk, name too long, ...): the file and why
+        line = _os_error_line(e)
+        if line is None:
+            raise
+        print(f"gankit {args.command}: error: {line}", file=sys.stderr)
+        return 2
+
+
+_WITHOUT_A_FILE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}  # causes that say enough without a path
+
+
+def _os_error_line(e: OSError) -> str | None:
+    """``PATH: cause`` for an error of the operating system on a file; None for one that is a fault of gankit."""
+    if e.errno is None or not e.strerror:
+        return None
+    if e.filename is not None:
+        name = e.filename
+        return f"{os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else name}: {e.strerror}"
+    return e.strerror if e.errno in _WITHOUT_A_FILE else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_subcommand
+from gankit.cli.common import add_device, add_strict, add_subcommand
 
 
 def add_parser(sub) -> None:
@@ -27,6 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", metavar="auto|PATH",
                    help="continue from the newest checkpoint in --out (auto), from a checkpoint file, or from the "
                         "newest checkpoint of a run folder")
+    add_strict(p)  # the same as --set data.strict=true
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_device(p)
     p.set_defaults(handler=run)
@@ -39,7 +40,8 @@ def run(args) -> int:
     dist, device = distributed.init(args.device)  # under torchrun: this rank and its device
     log = print if dist.is_main else (lambda s: None)
     try:
-        trainer = open_run(recipe=args.recipe, data=args.data, sets=args.sets, steps=args.steps, kimg=args.kimg,
+        sets = args.sets + (["data.strict=true"] if args.strict else [])
+        trainer = open_run(recipe=args.recipe, data=args.data, sets=sets, steps=args.steps, kimg=args.kimg,
                            batch=args.batch, seed=args.seed, out=args.out, resume=args.resume, device=args.device,
                            progress_bar=not args.no_progress, log=log, dist=dist, torch_device=device)
         ranks = f", {dist.world} processes" if dist.active else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -305,3 +306,63 @@ def test_a_folder_that_cannot_be_read_is_reported(tmp_path, monkeypatch):
     assert (str(tmp_path / "locked"), "cannot read this folder: its images are left out") in load_folder(tmp_path).skipped
     with pytest.raises(DataError, match=r"locked: cannot read this folder: .* \(strict mode"):
         load_folder(tmp_path, strict=True)
+
+
+# --- links and entries that are no files: each named, none passed over without a word ---------
+
+def _odd_entries(root: Path) -> dict[str, str]:
+    """A folder with one good image and each kind of entry that holds no image, by name: what to expect."""
+    import os
+
+    _write(root, "ok.png", Image.new("L", (8, 8), 9))
+    os.symlink(root / "gone.png", root / "dangling.png")
+    os.symlink(root / "loop.png", root / "loop.png")
+    (root / "x.png").mkdir()
+    os.mkfifo(root / "pipe.png")  # opening it would wait for a writer forever
+    (root / "sub").mkdir()
+    os.symlink(root, root / "sub" / "up")  # a link back to the top: a loop for a walk that follows links
+    return {"dangling.png": "a symbolic link to .*gone.png, which does not exist",
+            "loop.png": "a symbolic link that loops",
+            "x.png": r"a folder, not an image file \(and it holds no file\)",
+            "pipe.png": r"not a regular file \(a pipe, socket or device\)",
+            "sub/up": "a link to .*, a folder read already"}
+
+
+def test_links_to_nothing_loops_pipes_and_folders_named_like_images_are_reported(tmp_path):
+    import re
+
+    expected = _odd_entries(tmp_path)
+    data = load_folder(tmp_path)
+    assert len(data) == 1
+    reasons = {str(Path(path).relative_to(tmp_path)): reason for path, reason in data.skipped}
+    assert sorted(reasons) == sorted(expected)
+    for name, reason in expected.items():
+        assert re.match(reason, reasons[name]), (name, reasons[name])
+    report = data.skipped_report("--strict")
+    assert report[-1] == "5 file(s) skipped, 1 used (--strict stops instead)"
+
+
+@pytest.mark.parametrize("name", ["dangling.png", "loop.png", "x.png", "pipe.png"])
+def test_strict_mode_stops_on_each_entry_that_is_no_image_file(tmp_path, name):
+    import os
+
+    _write(tmp_path, "ok.png", Image.new("L", (8, 8), 9))
+    made = tmp_path / name
+    {"dangling.png": lambda: os.symlink(tmp_path / "gone", made), "loop.png": lambda: os.symlink(made, made),
+     "x.png": made.mkdir, "pipe.png": lambda: os.mkfifo(made)}[name]()
+    with pytest.raises(DataError, match=rf"{re.escape(str(made))}: .* \(strict mode"):
+        load_folder(tmp_path, strict=True)
+
+
+def test_a_linked_class_folder_is_read_once(tmp_path):
+    import os
+
+    store = tmp_path / "store"
+    _write(store, "a.png", Image.new("L", (8, 8), 9))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    os.symlink(store, data_dir / "cat")  # a folder of links to class folders kept elsewhere
+    os.symlink(store, data_dir / "cat-again")
+    data = load_folder(data_dir)
+    assert data.class_names == ["cat"] and len(data) == 1
+    assert [Path(p).name for p, _ in data.skipped] == ["cat-again"]

@@ -1,8 +1,10 @@
 """A folder of image files, decoded once into a uint8 tensor [N, C, R, R].
 
-Every file under the folder (recursively, any extension, sorted) is tried; hidden files and
-folders (name starting with '.') are ignored. Files that cannot be decoded are skipped and
-listed with a reason in ``ImageData.skipped`` (or, with ``strict=True``, stop the load).
+Every file under the folder (recursively, any extension, sorted, links followed, each folder
+once) is tried; hidden files and folders (name starting with '.') are ignored. Files that cannot
+be decoded are skipped and listed with a reason in ``ImageData.skipped`` (or, with ``strict=True``,
+stop the load), and so are entries that hold no file to read: links to nothing or looping,
+pipes and devices, unreadable folders, empty folders named like an image file.
 
 Pixel values are brought to 8 bits per channel:
 
@@ -18,7 +20,9 @@ Pixel values are brought to 8 bits per channel:
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +70,8 @@ def load_folder(path, resolution: int | None = None, size_policy: str = "pad", c
         raise DataError(_nothing_usable(root, skipped))
     labels, class_names = _labels_from_subfolders(root, [d.path for d in decoded])
     for empty in _classes_left_out(root, class_names):
-        _skip(skipped, empty, "a class folder without usable images: it is no class of this dataset", strict)
+        if shown(empty) not in {path for path, _ in skipped}:  # an empty folder named like an image is named already
+            _skip(skipped, empty, "a class folder without usable images: it is no class of this dataset", strict)
     if size_policy == "pad" and resolution is None and canvas is None:
         _check_auto_canvas(decoded)
     channels = channels or (1 if all(d.is_grey for d in decoded) else 3)
@@ -120,27 +125,71 @@ def shown(path: Path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _unreadable_folders(root: Path) -> list[Path]:
-    """Folders below root that cannot be listed (``rglob`` passes over them without a word)."""
-    errors: list[Path] = []
-    for _ in os.walk(root, onerror=lambda e: errors.append(Path(e.filename))):
-        pass
-    return sorted(p for p in errors if not any(part.startswith(".") for part in p.relative_to(root).parts))
+def _walk(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Every non-hidden file below ``root`` in a fixed order, and (path, reason) for each entry that is no file to read.
+
+    Links to folders are followed (a folder of links to class folders is a common layout), each folder once, so a
+    link loop ends; links to nothing, links that loop, pipes and devices, unreadable folders and empty folders named
+    like image files are all named, never passed over without a word.
+    """
+    files: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+    read = {_identity(root): root}
+
+    def unreadable(error: OSError) -> None:
+        problems.append((Path(error.filename), "cannot read this folder: its images are left out"))
+
+    for folder, dirs, names in os.walk(root, onerror=unreadable, followlinks=True):
+        folder = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        names = sorted(n for n in names if not n.startswith("."))
+        for d in list(dirs):
+            identity = _identity(folder / d)
+            if identity in read:
+                problems.append((folder / d, f"a link to {shown(read[identity])}, a folder read already (a link "
+                                             "loop, or the same folder twice): left out"))
+                dirs.remove(d)
+            else:
+                read[identity] = folder / d
+        for name in names:
+            kind = _file_kind(folder / name)
+            if kind is None:
+                files.append(folder / name)
+            else:
+                problems.append((folder / name, kind))
+        if not dirs and not names and folder != root and folder.suffix.lower() in Image.registered_extensions():
+            problems.append((folder, "a folder, not an image file (and it holds no file)"))
+    key = lambda p: p.relative_to(root).parts  # noqa: E731
+    return sorted(files, key=key), sorted(problems, key=lambda problem: key(problem[0]))
 
 
-def _list_files(root: Path) -> list[Path]:
-    """All non-hidden files below root, in a fixed order (sorted by path components)."""
-    files = [p for p in root.rglob("*")
-             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)]
-    return sorted(files, key=lambda p: p.relative_to(root).parts)
+def _identity(folder: Path) -> tuple[int, int]:
+    st = folder.stat()
+    return st.st_dev, st.st_ino
+
+
+def _file_kind(path: Path) -> str | None:
+    """None for a regular file (or a link to one); otherwise why ``path`` is not read."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "a symbolic link that loops (it leads back to itself): no file to read"
+        if path.is_symlink():
+            return f"a symbolic link to {shown(Path(os.readlink(path)))}, which does not exist"
+        return f"cannot read: {e.strerror}"
+    if stat.S_ISREG(mode):
+        return None
+    return "not a regular file (a pipe, socket or device): not read"
 
 
 def _decode_all(root: Path, pad_value: int, strict: bool) -> tuple[list[_Decoded], list[tuple[str, str]]]:
     """Decode every file, collecting (path, reason) for the ones that fail."""
     decoded, skipped = [], []
-    for folder in _unreadable_folders(root):
-        _skip(skipped, folder, "cannot read this folder: its images are left out", strict)
-    for file in _list_files(root):
+    files, problems = _walk(root)
+    for path, reason in problems:
+        _skip(skipped, path, reason, strict)
+    for file in files:
         try:
             decoded.append(_Decoded(file, _decode(file, pad_value)))
         except _BadFile as e:

@@ -366,3 +366,75 @@ def test_a_linked_class_folder_is_read_once(tmp_path):
     data = load_folder(data_dir)
     assert data.class_names == ["cat"] and len(data) == 1
     assert [Path(p).name for p, _ in data.skipped] == ["cat-again"]
+
+
+# --- extreme images: memory and time follow the training size, not the file's ------------------
+
+@pytest.fixture
+def largest_image(monkeypatch):
+    """Record the largest image (in pixels) Pillow decodes or makes while a folder loads."""
+    from PIL import ImageFile
+
+    largest = [0]
+    real_new, real_load = Image.Image._new, ImageFile.ImageFile.load
+
+    def new(self, im):
+        made = real_new(self, im)
+        largest[0] = max(largest[0], made.width * made.height)
+        return made
+
+    def load(self):
+        loaded = real_load(self)
+        largest[0] = max(largest[0], self.width * self.height)
+        return loaded
+
+    monkeypatch.setattr(Image.Image, "_new", new)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    return largest
+
+
+@pytest.mark.parametrize("policy", ["pad", "crop", "resize"])
+def test_a_long_strip_at_a_small_resolution_never_makes_a_huge_canvas(tmp_path, largest_image, policy):
+    strip = np.zeros((10, 10000), np.uint8)
+    strip[:, 4000:6000] = 255
+    _write(tmp_path, "strip.png", Image.fromarray(strip))
+    _write(tmp_path, "square.png", Image.new("L", (40, 40), 255))
+    data = load_folder(tmp_path, resolution=32, size_policy=policy)
+    assert data.images.shape == (2, 1, 32, 32)
+    assert largest_image[0] <= 10 * 10000  # the file's own pixels; padding to its length made 10000 x 10000
+    if policy == "pad":  # sizes relative to the strip's length: the square is a dot, the strip's white a dash
+        square, strip = data.images[:, 0]
+        assert strip[15, 13:19].min() > 0 and strip[:12].max() == 0 and strip[:, :10].max() == 0
+        assert square[15, 15] > 0 and square.count_nonzero() == 1
+
+
+def test_a_big_photo_is_decoded_small(tmp_path, largest_image):
+    import tracemalloc
+
+    photo = Image.linear_gradient("L").resize((4000, 3000)).convert("RGB")
+    photo.save(tmp_path / "photo.jpg", quality=90)
+    del photo
+    largest_image[0] = 0
+    tracemalloc.start()
+    try:
+        data = load_folder(tmp_path, resolution=32, channels=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data.images.shape == (1, 1, 32, 32)
+    assert largest_image[0] <= 500 * 375  # JPEG's 1/8 draft: a 36 MB decode never happens
+    assert peak < 4 << 20
+    column = data.images[0, 0, :, 16].float()  # the gradient survives: dark at the top, light at the bottom
+    assert column[5] < column[16] < column[26] and column[:4].max() == column[28:].max() == 0  # padded above, below
+
+
+def test_an_image_in_pillows_warning_range_loads_without_a_raw_warning(tmp_path, monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    _write(tmp_path, "big.png", Image.new("L", (40, 40), 200))  # 1,600 pixels: over the limit, under twice it
+    with warnings.catch_warnings(record=True) as shown_warnings:
+        warnings.simplefilter("always")
+        data = load_folder(tmp_path, resolution=16)
+    assert data.images.shape == (1, 1, 16, 16) and not data.skipped
+    assert [w for w in shown_warnings if issubclass(w.category, Image.DecompressionBombWarning)] == []

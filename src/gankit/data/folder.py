@@ -16,15 +16,24 @@ Pixel values are brought to 8 bits per channel:
   used as they are; otherwise the image is min-max scaled to 0..255. NaN becomes 0.
 * Alpha (LA, RGBA, palettes with transparency) is composited onto a grey background of
   ``pad_value``, the same value the ``pad`` policy fills with.
+
+Memory and time follow the training size, not the file's: with a resolution (or a pad canvas) known,
+each image is decoded small where the format allows (JPEG's draft mode) and box-reduced right after
+decoding to about three times the size it is needed at, before the Lanczos resize; a pad canvas is
+never built at the size of the largest image. Images above Pillow's decompression-bomb warning size
+load this way without the warning; above its error size they are skipped with the reason.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import math
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -34,12 +43,14 @@ from gankit.data.base import DataError, ImageData
 
 SIZE_POLICIES = ("pad", "crop", "resize")
 RESAMPLE = Image.Resampling.LANCZOS
+REDUCING_GAP = 3.0  # Pillow: "with reducing_gap >= 3.0 the result is indistinguishable from fair resampling"
 
 
 @dataclass
 class _Decoded:
     path: Path
-    pixels: np.ndarray  # uint8, [H, W] grey or [H, W, 3] colour
+    pixels: np.ndarray  # uint8, [H, W] grey or [H, W, 3] colour; reduced when a smaller size is all that is needed
+    size: tuple[int, int]  # (width, height) of the upright image in the file, before any reduction
 
     @property
     def is_grey(self) -> bool:
@@ -65,7 +76,7 @@ def load_folder(path, resolution: int | None = None, size_policy: str = "pad", c
     """
     root = Path(path)
     _check_arguments(root, resolution, size_policy, channels, canvas, pad_value)
-    decoded, skipped = _decode_all(root, pad_value, strict)
+    decoded, skipped = _decode_all(root, pad_value, strict, _needed_size(size_policy, resolution, canvas))
     if not decoded:
         raise DataError(_nothing_usable(root, skipped))
     labels, class_names = _labels_from_subfolders(root, [d.path for d in decoded])
@@ -76,7 +87,7 @@ def load_folder(path, resolution: int | None = None, size_policy: str = "pad", c
         _check_auto_canvas(decoded)
     channels = channels or (1 if all(d.is_grey for d in decoded) else 3)
     pictures = [_to_channels(d.pixels, channels) for d in decoded]
-    pictures = _apply_size_policy(pictures, size_policy, resolution, canvas, pad_value)
+    pictures = _apply_size_policy(pictures, [d.size for d in decoded], size_policy, resolution, canvas, pad_value)
     stacked = np.stack([np.asarray(p).reshape(p.height, p.width, -1) for p in pictures])
     return ImageData(
         images=torch.from_numpy(stacked).permute(0, 3, 1, 2).contiguous(),
@@ -112,8 +123,8 @@ MAX_AUTO_SIDE = 1024  # above this, padding to the largest image needs a resolut
 
 def _check_auto_canvas(decoded: list[_Decoded]) -> None:
     """The default canvas is the largest side found: one huge image would make every image that big."""
-    largest = max(decoded, key=lambda d: max(d.pixels.shape[:2]))
-    height, width = largest.pixels.shape[:2]
+    largest = max(decoded, key=lambda d: max(d.size))
+    width, height = largest.size
     if max(height, width) > MAX_AUTO_SIDE:
         raise DataError(f"{shown(largest.path)} ({width}x{height}) would make every image a {max(height, width)}-pixel "
                         f"square canvas; choose the training size with --set data.resolution=N (and data.canvas "
@@ -183,15 +194,16 @@ def _file_kind(path: Path) -> str | None:
     return "not a regular file (a pipe, socket or device): not read"
 
 
-def _decode_all(root: Path, pad_value: int, strict: bool) -> tuple[list[_Decoded], list[tuple[str, str]]]:
-    """Decode every file, collecting (path, reason) for the ones that fail."""
+def _decode_all(root: Path, pad_value: int, strict: bool,
+                needed: Needed | None = None) -> tuple[list[_Decoded], list[tuple[str, str]]]:
+    """Decode every file (no larger than ``needed`` allows), collecting (path, reason) for the ones that fail."""
     decoded, skipped = [], []
     files, problems = _walk(root)
     for path, reason in problems:
         _skip(skipped, path, reason, strict)
     for file in files:
         try:
-            decoded.append(_Decoded(file, _decode(file, pad_value)))
+            decoded.append(_Decoded(file, *_decode_bounded(file, pad_value, needed)))
         except _BadFile as e:
             _skip(skipped, file, str(e), strict)
     return decoded, skipped
@@ -211,12 +223,48 @@ def _nothing_usable(root: Path, skipped: list[tuple[str, str]]) -> str:
     return f"image folder {root}: none of its {len(skipped)} files is a usable image (e.g. {first}: {reason})"
 
 
+Needed = Callable[[int, int], tuple[float, float]]  # (width, height) in the file -> the largest size used
+
+
+def _needed_size(policy: str, resolution: int | None, canvas: int | None) -> Needed | None:
+    """For an image of (width, height), the largest size the size policy will draw it at; None: its full size.
+
+    ``pad`` draws an image at out / max(canvas, width, height) of its size, at most out / max(width, height),
+    whatever the other images are; ``crop`` at resolution / min(width, height); ``resize`` at resolution square.
+    """
+    if policy == "resize":
+        return lambda width, height: (resolution, resolution)
+    if policy == "crop":
+        return lambda width, height: (width * resolution / min(width, height), height * resolution / min(width, height))
+    out = resolution or canvas
+    if out is None:
+        return None
+    return lambda width, height: (width * out / max(width, height), height * out / max(width, height))
+
+
+def _reduction(size: tuple[int, int], target: tuple[float, float]) -> tuple[int, int]:
+    """Whole factors per axis that keep at least REDUCING_GAP times ``target``: the Lanczos resize after them is
+    as good as from the full image, at the cost of the small one."""
+    return tuple(max(1, side // max(1, math.ceil(want * REDUCING_GAP))) for side, want in zip(size, target))
+
+
 def _decode(file: Path, pad_value: int) -> np.ndarray:
     """Open and fully decode one file to uint8 grey [H, W] or colour [H, W, 3]."""
+    return _decode_bounded(file, pad_value, None)[0]
+
+
+def _decode_bounded(file: Path, pad_value: int, needed: Needed | None) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode one file to uint8 pixels no larger than ``needed`` requires, and the (width, height) it has upright.
+
+    Pillow's decompression-bomb warning is for readers that keep the whole image; this one keeps what
+    ``needed`` allows, so the warning is not shown; its error (twice the size) still skips the file.
+    """
     try:
         if file.stat().st_size == 0:
             raise _BadFile("empty file (0 bytes)")
-        image = Image.open(file)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(file)
     except Image.DecompressionBombError as e:
         raise _BadFile(f"too large: {e}") from None
     except UnidentifiedImageError:
@@ -224,25 +272,40 @@ def _decode(file: Path, pad_value: int) -> np.ndarray:
     except OSError as e:
         raise _BadFile(f"cannot read: {e}") from None
     with image:
+        width, height = image.size
+        target = needed(width, height) if needed else None
         try:
-            image.load()  # decoding is lazy: without this a truncated file would look fine
+            if target is not None:  # JPEG decodes at 1/2, 1/4 or 1/8 scale when asked; other formats ignore it
+                image.draft(None, tuple(math.ceil(want * REDUCING_GAP) for want in target))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image.load()  # decoding is lazy: without this a truncated file would look fine
+        except Image.DecompressionBombError as e:
+            raise _BadFile(f"too large: {e}") from None
         except Exception as e:  # Pillow's decoders raise many exception types on corrupt data
             raise _BadFile(f"truncated or corrupt: {e}") from None
+        factors = _reduction(image.size, target) if target is not None else (1, 1)
         try:
-            return _upright(_to_8bit(image, pad_value), image)
+            orientation = _EXIF_ORIENTATION.get(image.getexif().get(0x0112))  # camera photos are stored sideways
+            picture = image
+            if factors != (1, 1) and image.mode in ("L", "RGB") and "transparency" not in image.info:
+                picture, factors = image.reduce(factors), (1, 1)  # before any copy of the full-size pixels
+            pixels = _to_8bit(picture, pad_value)
         except (ValueError, OSError) as e:  # e.g. a mode Pillow cannot convert to RGB
             raise _BadFile(f"unsupported image ({image.mode} mode): {e}") from None
+    if factors != (1, 1):  # other modes: reduced once in 8 bits, after the scaling that needs the whole image
+        pixels = np.asarray(Image.fromarray(pixels).reduce(factors))
+    if orientation is not None:
+        pixels = np.asarray(Image.fromarray(pixels).transpose(orientation))
+        if orientation in (Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE, Image.Transpose.ROTATE_90,
+                           Image.Transpose.ROTATE_270):
+            width, height = height, width
+    return pixels, (width, height)
 
 
 _EXIF_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
                      4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
                      6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
-
-
-def _upright(pixels: np.ndarray, image: Image.Image) -> np.ndarray:
-    """Apply the EXIF orientation tag: camera photos are stored sideways and tagged."""
-    method = _EXIF_ORIENTATION.get(image.getexif().get(0x0112))
-    return pixels if method is None else np.asarray(Image.fromarray(pixels).transpose(method))
 
 
 def _to_8bit(image: Image.Image, pad_value: int) -> np.ndarray:
@@ -305,30 +368,31 @@ def _to_channels(pixels: np.ndarray, channels: int) -> Image.Image:
     return image.convert("L" if channels == 1 else "RGB")
 
 
-def _apply_size_policy(images: list[Image.Image], policy: str, resolution: int | None,
-                       canvas: int | None, pad_value: int) -> list[Image.Image]:
-    """Bring every image to one square size."""
+def _apply_size_policy(images: list[Image.Image], sizes: list[tuple[int, int]], policy: str,
+                       resolution: int | None, canvas: int | None, pad_value: int) -> list[Image.Image]:
+    """Bring every image to one square size; ``sizes`` are the images' sizes in their files (they may come reduced)."""
     if policy == "crop":
         return [ImageOps.fit(im, (resolution, resolution), method=RESAMPLE) for im in images]
     if policy == "resize":
-        return [im.resize((resolution, resolution), RESAMPLE) for im in images]
-    side = canvas or max(max(im.size) for im in images)
-    padded = [_pad_to_square(im, side, pad_value) for im in images]
-    if resolution is None or resolution == side:
-        return padded
-    return [im.resize((resolution, resolution), RESAMPLE) for im in padded]
+        return [im.resize((resolution, resolution), RESAMPLE, reducing_gap=REDUCING_GAP) for im in images]
+    side = canvas or max(max(size) for size in sizes)
+    return [_pad_to_square(im, size, side, resolution or side, pad_value) for im, size in zip(images, sizes)]
 
 
-def _pad_to_square(image: Image.Image, side: int, pad_value: int) -> Image.Image:
-    """Centre the image undistorted on a side x side canvas, shrinking it first if it is too big."""
-    width, height = image.size
-    if max(width, height) > side:
-        scale = side / max(width, height)
-        width, height = max(1, round(width * scale)), max(1, round(height * scale))
-        image = image.resize((width, height), RESAMPLE)
+def _pad_to_square(image: Image.Image, size: tuple[int, int], side: int, out: int, pad_value: int) -> Image.Image:
+    """The image centred undistorted on a side x side canvas (shrunk first if it is bigger), that canvas at out x out.
+
+    Drawn straight at ``out``: a canvas the size of the largest image (10,000 pixels square for one long strip)
+    is never made.
+    """
+    width, height = size
+    scale = out / max(side, width, height)
+    width, height = max(1, round(width * scale)), max(1, round(height * scale))
+    if image.size != (width, height):
+        image = image.resize((width, height), RESAMPLE, reducing_gap=REDUCING_GAP)
     fill = pad_value if image.mode == "L" else (pad_value,) * 3
-    square = Image.new(image.mode, (side, side), fill)
-    square.paste(image, ((side - width) // 2, (side - height) // 2))
+    square = Image.new(image.mode, (out, out), fill)
+    square.paste(image, ((out - width) // 2, (out - height) // 2))
     return square
 
 

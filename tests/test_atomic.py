@@ -1,8 +1,15 @@
-"""Folders written whole: an export or classifier folder is replaced only once the new one is complete."""
+"""Files and folders written whole: replaced only once the new one is complete, and a refusal of the operating
+system (a full disk, a name too long, ...) is one error naming the path and the cause."""
+
+import errno
+import os
 
 import pytest
+import torch
 
-from gankit.atomic import write_folder
+from gankit.atomic import WriteError, write_file, write_folder
+from gankit.train import checkpoint
+from tests.small_disk import fill_up, small_disk
 
 
 def test_failed_fill_keeps_the_old_folder(tmp_path):
@@ -63,16 +70,6 @@ def test_an_old_folder_that_cannot_be_removed_is_named_not_left_silently(tmp_pat
 
 # ----- errors of the operating system: one line naming the path and the cause, the old file kept -----
 
-import errno  # noqa: E402
-import os  # noqa: E402
-
-import torch  # noqa: E402
-
-from gankit.atomic import WriteError, write_file  # noqa: E402
-from gankit.train import checkpoint  # noqa: E402
-from tests.small_disk import fill_up, small_disk  # noqa: E402
-
-
 def _leftovers(folder):
     return sorted(p.name for p in folder.rglob("*") if p.name.startswith("."))
 
@@ -83,7 +80,8 @@ def test_a_checkpoint_on_a_full_disk_is_one_line_and_the_old_one_still_loads(tmp
         checkpoint.save({"nets": {}, "config": {"recipe": "gan"}, "step": 1, "nimg": 64}, path)
         with pytest.raises(WriteError, match=r"^cannot write .*ckpt\.pt: no space left on the device holding it "
                                              r"\([\d,]+ bytes free\)$") as caught:
-            checkpoint.save({"nets": {"G": {"w": torch.zeros(1_000_000)}}, "config": {"recipe": "gan"}, "step": 2, "nimg": 128}, path)
+            checkpoint.save({"nets": {"G": {"w": torch.zeros(1_000_000)}}, "config": {"recipe": "gan"}, "step": 2,
+                             "nimg": 128}, path)
         assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(path)
         assert checkpoint.load(path)["step"] == 1
         assert _leftovers(disk) == []
@@ -177,3 +175,24 @@ def test_a_folder_that_cannot_be_moved_into_place_puts_the_old_one_back(tmp_path
         write_folder(out, lambda d: (d / "generator.safetensors").write_text("v2"), marker="generator.safetensors")
     assert (out / "generator.safetensors").read_text() == "v1"
     assert _leftovers(tmp_path) == []
+
+
+def test_a_file_missing_elsewhere_is_not_called_a_write_error(tmp_path):
+    def reads_a_missing_input(tmp):
+        open(tmp_path / "elsewhere" / "input.txt").read()
+
+    with pytest.raises(FileNotFoundError, match="input.txt") as caught:
+        write_file(tmp_path / "out" / "a.txt", reads_a_missing_input)
+    assert not isinstance(caught.value, WriteError)
+
+
+def test_a_folder_that_cannot_be_made_above_the_file_is_a_write_error(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    def refused(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(tmp_path / "runs"))
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    with pytest.raises(WriteError, match=r"cannot write .*runs/a/config\.json: permission denied "
+                                         r"\(making the folder .*runs\)$"):
+        write_file(tmp_path / "runs" / "a" / "config.json", lambda tmp: None)

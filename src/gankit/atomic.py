@@ -74,13 +74,22 @@ def _free_bytes(path: Path) -> int | None:
         return None
 
 
+def _about_another_file(error: BaseException, path: Path) -> bool:
+    """An OSError naming a file neither in the folder written to nor above it (where it is being made): a read
+    inside ``write`` failed, not the write."""
+    if not isinstance(error, OSError) or error.filename is None or isinstance(error.filename, int):
+        return False
+    folder, named = Path(path).absolute().parent, Path(os.fsdecode(error.filename)).absolute()
+    return not (named.is_relative_to(folder) or folder.is_relative_to(named))
+
+
 def write_error(path: Path, error: BaseException) -> WriteError | None:
     """``error`` as a one-line ``WriteError`` naming ``path``, when the operating system is behind it; else None.
 
     Call it while the partial file is still on disk: a write that failed on a device that is now (nearly) full
     is taken to have failed for want of space, whatever type the writing library raised (torch.save raises a
     RuntimeError that names no cause)."""
-    if isinstance(error, WriteError) or not isinstance(error, Exception):
+    if isinstance(error, WriteError) or not isinstance(error, Exception) or _about_another_file(error, path):
         return None
     code = _errno_of(error)
     free = _free_bytes(path)
@@ -91,6 +100,10 @@ def write_error(path: Path, error: BaseException) -> WriteError | None:
     cause = _CAUSES.get(code) or os.strerror(code)
     if code == errno.ENOSPC and free is not None:
         cause += f" ({free:,} bytes free)"
+    elif isinstance(error, OSError) and isinstance(error.filename, (str, bytes)):
+        named = Path(os.fsdecode(error.filename))
+        if Path(path).absolute().parent.is_relative_to(named.absolute()):  # a folder above it could not be made
+            cause += f" (making the folder {named})"
     return WriteError(path, code, f"cannot write {path}: {cause}")
 
 

@@ -27,8 +27,8 @@ load this way without the warning; above its error size they are skipped with th
 from __future__ import annotations
 
 import errno
-import os
 import math
+import os
 import stat
 import warnings
 from dataclasses import dataclass
@@ -156,7 +156,7 @@ def _walk(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         names = sorted(n for n in names if not n.startswith("."))
         for d in list(dirs):
             identity = _identity(folder / d)
-            if identity in read:
+            if identity is not None and identity in read:
                 problems.append((folder / d, f"a link to {shown(read[identity])}, a folder read already (a link "
                                              "loop, or the same folder twice): left out"))
                 dirs.remove(d)
@@ -174,8 +174,12 @@ def _walk(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     return sorted(files, key=key), sorted(problems, key=lambda problem: key(problem[0]))
 
 
-def _identity(folder: Path) -> tuple[int, int]:
-    st = folder.stat()
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """What a folder is, whatever the path (link) it is reached by; None if it cannot be asked (the walk says why)."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return None
     return st.st_dev, st.st_ino
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gankit import nets
 from gankit.config import TRAINER_RANGES, ConfigError, check_ranges
 from gankit.recipes import adversarial as adversarial_recipe, autoencoder, controlgan, unrolled
 from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
@@ -30,11 +31,28 @@ def check_config(cfg: dict) -> None:
     check_ranges(cfg, {**TRAINER_RANGES, **get(cfg["recipe"]).ranges})
 
 
+def fit_resolution(cfg: dict, resolution: int) -> tuple[int, str | None]:
+    """The image size the recipe's networks train at when ``data.resolution`` is 0 (the data's own size,
+    ``resolution``): the nearest size every one of them takes, and the line that says so (None: the data's own)."""
+    arches = get(cfg["recipe"]).networks(cfg, "image")
+    fitted = resolution
+    for arch in arches.values():
+        fitted = nets.NETS[arch].nearest_resolution(fitted)
+    if fitted == resolution:
+        return resolution, None
+    rules = {arch: nets.NETS[arch].RESOLUTIONS for arch in arches.values()
+             if nets.NETS[arch].nearest_resolution(resolution) != resolution}  # the networks that moved it
+    takes = "; ".join(f"the {' and '.join(a for a, r in rules.items() if r == rule)} networks take {rule}"
+                      for rule in dict.fromkeys(rules.values()))
+    return fitted, (f"{cfg['recipe']}: data resized {resolution} -> {fitted} ({takes}; "
+                    f"set data.resolution to choose)")
+
+
 def adversarial(name: str, summary: str, paper: str, objective=Adversarial, extra: dict | None = None,
-                ranges: dict | None = None, **preset_args) -> Recipe:
+                ranges: dict | None = None, networks=adversarial_recipe.networks, **preset_args) -> Recipe:
     """Register a preset of the adversarial recipe (see ``recipes.adversarial.preset``)."""
     return register(Recipe(name, summary, paper, {**preset(**preset_args), **(extra or {})}, objective,
-                           ranges or adversarial_recipe.RANGES))
+                           ranges or adversarial_recipe.RANGES, networks))
 
 
 adversarial("gan", "GAN with the minimax loss, MLP G and D, k=1 D steps per G step",
@@ -76,14 +94,15 @@ adversarial("controlgan", "ControlGAN: labels fed to G, unconditional WGAN-GP cr
             "reals; G loss = adversarial + gamma * CE(C(G(z, c)), c), gamma adapted (r=1e-3, alpha=1)",
             "Lee & Seok 2019, Controllable Generative Adversarial Network (settings of the authors' CIFAR-10 code)",
             objective=ControlGAN, extra={**CONTROLGAN_DEFAULTS, "D.lr": 8e-4}, ranges=controlgan.RANGES,
+            networks=controlgan.networks,
             loss="wasserstein", arch="dcgan", opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
 register(Recipe("ae", "Autoencoder: conv encoder (DCGAN D body) + DCGAN G decoder, reconstruction loss (bce on "
                   "images, mse on points), Adam 1e-3; MLP with --set G.arch=mlp",
                   "Hinton & Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks",
-                  autoencoder.defaults(), autoencoder.ae, autoencoder.RANGES))
+                  autoencoder.defaults(), autoencoder.ae, autoencoder.RANGES, autoencoder.networks))
 register(Recipe("vae", "Variational autoencoder: reconstruction + beta * KL(q(z|x) || N(0, I)), reparameterised "
                   "codes, beta=1, Adam 1e-3; decodes N(0, I) samples like a generator",
                   "Kingma & Welling 2014, Auto-Encoding Variational Bayes",
-                  autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.RANGES))
+                  autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.RANGES, autoencoder.networks))
 
-__all__ = ["RECIPES", "DataInfo", "Objective", "Phase", "Recipe", "check_config", "get", "register"]
+__all__ = ["RECIPES", "DataInfo", "Objective", "Phase", "Recipe", "check_config", "fit_resolution", "get", "register"]

@@ -19,23 +19,32 @@ OPTIMIZER_KEYS = {"opt", "lr", "betas", "eps", "weight_decay", "alpha", "momentu
 IMAGE_ONLY_ARCHES = {"dcgan", "resnet"}
 
 
-def build_net(cfg: dict, role: str, info: DataInfo, kind: str | None = None, **fixed) -> nn.Module:
-    """Build network ``role`` ('G' or 'D') from ``cfg['<role>.arch']`` and the ``<role>.*`` keys that are its arguments.
-
-    The network is ``<family>-<kind>`` (kind defaults to the role: ``dcgan-g``); ``fixed`` are
-    arguments the recipe decides, not the user (a VAE's ``variational=True``).
-    """
+def net_arch(cfg: dict, role: str, data_kind: str, kind: str | None = None) -> str:
+    """The registered network of ``role``: ``<family>-<kind>`` (kind defaults to the role: ``dcgan-g``), the family
+    from ``cfg['<role>.arch']``, an MLP on 2-D points, which have no image to convolve."""
     family = cfg[f"{role}.arch"]
-    if info.kind == "points" and family in IMAGE_ONLY_ARCHES:
-        family = "mlp"  # 2-D points have no image to convolve; the loss and schedule stay the recipe's
-    kwargs = {k.split(".", 1)[1]: v for k, v in cfg.items()
-              if k.startswith(role + ".") and k.split(".", 1)[1] not in OPTIMIZER_KEYS | {"arch"}}
-    arch = f"{family}-{kind or role.lower()}"
+    if data_kind == "points" and family in IMAGE_ONLY_ARCHES:
+        family = "mlp"  # the loss and schedule stay the recipe's
+    return f"{family}-{kind or role.lower()}"
+
+
+def networks(cfg: dict, data_kind: str) -> dict[str, str]:
+    """The networks an adversarial preset builds, by role."""
+    return {"G": net_arch(cfg, "G", data_kind), "D": net_arch(cfg, "D", data_kind)}
+
+
+def build_net(cfg: dict, role: str, info: DataInfo, arch: str | None = None, **fixed) -> nn.Module:
+    """Build network ``role`` (``arch``, by default ``net_arch``'s) from the ``<role>.*`` keys that are its arguments.
+
+    ``fixed`` are arguments the recipe decides, not the user (a VAE's ``variational=True``).
+    """
+    arch = arch or net_arch(cfg, role, info.kind)
     if arch not in nets.NETS:
-        raise ConfigError(f"--set {role}.arch={family}: unknown network family")
+        raise ConfigError(f"--set {role}.arch={cfg[f'{role}.arch']}: unknown network family")
     cls = nets.NETS[arch]
     accepted = cls.accepts()
-    kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    kwargs = {k.split(".", 1)[1]: v for k, v in cfg.items()
+              if k.startswith(role + ".") and k.split(".", 1)[1] in accepted - OPTIMIZER_KEYS}
     kwargs.update(cls.data_kwargs(info, cfg))
     kwargs.update(fixed)
     try:

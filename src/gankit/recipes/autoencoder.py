@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from gankit.config import ConfigError, at_least
-from gankit.recipes.adversarial import adam, build_net
+from gankit.recipes.adversarial import adam, build_net, net_arch
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
 
 RECON = ("auto", "bce", "mse")
@@ -61,7 +61,7 @@ class Autoencoding(Objective):
         if self.recon == "bce" and info.kind != "image":
             raise ConfigError("--set recon=bce: Bernoulli cross-entropy needs images (pixels in [-1, 1]); "
                               "use recon=mse for 2-D points")
-        self.G = build_net(cfg, "G", info, kind="ae", variational=variational)
+        self.G = build_net(cfg, "G", info, networks(cfg, info.kind)["G"], variational=variational)
         self.nets = {"G": self.G}
 
     def phases(self) -> list[Phase]:
@@ -86,6 +86,10 @@ class Autoencoding(Objective):
             loss = recon + self.cfg["beta"] * kl
         ctx.report("Loss/G", loss)
         return loss
+
+
+def networks(cfg: dict, data_kind: str) -> dict[str, str]:
+    return {"G": net_arch(cfg, "G", data_kind, "ae")}
 
 
 def ae(cfg: dict, info: DataInfo) -> Autoencoding:

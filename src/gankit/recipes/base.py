@@ -95,3 +95,5 @@ class Recipe:
     defaults: dict
     build: Callable[[dict, DataInfo], Objective]
     ranges: dict[str, Range] = field(default_factory=dict)  # the numbers its own keys accept (config.Range)
+    # the registered networks it builds, by role, from a config and the data's kind ("image" or "points")
+    networks: Callable[[dict, str], dict[str, str]] = lambda cfg, data_kind: {}

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from gankit import nets
 from gankit.config import ConfigError, at_least
-from gankit.recipes.adversarial import RANGES as ADVERSARIAL_RANGES, Adversarial
+from gankit.recipes.adversarial import RANGES as ADVERSARIAL_RANGES, Adversarial, build_net
+from gankit.recipes.adversarial import networks as adversarial_networks
 from gankit.recipes.base import DataInfo, Phase, StepContext
 from gankit.regularizers.augment import augment, parse_policy
 
@@ -43,12 +42,9 @@ RANGES = {**ADVERSARIAL_RANGES, "control.gamma0": at_least(0, "gamma's start, at
           "control.gamma_max": at_least(0, "gamma's ceiling")}
 
 
-def build_classifier(cfg: dict, info: DataInfo) -> nn.Module:
-    if info.kind == "image":
-        return nets.build("classifier", img_resolution=info.resolution, img_channels=info.channels,
-                          num_classes=info.num_classes, width=cfg["C.width"])
-    return nets.build("mlp-classifier", in_shape=tuple(info.shape), num_classes=info.num_classes,
-                      hidden=tuple(cfg["C.hidden"]))
+def networks(cfg: dict, data_kind: str) -> dict[str, str]:
+    """G and D as the adversarial presets build them, and the classifier C: convolutional on images."""
+    return {**adversarial_networks(cfg, data_kind), "C": "classifier" if data_kind == "image" else "mlp-classifier"}
 
 
 class ControlGAN(Adversarial):
@@ -58,7 +54,7 @@ class ControlGAN(Adversarial):
         if not info.num_classes:
             raise ConfigError("recipe controlgan needs labelled data (fashion-mnist, class subfolders, ring8/grid25)")
         super().__init__(cfg, info)
-        self.C = build_classifier(cfg, info)
+        self.C = build_net(cfg, "C", info, networks(cfg, info.kind)["C"])
         self.nets["C"] = self.C
         self.c_policy = parse_policy(cfg["control.augment"]) if info.kind == "image" else []
         if cfg["control.gamma0"] > cfg["control.gamma_max"]:

@@ -138,6 +138,11 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
                                   f"recipe); refusing to write into it")
         check_writable(run_dir)
     dataset = load_data(cfg)
+    if isinstance(dataset, datasets.ImageData) and not cfg["data.resolution"]:  # the nets' nearest size, said
+        resolution, note = recipes.fit_resolution(cfg, dataset.resolution)
+        if note:
+            cfg["data.resolution"], dataset = resolution, load_data({**cfg, "data.resolution": resolution})
+            log(note)
     if isinstance(dataset, datasets.ImageData):
         for line in dataset.skipped_report("--set data.strict=true"):
             log(line)

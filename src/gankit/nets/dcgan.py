@@ -66,16 +66,19 @@ def downsampling_layers(resolution: int, channels: int, width: int, max_width: i
     return layers, in_ch
 
 
+NORMS = ("batch", "layer", "instance", "none")  # layer: over C, H, W (WGAN-GP's recommendation)
+
+
 def _norm(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "layer":
-        return nn.GroupNorm(1, channels)  # layer norm over C, H, W (WGAN-GP's recommendation)
+        return nn.GroupNorm(1, channels)
     if kind == "instance":
         return nn.GroupNorm(channels, channels, affine=True)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"unknown norm {kind!r}; use batch, layer, instance or none")
+    raise ValueError(f"unknown norm {kind!r}; use {', '.join(NORMS)}")
 
 
 class FourOrMore:

@@ -6,7 +6,7 @@ from gankit import nets
 from gankit.config import TRAINER_RANGES, ConfigError, check_ranges
 from gankit.recipes import adversarial as adversarial_recipe, autoencoder, controlgan, unrolled
 from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
-from gankit.recipes.base import DataInfo, Objective, Phase, Recipe
+from gankit.recipes.base import NET_RULES, DataInfo, Objective, Phase, Recipe
 from gankit.recipes.controlgan import DEFAULTS as CONTROLGAN_DEFAULTS, ControlGAN
 from gankit.recipes.unrolled import Unrolled
 
@@ -26,9 +26,44 @@ def get(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def check_config(cfg: dict) -> None:
-    """Refuse a value outside its key's range (the trainer's and the recipe's), naming the key."""
-    check_ranges(cfg, {**TRAINER_RANGES, **get(cfg["recipe"]).ranges})
+def rules(recipe: Recipe) -> dict:
+    """The values every key of ``recipe`` takes: the trainer's, its networks' and its own."""
+    return {**TRAINER_RANGES, **NET_RULES, **recipe.ranges}
+
+
+def data_kind(spec: str) -> str:
+    """``points`` for a 2-D mixture, else ``image``: known from ``--data`` before any data is read."""
+    from gankit.data import MIXTURES
+
+    return "points" if spec in MIXTURES else "image"
+
+
+def check_config(cfg: dict, sets: list[str] | tuple = ()) -> None:
+    """Refuse a value outside its key's range or choices (the trainer's, the networks' and the recipe's), and a key
+    given with ``--set`` (``sets``: its ``key=value`` items) that nothing reads for this recipe, its networks
+    and data, each in one line naming the key."""
+    recipe = get(cfg["recipe"])
+    check_ranges(cfg, rules(recipe))
+    kind = data_kind(cfg["data"])
+    readers = recipe.reads(cfg, kind)
+    for item in sets:
+        key = item.split("=", 1)[0].strip()
+        if key in cfg and key not in readers:
+            raise ConfigError(f"--set {item}: {unread(recipe, cfg, kind, key, readers)}")
+
+
+def unread(recipe: Recipe, cfg: dict, kind: str, key: str, readers: dict) -> str:
+    """Why nothing reads ``key``, and what reads the keys like it."""
+    role, _, name = key.partition(".")
+    arches = recipe.networks(cfg, kind)
+    if role not in arches:
+        return f"not read by recipe {recipe.name}; `gankit recipes --show {recipe.name}` lists the keys it reads"
+    family = cfg.get(f"{role}.arch")
+    on = "2-D points" if kind == "points" else "images"
+    why = f"{role}.arch={family} on {on}" if family else f"on {on}"
+    takes = sorted(k for k in readers if k.startswith(role + "."))
+    return (f"recipe {recipe.name}'s {role} is the {arches[role]} network ({why}), which takes no {name}; "
+            f"{role} reads {', '.join(takes)}")
 
 
 def fit_resolution(cfg: dict, resolution: int) -> tuple[int, str | None]:
@@ -81,7 +116,7 @@ adversarial("acgan", "Auxiliary-classifier GAN: labels fed to G, D also classifi
             loss="nonsaturating", arch="dcgan", opt=adam(2e-4), **{"cond.mode": "aux"})
 adversarial("unrolled", "Unrolled GAN: G's loss looks 5 differentiable D steps ahead (SGD surrogate), MLP G and D",
             "Metz, Poole, Pfau, Sohl-Dickstein 2017, Unrolled Generative Adversarial Networks",
-            objective=Unrolled, extra={"unroll.steps": 5, "unroll.lr": 0.01}, ranges=unrolled.RANGES,
+            objective=Unrolled, extra=unrolled.DEFAULTS, ranges=unrolled.RANGES,
             loss="nonsaturating", arch="mlp", opt=adam(1e-4))
 adversarial("sngan", "Spectrally normalised ResNet D, ResNet G, hinge loss, n_critic=5, Adam 2e-4 betas (0, 0.9); "
             "projection D for labels with --set cond.mode=input",
@@ -105,4 +140,5 @@ register(Recipe("vae", "Variational autoencoder: reconstruction + beta * KL(q(z|
                   "Kingma & Welling 2014, Auto-Encoding Variational Bayes",
                   autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.RANGES, autoencoder.networks))
 
-__all__ = ["RECIPES", "DataInfo", "Objective", "Phase", "Recipe", "check_config", "fit_resolution", "get", "register"]
+__all__ = ["RECIPES", "DataInfo", "Objective", "Phase", "Recipe", "check_config", "data_kind", "fit_resolution", "get",
+           "register", "rules"]

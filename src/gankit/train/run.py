@@ -38,7 +38,7 @@ def apply_flags(cfg: dict, sets: list[str] | None = None, steps: int | None = No
         if not (math.isfinite(kimg) and kimg > 0):
             raise ConfigError(f"--kimg {kimg}: give the thousands of training images, a number above 0")
         cfg["steps"] = max(1, math.ceil(kimg * 1000 / cfg["batch"]))
-    recipes.check_config(cfg)  # before any data is read
+    recipes.check_config(cfg, list(sets or []))  # before any data is read
     return cfg
 
 

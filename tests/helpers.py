@@ -12,10 +12,12 @@ FAST = ["log.every=10", "snapshot.every_kimg=1000", "ckpt.every_kimg=1000"]
 TINY_CONV = ["G.width=4", "D.width=4"]
 
 
-def small_nets(recipe: str, hidden: str = "32,32") -> list[str]:
-    """``--set`` items for tiny networks of a recipe: convolutional widths or MLP layers, only keys it has."""
-    from gankit.recipes import RECIPES
+def small_nets(recipe: str, hidden: str = "32,32", data: str = "images") -> list[str]:
+    """``--set`` items for tiny networks of a recipe on ``data``: convolutional widths or MLP layers, only the keys
+    its networks read (a convolutional recipe builds MLPs on 2-D points)."""
+    from gankit.recipes import RECIPES, data_kind
 
     defaults = RECIPES[recipe].defaults
-    sets = TINY_CONV if defaults["G.arch"] in ("dcgan", "resnet") else [f"G.hidden={hidden}", f"D.hidden={hidden}"]
+    convolutional = defaults["G.arch"] in ("dcgan", "resnet") and data_kind(data) == "image"
+    sets = TINY_CONV if convolutional else [f"G.hidden={hidden}", f"D.hidden={hidden}"]
     return [s for s in sets if s.split("=")[0] in defaults]  # ae and vae have no D

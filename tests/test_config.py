@@ -8,6 +8,7 @@ import pytest
 
 from gankit import recipes
 from gankit.config import TRAINER_RANGES, ConfigError, Range, above, apply_overrides, at_least, range_of, share
+from gankit.recipes.base import NET_RULES, DataInfo
 from gankit.train.run import apply_flags, default_config
 from gankit.train.trainer import Trainer
 
@@ -24,11 +25,11 @@ def test_a_range_refuses_what_lies_outside_it_and_nothing_else():
 
 
 def test_a_list_is_checked_item_by_item_and_by_length():
-    betas = TRAINER_RANGES["?.betas"]
+    betas = NET_RULES["?.betas"]
     assert betas.problem([0.5, 0.999]) is None
     assert betas.problem([0.5]) == "expected 2 comma-separated numbers, got 1"
     assert betas.problem([0.5, 1.0]) == "each must be in [0, 1)"
-    assert TRAINER_RANGES["?.hidden"].problem([64, 0]) == "each must be at least 1"
+    assert NET_RULES["?.hidden"].problem([64, 0]) == "each must be in [1, 65536]"
 
 
 @pytest.mark.parametrize("key,value", [("batch", 64.0), ("tricks.pack", 2.0), ("G.hidden", [32, 32.5])])
@@ -56,7 +57,7 @@ def is_numeric(value) -> bool:
 
 @pytest.mark.parametrize("name", list(recipes.RECIPES))
 def test_every_numeric_key_has_a_range(name):
-    ranges = {**TRAINER_RANGES, **recipes.get(name).ranges}
+    ranges = recipes.rules(recipes.get(name))
     assert [k for k, v in default_config(name, "ring8").items() if is_numeric(v) and not range_of(k, ranges)] == []
 
 
@@ -75,7 +76,7 @@ def outside(rule: Range):
 CASES = {}  # every ranged key once, with the first recipe that has it
 for name in recipes.RECIPES:
     for key in default_config(name, "ring8"):
-        if key not in CASES and (rule := range_of(key, {**TRAINER_RANGES, **recipes.get(name).ranges})):
+        if key not in CASES and (rule := range_of(key, recipes.rules(recipes.get(name)))):
             CASES[key] = (name, key, rule)
 CASES = list(CASES.values())
 
@@ -129,3 +130,80 @@ def test_the_cli_refuses_before_writing_anything(tmp_path):
     assert done.returncode == 2
     assert "--set tricks.label_smoothing=5.0: must be in (0, 1]" in done.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("recipe,data,item,message", [
+    ("sngan", "fashion-mnist", "G.norm=layer", "recipe sngan's G is the resnet-g network (G.arch=resnet on images), "
+                                               "which takes no norm; G reads G.arch, G.betas, G.lr, G.opt, G.width"),
+    ("sngan", "fashion-mnist", "D.minibatch_std=true", "recipe sngan's D is the resnet-d network"),
+    ("dcgan", "fashion-mnist", "G.hidden=64", "recipe dcgan's G is the dcgan-g network (G.arch=dcgan on images)"),
+    ("dcgan", "ring8", "D.width=8", "recipe dcgan's D is the mlp-d network (D.arch=dcgan on 2-D points)"),
+    ("gan", "fashion-mnist", "G.norm=layer", "recipe gan's G is the mlp-g network"),
+    ("controlgan", "fashion-mnist", "C.hidden=16", "recipe controlgan's C is the classifier network (on images)"),
+    ("vae", "fashion-mnist", "G.hidden=16", "recipe vae's G is the dcgan-ae network"),
+])
+def test_a_key_nothing_reads_is_refused_naming_the_recipe_and_network(recipe, data, item, message):
+    with pytest.raises(ConfigError) as refused:
+        apply_flags(default_config(recipe, data), [item])
+    assert str(refused.value).startswith(f"--set {item}: {message}")
+    assert "\n" not in str(refused.value)
+
+
+def test_a_key_is_read_once_its_network_is_chosen():
+    cfg = apply_flags(default_config("dcgan", "fashion-mnist"), ["G.arch=mlp", "G.hidden=64"])
+    assert (cfg["G.arch"], cfg["G.hidden"]) == ("mlp", [64])
+    apply_flags(default_config("sngan", "fashion-mnist"), ["G.arch=dcgan", "G.norm=layer"])
+    apply_flags(default_config("dcgan", "ring8"), ["G.hidden=16"])  # 2-D points: the MLP's layers
+
+
+def test_a_checkpoint_holding_a_key_nothing_reads_still_resumes_its_config():
+    """Only keys given now are refused: a config saved before (a checkpoint's) passes as it is."""
+    old = {**default_config("sngan", "fashion-mnist"), "G.norm": "layer"}
+    recipes.check_config(old)
+    apply_flags(old, ["steps=10"])
+
+
+@pytest.mark.parametrize("item", ["amp=fp32", "G.opt=adamw", "D.norm=group", "cond.mode=both", "loss=l1",
+                                  "G.arch=vgg", "lr.decay=step", "fast.compile=sometimes"])
+def test_every_choice_is_refused_before_the_run_in_one_place(item):
+    key = item.split("=")[0]
+    with pytest.raises(ConfigError, match=rf"^--set {key}=\w+: must be one of "):
+        apply_flags(default_config("dcgan", "fashion-mnist"), [item])
+
+
+@pytest.mark.parametrize("recipe,item", [("vae", "recon=l1"), ("vae", "G.arch=resnet"),
+                                         ("controlgan", "cond.mode=aux")])
+def test_recipe_choices_are_its_own(recipe, item):
+    with pytest.raises(ConfigError, match=rf"^--set {item}: must be one of "):
+        apply_flags(default_config(recipe, "fashion-mnist"), [item])
+
+
+@pytest.mark.parametrize("item", ["z_dim=100000000000", "batch=10000000000", "G.width=100000", "data.resolution=100000",
+                                  "G.hidden=10000000", "snapshot.grid=1000000"])
+def test_sizes_have_upper_bounds(item):
+    with pytest.raises(ConfigError, match=rf"^--(set )?{item.split('=')[0]}[= ].*: (each )?must be in \[") as refused:
+        apply_flags(default_config("gan" if "hidden" in item else "dcgan", "fashion-mnist"), [item])
+    assert "\n" not in str(refused.value)
+
+
+def test_a_network_too_large_to_train_is_refused_before_it_is_built():
+    cfg = apply_flags(default_config("dcgan", "fashion-mnist"), ["G.width=4096"])
+    with pytest.raises(ConfigError, match=r"^G network dcgan-g: 4.5e\+10 parameters .* lower G.width or z_dim$"):
+        recipes.get("dcgan").build(cfg, DataInfo("image", (1, 64, 64)))
+
+
+def test_the_cli_refuses_an_absurd_latent_size_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "gankit", "train", "--recipe", "gan", "--data", "ring8", "--steps", "2",
+                           "--out", str(tmp_path / "run"), "--set", "z_dim=100000000000"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == ("gankit train: error: --set z_dim=100000000000: must be in [1, 65536] "
+                           "(latent dimensions)\n")
+
+
+def test_show_lists_only_the_keys_the_recipe_reads(capsys):
+    from gankit.cli import main
+
+    assert main(["recipes", "--show", "sngan"]) == 0
+    keys = {line.split("=")[0].strip() for line in capsys.readouterr().out.splitlines() if "=" in line[:40]}
+    assert {"G.width", "D.width", "n_critic", "z_dim", "G.betas"} <= keys
+    assert not keys & {"G.norm", "G.hidden", "D.hidden", "D.minibatch_std", "D.minibatch_disc"}

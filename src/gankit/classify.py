@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,6 +21,55 @@ from gankit.data import ImageData
 
 class ClassifierError(ValueError):
     """Data a classifier cannot be trained on; the message names it."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The images a classifier was trained on. Its probabilities are about those: on images of other channels it
+    would still answer, meaning nothing, and on another size or other data its answers may mean little. A scorer or
+    labeller made from it therefore refuses the first and warns on the second (``check``)."""
+
+    channels: int
+    resolution: int
+    data: str | None = None  # the --data it was trained on, as its config.json records it
+
+    def describe(self) -> str:
+        return f"{self.channels}-channel {self.resolution}x{self.resolution} images" + \
+            (f" of {self.data}" if self.data else "")
+
+    @classmethod
+    def of(cls, extractor) -> "Domain | None":
+        """The domain of a classifier ``metrics.features.Extractor``; None for one that takes any image."""
+        if extractor.channels is None or extractor.resolution is None:
+            return None
+        return cls(extractor.channels, extractor.resolution, extractor.trained_on)
+
+    def refuse(self, who: str, shape, data: str | None = None, error=ClassifierError) -> None:
+        """Raise ``error`` naming ``who`` (the flag and value) when images [C, H, W] = ``shape`` have other channels."""
+        if int(shape[0]) != self.channels:
+            raise error(f"{who}: the classifier judges {self.describe()}; this model makes {_images(shape, data)}, "
+                        f"on which its answers would mean nothing")
+
+    def check(self, who: str, shape, data: str | None, error=ClassifierError) -> None:
+        """``refuse``, then warn in one line naming ``who`` and the model's ``data`` when the images' size or data
+        are not the classifier's."""
+        self.refuse(who, shape, data, error)
+        if tuple(int(v) for v in shape[1:]) != (self.resolution, self.resolution) or \
+                (data and self.data and _dataset(data) != _dataset(self.data)):
+            warnings.warn(f"{who}: the classifier was trained on {self.describe()}; this model makes "
+                          f"{_images(shape, data)}, on which its answers may mean little", stacklevel=3)
+
+
+def _images(shape, data: str | None) -> str:
+    return f"{int(shape[0])}-channel {int(shape[1])}x{int(shape[2])} images" + (f" of {data}" if data else "")
+
+
+def _dataset(spec: str) -> str:
+    """One name per dataset, whatever the split: a classifier of Fashion-MNIST's training images judges its test
+    images too."""
+    from gankit.data import source_key
+
+    return "fashion-mnist" if spec.startswith("fashion-mnist") else source_key(spec)
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

@@ -12,41 +12,6 @@ import json
 import math
 from dataclasses import dataclass
 
-# Settings every run has, whatever the recipe. A recipe's defaults override these.
-TRAINER_DEFAULTS: dict = {
-    "batch": 64,
-    "steps": 2000,          # generator updates; --kimg sets this from images seen
-    "seed": 0,
-    "z_dim": 100,
-    "amp": "auto",          # auto (bf16 on CUDA, off elsewhere) | bf16 | fp16 | off
-    "ema.beta": 0.0,        # 0 disables the moving average of G
-    "lr.decay": "none",     # none | linear | cosine: every net's rate falls to 0 by the end of the run
-    "lr.decay_start": 0.5,  # share of the run at full rate before the decay begins
-    "log.every": 50,        # steps between log lines
-    "snapshot.every_kimg": 5.0,
-    "snapshot.grid": 64,
-    "ckpt.every_kimg": 25.0,
-    "ckpt.keep": 3,
-    "data.resolution": 0,   # 0: the data's own size
-    "data.size_policy": "pad",
-    "data.channels": 0,     # 0: automatic
-    "data.canvas": 0,
-    "data.pad_value": 0,
-    "data.strict": False,
-    "data.flip": False,
-    "data.brightness": 0.0,
-    "data.contrast": 0.0,
-    "eval.every_kimg": 0.0,  # 0: no evaluation during training
-    "eval.metrics": "",     # comma-separated; empty: fd,kid,pr,dc for images, modes for 2-D data
-    "eval.n": 2000,
-    "eval.features": "",    # empty: fmnist for 28x28 grayscale, else inception
-    "eval.best": "",        # keep checkpoints/best.pt by this metric (fd, kid, hq_percent, ...)
-    # The fast path (gankit/train/fast.py): same math, other scheduling; all may change on resume.
-    "fast.channels_last": "auto",  # auto (on for convolutional nets on CUDA and CPU) | on | off
-    "fast.cudnn_benchmark": True,  # CUDA: let cuDNN time its algorithms for the run's fixed shapes
-    "fast.compile": "off",         # off | auto (CUDA only) | on: torch.compile the nets' forward, eager if that fails
-}
-
 # Keys that may change when a run resumes: budgets and bookkeeping, not the model or its optimisation.
 MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid", "ckpt.every_kimg", "ckpt.keep",
                      "eval.every_kimg", "eval.metrics", "eval.n", "eval.features", "eval.best",
@@ -140,9 +105,9 @@ def above(low: float, means: str = "") -> Range:
     return Range(low=low, open_low=True, means=means)
 
 
-def count(low: int = 1, means: str = "") -> Range:
-    """A whole number of at least ``low``: a size or a count."""
-    return Range(low=low, whole=True, means=means)
+def count(low: int = 1, means: str = "", high: int | None = None) -> Range:
+    """A whole number of at least ``low`` (and at most ``high``): a size or a count."""
+    return Range(low=low, high=high, whole=True, means=means)
 
 
 def share(means: str = "", open_low: bool = False, open_high: bool = False) -> Range:
@@ -153,35 +118,63 @@ def share(means: str = "", open_low: bool = False, open_high: bool = False) -> R
 # Any seed torch takes, with room for the offsets the trainer adds to it.
 SEED = Range(-2**63, 2**63 - 1, whole=True)
 
-# Ranges of the trainer's keys and of every network's keys (``?`` stands for the net: G, D, C).
-# A recipe adds the ranges of its own keys in ``Recipe.ranges``.
-TRAINER_RANGES: dict[str, Range] = {
-    "batch": count(),
-    "steps": count(),
-    "seed": SEED,
-    "z_dim": count(1, "latent dimensions"),
-    "ema.beta": share("the decay of G's moving average; 0 = off", open_high=True),
-    "lr.decay_start": share("the share of the run before the decay starts", open_high=True),
-    "log.every": count(),
-    "snapshot.every_kimg": above(0),
-    "snapshot.grid": count(),
-    "ckpt.every_kimg": above(0),
-    "ckpt.keep": count(0, "0 keeps every checkpoint"),
-    "data.resolution": count(0, "0 = the data's own size"),
-    "data.channels": Range(choices=(0, 1, 3), means="0 = the data's own"),
-    "data.size_policy": Range(choices=("pad", "crop", "resize")),
-    "data.canvas": count(0, "0 = the largest image"),
-    "data.pad_value": Range(0, 255, whole=True),
-    "data.brightness": share("the largest brightness shift"),
-    "data.contrast": share("the largest contrast change"),
-    "eval.every_kimg": at_least(0, "0 = no evaluation during training"),
-    "eval.n": count(2, "samples per evaluation"),
-    "?.lr": at_least(0, "a learning rate; 0 freezes the net"),
-    "?.betas": Range(0.0, 1.0, open_high=True, length=2, means="Adam's two decay rates"),
-    "?.width": count(1, "channels of the first or last convolution"),
-    "?.hidden": count(1, "units per hidden layer"),
-    "?.minibatch_disc": count(0, "minibatch discrimination features; 0 = off"),
+@dataclass(frozen=True)
+class Key:
+    """A config key, declared once: its default (whose type ``--set`` parses values to) and the values it takes.
+
+    Which code reads a key follows from where it is declared: the trainer reads ``TRAINER_KEYS``, a recipe
+    the keys it declares (``Recipe.ranges``), and a network the ``<role>.<argument>`` keys its constructor
+    takes (``recipes.base.NET_RULES`` holds their values), so ``recipes.check_config`` can refuse a ``--set``
+    key that nothing reads for the chosen recipe and networks.
+    """
+
+    default: object
+    rule: Range | None = None
+
+
+def one_of(*choices, means: str = "") -> Range:
+    return Range(choices=tuple(choices), means=means)
+
+
+AUTO_ON_OFF = one_of("auto", "on", "off")
+
+# Settings every run has, whatever the recipe; all read by the trainer. A recipe's defaults override these.
+TRAINER_KEYS: dict[str, Key] = {
+    "batch": Key(64, count(high=2 ** 20)),
+    "steps": Key(2000, count()),  # generator updates; --kimg sets this from images seen
+    "seed": Key(0, SEED),
+    "z_dim": Key(100, count(1, "latent dimensions", high=2 ** 16)),
+    "amp": Key("auto", one_of("auto", "bf16", "fp16", "off", means="auto: bf16 on CUDA, off elsewhere")),
+    "ema.beta": Key(0.0, share("the decay of G's moving average; 0 = off", open_high=True)),
+    "lr.decay": Key("none", one_of("none", "linear", "cosine",
+                                   means="every net's rate falls to 0 by the end of the run, or none")),
+    "lr.decay_start": Key(0.5, share("the share of the run before the decay starts", open_high=True)),
+    "log.every": Key(50, count()),  # steps between log lines
+    "snapshot.every_kimg": Key(5.0, above(0)),
+    "snapshot.grid": Key(64, count(high=4096)),
+    "ckpt.every_kimg": Key(25.0, above(0)),
+    "ckpt.keep": Key(3, count(0, "0 keeps every checkpoint")),
+    "data.resolution": Key(0, count(0, "0 = the data's own size", high=8192)),
+    "data.size_policy": Key("pad", one_of("pad", "crop", "resize")),
+    "data.channels": Key(0, Range(choices=(0, 1, 3), means="0 = the data's own")),
+    "data.canvas": Key(0, count(0, "0 = the largest image", high=8192)),
+    "data.pad_value": Key(0, Range(0, 255, whole=True)),
+    "data.strict": Key(False),
+    "data.flip": Key(False),
+    "data.brightness": Key(0.0, share("the largest brightness shift")),
+    "data.contrast": Key(0.0, share("the largest contrast change")),
+    "eval.every_kimg": Key(0.0, at_least(0, "0 = no evaluation during training")),
+    "eval.metrics": Key(""),    # comma-separated; empty: fd,kid,pr,dc for images, modes for 2-D data
+    "eval.n": Key(2000, count(2, "samples per evaluation", high=10 ** 6)),
+    "eval.features": Key(""),   # empty: fmnist for 28x28 grayscale, else inception
+    "eval.best": Key(""),       # keep checkpoints/best.pt by this metric (fd, kid, hq_percent, ...)
+    # The fast path (gankit/train/fast.py): same math, other scheduling; all may change on resume.
+    "fast.channels_last": Key("auto", AUTO_ON_OFF),  # auto: on for convolutional nets on CUDA and CPU
+    "fast.cudnn_benchmark": Key(True),  # CUDA: let cuDNN time its algorithms for the run's fixed shapes
+    "fast.compile": Key("off", AUTO_ON_OFF),  # torch.compile the nets' forward (auto: CUDA only), eager if that fails
 }
+TRAINER_DEFAULTS: dict = {k: key.default for k, key in TRAINER_KEYS.items()}
+TRAINER_RANGES: dict[str, Range] = {k: key.rule for k, key in TRAINER_KEYS.items() if key.rule is not None}
 
 SHORTCUT_FLAGS = ("batch", "steps", "seed")  # keys with a flag of their own: --batch N
 

@@ -8,7 +8,7 @@ import pytest
 
 from gankit.cli import main
 from gankit.data import load
-from tests.helpers import FAST
+from tests.helpers import FAST, small_nets
 
 
 def gankit(*args):
@@ -18,7 +18,7 @@ def gankit(*args):
 def tiny_run(root, recipe):
     run = root / recipe
     assert gankit("train", "--recipe", recipe, "--data", "fashion-mnist:test", "--steps", 2, "--batch", 16,
-                  "--out", run, "--no-progress", "--set", *FAST, "G.width=4", "D.width=4") == 0
+                  "--out", run, "--no-progress", "--set", *FAST, *small_nets(recipe)) == 0
     return run
 
 
@@ -39,7 +39,7 @@ def test_a_conditional_generator_gives_class_folders_gankit_trains_on(runs, tmp_
     back = load(f"folder:{out / 'images'}")
     assert len(back) == 30 and back.images.shape[1:] == (1, 28, 28) and back.num_classes == 10
     assert gankit("train", "--recipe", "cgan", "--data", f"folder:{out / 'images'}", "--steps", 1, "--batch", 8,
-                  "--out", tmp_path / "again", "--no-progress", "--set", *FAST, "G.width=4", "D.width=4") == 0
+                  "--out", tmp_path / "again", "--no-progress", "--set", *FAST, *small_nets("cgan")) == 0
 
 
 def test_an_unconditional_generator_is_labelled_by_a_classifier(runs, tmp_path, capsys):

@@ -1,5 +1,7 @@
 """Scorers: classes by index or name, the shipped Fashion-MNIST classifier, user functions, and their errors."""
 
+import warnings
+
 import pytest
 import torch
 
@@ -69,3 +71,28 @@ def test_errors_in_the_users_code_are_reported_as_theirs(tmp_path):
     scorer = get_scorer(f"{tmp_path / 'raises.py'}:boom")
     with pytest.raises(LatentError, match=r"raises\.py:boom: the function raised RuntimeError: no GPU here"):
         scorer(torch.zeros(2, 1, 28, 28))
+
+
+def test_a_classifier_score_refuses_a_model_of_other_channels():
+    """Faces are not clothing: the fmnist classifier would give them probabilities all the same."""
+    scorer = get_scorer("fmnist:Bag")
+    with pytest.raises(LatentError, match=r"^--score fmnist:Bag: the classifier judges 1-channel 28x28 images of "
+                                          r"fashion-mnist; this model makes 3-channel 64x64 images of folder:faces, "
+                                          r"on which its answers would mean nothing"):
+        scorer.check((3, 64, 64), "folder:faces")
+    with pytest.raises(LatentError, match="3-channel 28x28 images, on which"):  # whoever calls it with such images
+        scorer(torch.zeros(2, 3, 28, 28))
+
+
+def test_a_classifier_score_warns_on_another_size_or_data_and_not_on_its_own():
+    scorer = get_scorer("fmnist:Bag")
+    with pytest.warns(UserWarning, match=r"^--score fmnist:Bag: the classifier was trained on 1-channel 28x28 images "
+                                         r"of fashion-mnist; this model makes 1-channel 64x64 images of folder:cells, "
+                                         r"on which its answers may mean little$"):
+        scorer.check((1, 64, 64), "folder:cells")
+    with pytest.warns(UserWarning, match="1-channel 28x28 images of folder:cells, on which"):
+        scorer.check((1, 28, 28), "folder:cells")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scorer.check((1, 28, 28), "fashion-mnist:test")
+        get_scorer("torch:numel").check((3, 64, 64), "folder:faces")  # a function of the user's: any images

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from gankit.config import ConfigError
+from gankit import recipes
 from gankit.recipes import RECIPES
 from gankit.recipes.autoencoder import Autoencoding, kl_standard_normal, reparameterize
 from gankit.recipes.base import DataInfo
@@ -39,7 +40,9 @@ class Ctx:
 
 
 def objective(recipe, info=INFO, **changes):
+    """The recipe's objective built from a config checked as the trainer checks it."""
     cfg = {**default_config(recipe, "x"), "z_dim": 3, "G.width": 4, **changes}
+    recipes.check_config(cfg)
     return RECIPES[recipe].build(cfg, info)
 
 
@@ -110,7 +113,7 @@ def test_bad_settings_name_their_key():
 @pytest.mark.parametrize("recipe,arch", [("vae", "dcgan"), ("ae", "dcgan"), ("vae", "mlp")])
 def test_one_cpu_step_changes_the_weights(tmp_path, recipe, arch):
     trainer = open_run(recipe=recipe, data="fashion-mnist:test", steps=1, batch=16, out=str(tmp_path / "run"),
-                       sets=[*FAST, "log.every=1", "G.width=4", "G.hidden=16", f"G.arch={arch}"],
+                       sets=[*FAST, "log.every=1", "G.width=4" if arch == "dcgan" else "G.hidden=16", f"G.arch={arch}"],
                        device="cpu", progress_bar=False, log=lambda s: None)
     assert isinstance(trainer.objective, Autoencoding) and list(trainer.objective.nets) == ["G"]
     before = [p.detach().clone() for p in trainer.objective.G.parameters()]

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from gankit.config import ConfigError
 from gankit.recipes import RECIPES
 from gankit.recipes.base import DataInfo
-from gankit.train.run import default_config
+from gankit.train.run import apply_flags, default_config
 from tests.recipes.test_conditional import INFO, Ctx
 
 
@@ -71,5 +71,5 @@ def test_gamma_survives_a_checkpoint_round_trip():
 def test_unlabelled_data_and_other_modes_are_refused():
     with pytest.raises(ConfigError, match="labelled"):
         RECIPES["controlgan"].build(default_config("controlgan", "x"), DataInfo("image", (1, 8, 8), num_classes=0))
-    with pytest.raises(ConfigError, match="cond.mode=input"):
-        objective(**{"cond.mode": "input"})
+    with pytest.raises(ConfigError, match=r"^--set cond.mode=input: must be one of classifier \(labels go to G only"):
+        apply_flags(default_config("controlgan", "x"), ["cond.mode=input"])

@@ -1,5 +1,7 @@
 """Labelled images from a generator: quotas, labels, the labeller's filter, and requests that cannot be met."""
 
+import warnings
+
 import pytest
 import torch
 
@@ -78,3 +80,29 @@ def test_no_image_kept_is_an_error_not_an_empty_dataset():
     judge = labeller(confidence={c: 0.3 for c in range(4)})
     with pytest.raises(SyntheticError, match="no image kept of 64 drawn"):
         synthesize(FakeG(), 3, n=16, labeller=judge, min_confidence=0.9, batch=16, max_tries=4)
+
+
+def test_a_labeller_refuses_a_generator_of_other_channels():
+    with pytest.raises(SyntheticError, match=r"^--label-with fake: the classifier judges 1-channel 4x4 images; this "
+                                             r"model makes 3-channel 4x4 images of faces, on which its answers would "
+                                             r"mean nothing"):
+        synthesize(FakeG(channels=3), 3, n=8, labeller=labeller(), data="faces")
+
+
+def test_a_labeller_warns_once_on_images_of_another_size_or_data():
+    with pytest.warns(UserWarning) as caught:
+        data = synthesize(FakeG(size=8), 3, n=16, labeller=labeller(trained_on="fashion-mnist"), batch=4,
+                          data="folder:cells")
+    assert len(data) == 16
+    assert [str(w.message) for w in caught] == [
+        "--label-with fake: the classifier was trained on 1-channel 4x4 images of fashion-mnist; this model makes "
+        "1-channel 8x8 images of folder:cells, on which its answers may mean little"]
+    with pytest.warns(UserWarning, match="4x4 images of fashion-mnist; this model makes 1-channel 4x4 images of "
+                                         "folder:cells"):
+        synthesize(FakeG(), 3, n=4, labeller=labeller(trained_on="fashion-mnist"), data="folder:cells")
+
+
+def test_a_labeller_of_the_models_own_data_and_size_is_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        synthesize(FakeG(), 3, n=8, labeller=labeller(trained_on="fashion-mnist"), data="fashion-mnist:test")

@@ -8,7 +8,7 @@ from gankit.config import ConfigError
 from gankit.train import checkpoint
 from gankit.train.run import open_run
 from gankit.train.stats import read_stats
-from tests.helpers import FAST
+from tests.helpers import FAST, small_nets
 
 
 def test_metrics_are_logged_and_the_best_checkpoint_kept(tmp_path):
@@ -45,7 +45,7 @@ def test_unknown_best_metric_is_refused(tmp_path):
 def test_evaluation_that_cannot_run_is_refused_before_training(tmp_path, data, sets, message):
     with pytest.raises(ConfigError, match=r"^evaluation during training \(--set eval\.every_kimg=0\.5.*" + message):
         open_run(recipe="dcgan", data=data, steps=4, batch=16, out=str(tmp_path / "r"), progress_bar=False,
-                 log=lambda s: None, sets=FAST + ["G.width=4", "D.width=4", "eval.every_kimg=0.5", *sets])
+                 log=lambda s: None, sets=FAST + small_nets("dcgan", data=data) + ["eval.every_kimg=0.5", *sets])
     assert not (tmp_path / "r").exists()
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from tests.helpers import FAST, TINY_CONV
+from tests.helpers import FAST, TINY_CONV, small_nets
 from gankit.train.run import open_run
 
 
@@ -83,7 +83,8 @@ def test_a_checkpoint_from_another_kind_of_device_resumes_with_fresh_seeds(tmp_p
     from gankit.train import checkpoint
 
     data = f"folder:{small_images}" if data == "images" else data
-    common = dict(recipe="dcgan", data=data, batch=16, progress_bar=False, sets=FAST + TINY_CONV, device="cpu")
+    common = dict(recipe="dcgan", data=data, batch=16, progress_bar=False, sets=FAST + small_nets("dcgan", data=data),
+                  device="cpu")
     run = tmp_path / "r"
     open_run(steps=2, out=str(run), log=lambda s: None, **common).fit()
     path = checkpoint.latest(run)

@@ -109,7 +109,7 @@ def run(args) -> int:
         ev.check_compatible(real, test, names, meta["shape"])
     data = synthesize(G, meta["z_dim"], n=args.n, per_class=args.per_class, class_names=meta.get("class_names"),
                       labeller=labeller, min_confidence=args.min_confidence, seed=args.seed,
-                      truncation=args.truncation, batch=args.batch, device=device)
+                      truncation=args.truncation, batch=args.batch, device=device, data=meta.get("data"))
     labels = ("the class asked for" + (f", checked by {args.label_with}" if labeller else "") if conditional else
               f"the class {args.label_with} sees" if labeller else None)
     record = {"made_by": f"gankit {gankit.__version__}", "model": model_record(args, meta), "seed": args.seed,

@@ -64,6 +64,7 @@ def run(args) -> int:
     device = resolve_device(args.device)
     scorer = get_scorer(args.score, device)
     G, meta = load_image_generator(args, device)
+    scorer.check(meta["shape"], meta.get("data"))
     z_dim = meta["z_dim"]
     others = [load_direction(p, z_dim, "--orthogonal-to").numpy() for p in args.orthogonal_to]
     z = latents(args.n, z_dim, args.seed)

@@ -59,6 +59,8 @@ def run(args) -> int:
     device = resolve_device(args.device)
     scorer = get_scorer(args.score, device) if args.score else None
     G, meta = load_image_generator(args, device)
+    if scorer is not None:
+        scorer.check(meta["shape"], meta.get("data"))
     z_dim = meta["z_dim"]
     n = load_direction(args.direction, z_dim)
     if args.seeds is None and not args.latents:

@@ -10,13 +10,14 @@ def add_parser(sub) -> None:
         "gankit recipes",
         "gankit recipes --show wgan-gp",
     ])
-    p.add_argument("--show", metavar="NAME", help="print every config key of a recipe with its default and the values it accepts")
+    p.add_argument("--show", metavar="NAME", help="print every config key a recipe reads (on images, with its own "
+                   "networks) with its default and the values it accepts")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
     from gankit import recipes
-    from gankit.config import TRAINER_RANGES, ConfigError, as_text, range_of
+    from gankit.config import ConfigError, as_text, range_of
 
     if args.show:
         from gankit.train.run import default_config
@@ -27,12 +28,17 @@ def run(args) -> int:
             raise ConfigError(str(e)) from None
         r = recipes.get(args.show)
         print(f"{r.name}: {r.summary}\n  paper: {r.paper}\n")
-        ranges = {**TRAINER_RANGES, **r.ranges}
-        lines = [(f"{k}={as_text(v)}", range_of(k, ranges))
-                 for k, v in sorted(cfg.items()) if k not in ("recipe", "data")]
-        width = max(len(setting) for setting, _ in lines)
-        for setting, rule in lines:
-            print(f"  {setting:<{width}}  {rule.describe() if rule else ''}".rstrip())
+        rules = recipes.rules(r)
+        readers = r.reads(cfg, "image")  # on images, with the recipe's own networks
+        lines = [(f"{k}={as_text(v)}", range_of(k, rules), readers[k])
+                 for k, v in sorted(cfg.items()) if k in readers and k not in ("recipe", "data")]
+        width = max(len(setting) for setting, _, _ in lines)
+        for setting, rule, reader in lines:
+            net = f"  ({reader})" if reader not in ("trainer", "recipe") else ""
+            print(f"  {setting:<{width}}  {rule.describe() if rule else ''}{net}".rstrip())
+        arches = r.networks(cfg, "image")
+        print(f"\n  networks on images: {', '.join(f'{role} {arch}' for role, arch in arches.items())}; "
+              f"another <role>.arch reads that network's keys")
         return 0
     width = max(len(n) for n in recipes.RECIPES)
     for r in recipes.RECIPES.values():

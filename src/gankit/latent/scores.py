@@ -5,6 +5,9 @@
 - ``classifier:PATH:CLASS``: the same from a classifier folder written by ``gankit features train``;
 - ``MODULE:FUNCTION`` or ``FILE.py:FUNCTION``: your own function, called with a CPU float tensor of
   images [N, C, H, W] in [-1, 1] and returning N scores (a tensor, array or list).
+
+A classifier's scores are about the images it was trained on (``classify.Domain``): a model of other
+channels is refused, one of another size or data is warned about (``Scorer.check``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from gankit.classify import Domain
 from gankit.config import one_line
 from gankit.latent import LatentError
 
@@ -28,9 +32,18 @@ class Scorer:
     spec: str  # as given on the command line, recorded with every direction
     label: str  # what the number means, for printing
     fn: Callable[[torch.Tensor], object]
+    domain: Domain | None = None  # the images a classifier's scores are about (None: a function's, any)
+
+    def check(self, shape, data: str | None) -> None:
+        """Before scoring a model's images [C, H, W] = ``shape``, made from ``data``: refuse other channels than
+        the classifier's, warn on another size or other data."""
+        if self.domain is not None:
+            self.domain.check(f"--score {self.spec}", shape, data, LatentError)
 
     def __call__(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
         """Scores [N] (float64) for images [N, C, H, W] in [-1, 1]; anything else from the function is refused."""
+        if self.domain is not None:
+            self.domain.refuse(f"--score {self.spec}", images.shape[1:], error=LatentError)
         out = []
         for i in range(0, len(images), batch):
             x = images[i:i + batch]
@@ -87,7 +100,8 @@ def _classifier_scorer(spec: str, extractor_name: str, token: str, device) -> Sc
     if not names:
         raise LatentError(f"--score {spec}: the classifier records no class names")
     index = class_index(token, names, f"--score {spec}")
-    return Scorer(spec, f"{extractor_name} P({names[index]})", lambda x: extractor.class_probs(x)[:, index])
+    return Scorer(spec, f"{extractor_name} P({names[index]})", lambda x: extractor.class_probs(x)[:, index],
+                  Domain.of(extractor))
 
 
 def _function_scorer(spec: str) -> Scorer:

@@ -43,6 +43,7 @@ class Extractor:
     logits: Callable[[torch.Tensor], torch.Tensor] | None = None  # class logits, for classifier extractors
     classes: int = 0  # how many classes the logits tell apart
     class_names: list[str] | None = None  # their names, in logit order, when the classifier recorded them
+    trained_on: str | None = None  # the data a classifier was trained on (its config.json's "data")
 
     @torch.no_grad()
     def class_probs(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
@@ -79,7 +80,8 @@ def classifier_extractor(folder: Path, name: str, device="cpu") -> Extractor:
         return model(x.to(device).float())
 
     return Extractor(name, net["feature_dim"], fn, net["img_resolution"], net["img_channels"],
-                     f"{name}:{config['sha256']}", logits, net.get("num_classes", 10), net.get("class_names"))
+                     f"{name}:{config['sha256']}", logits, net.get("num_classes", 10), net.get("class_names"),
+                     config.get("data"))
 
 
 def inception_path() -> Path:

@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from gankit.nets.dcgan import DCGANGenerator, downsampling_layers
+from gankit.nets.dcgan import DCGANGenerator, FourOrMore, downsampling_layers
 from gankit.nets.init import dcgan_init
 from gankit.nets.mlp import _stack
 from gankit.nets.registry import register
@@ -45,7 +45,7 @@ class Autoencoder(nn.Module):
 
 
 @register("dcgan-ae")
-class ConvAutoencoder(Autoencoder):
+class ConvAutoencoder(FourOrMore, Autoencoder):
     """Encoder: DCGAN D's strided-convolution body to 4x4, then a linear layer to the code.
     Decoder: DCGAN's G at the same resolution, without its final tanh (see ``decode_logits``).
     """

@@ -35,6 +35,10 @@ class Classifier(nn.Module):
         self.embed = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 49, feature_dim), nn.ReLU(inplace=True))
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(feature_dim, num_classes))
 
+    @classmethod
+    def data_kwargs(cls, info, cfg) -> dict:
+        return {"img_resolution": info.resolution, "img_channels": info.channels, "num_classes": info.num_classes}
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.embed(self.body(x))
 
@@ -53,6 +57,10 @@ class MLPClassifier(nn.Module):
         for a, b in zip(sizes[:-1], sizes[1:]):
             layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
         self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], num_classes))
+
+    @classmethod
+    def data_kwargs(cls, info, cfg) -> dict:
+        return {"in_shape": tuple(info.shape), "num_classes": info.num_classes}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

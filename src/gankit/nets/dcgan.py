@@ -66,20 +66,33 @@ def downsampling_layers(resolution: int, channels: int, width: int, max_width: i
     return layers, in_ch
 
 
+NORMS = ("batch", "layer", "instance", "none")  # layer: over C, H, W (WGAN-GP's recommendation)
+
+
 def _norm(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "layer":
-        return nn.GroupNorm(1, channels)  # layer norm over C, H, W (WGAN-GP's recommendation)
+        return nn.GroupNorm(1, channels)
     if kind == "instance":
         return nn.GroupNorm(channels, channels, affine=True)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"unknown norm {kind!r}; use batch, layer, instance or none")
+    raise ValueError(f"unknown norm {kind!r}; use {', '.join(NORMS)}")
+
+
+class FourOrMore:
+    """What the DCGAN nets tell a recipe about the resolutions they take (see ``registry.register``)."""
+
+    RESOLUTIONS = "at least 4"
+
+    @classmethod
+    def nearest_resolution(cls, resolution: int) -> int:
+        return max(4, resolution)
 
 
 @register("dcgan-g")
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(FourOrMore, nn.Module):
     def __init__(self, z_dim: int = 100, img_resolution: int = 64, img_channels: int = 3, width: int = 64,
                  max_width: int | None = None, norm: str = "batch", c_dim: int = 0):
         super().__init__()
@@ -112,7 +125,7 @@ class DCGANGenerator(nn.Module):
 
 
 @register("dcgan-d")
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(FourOrMore, nn.Module):
     def __init__(self, img_resolution: int = 64, img_channels: int = 3, width: int = 64,
                  max_width: int | None = None, norm: str = "batch", c_dim: int = 0, aux_classes: int = 0,
                  minibatch_std: bool = False, minibatch_disc: int = 0):

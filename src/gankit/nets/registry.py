@@ -28,6 +28,8 @@ def register(name: str):
         cls.accepts = classmethod(lambda c: set(sig.parameters) - {"self"})
         if not hasattr(cls, "data_kwargs"):
             cls.data_kwargs = classmethod(lambda c, info, cfg: {})
+        if not hasattr(cls, "nearest_resolution"):  # a net that takes only some image sizes says which it takes
+            cls.nearest_resolution, cls.RESOLUTIONS = classmethod(lambda c, resolution: resolution), "any"
         NETS[name] = cls
         return cls
 

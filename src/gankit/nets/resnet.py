@@ -19,13 +19,32 @@ from gankit.nets.conditioning import append_to_vector, conditioning_kwargs
 from gankit.nets.registry import register
 
 
+RESOLUTIONS = "4 * 2^k (8, 16, 32, 64, ...)"
+
+
+def nearest_resolution(resolution: int) -> int:
+    """The resolution of the ladder nearest ``resolution`` (the larger of two equally near: upsampling loses nothing)."""
+    k = max(1, math.floor(math.log2(max(resolution, 8) / 4)))
+    low, high = 4 * 2 ** k, 4 * 2 ** (k + 1)
+    return low if resolution - low < high - resolution else high
+
+
 def _levels(resolution: int) -> int:
     k = math.log2(resolution / 4)
     if resolution < 8 or k != int(k):
-        up = 4 * 2 ** max(1, math.ceil(k))
-        raise ValueError(f"the ResNet networks need a resolution of 4 * 2^k (8, 16, 32, 64, ...), got {resolution}; "
-                         f"resize the images to one with --set data.resolution={up}")
+        raise ValueError(f"the ResNet networks need a resolution of {RESOLUTIONS}, got {resolution}; "
+                         f"resize the images to one with --set data.resolution={nearest_resolution(resolution)}")
     return int(k)
+
+
+class OnTheLadder:
+    """What the ResNet nets tell a recipe about the resolutions they take (see ``registry.register``)."""
+
+    RESOLUTIONS = RESOLUTIONS
+
+    @classmethod
+    def nearest_resolution(cls, resolution: int) -> int:
+        return nearest_resolution(resolution)
 
 
 class UpBlock(nn.Module):
@@ -56,7 +75,7 @@ class DownBlock(nn.Module):
 
 
 @register("resnet-g")
-class ResNetGenerator(nn.Module):
+class ResNetGenerator(OnTheLadder, nn.Module):
     def __init__(self, z_dim: int = 128, img_resolution: int = 32, img_channels: int = 3, width: int = 64, c_dim: int = 0):
         super().__init__()
         self.z_dim, self.c_dim, self.base = z_dim, c_dim, width * 4
@@ -75,7 +94,7 @@ class ResNetGenerator(nn.Module):
 
 
 @register("resnet-d")
-class ResNetDiscriminator(nn.Module):
+class ResNetDiscriminator(OnTheLadder, nn.Module):
     def __init__(self, img_resolution: int = 32, img_channels: int = 3, width: int = 64, c_dim: int = 0,
                  aux_classes: int = 0, spectral: bool = True):
         super().__init__()

@@ -7,38 +7,52 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit import losses, nets
-from gankit.config import ConfigError, Range, above, at_least, count, share
-from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
+from gankit.config import ConfigError, Key, Range, above, at_least, count, one_of, share
+from gankit.recipes.base import ROLE_KEYS, DataInfo, Objective, Phase, StepContext
 from gankit.regularizers import clip_weights, gradient_penalty, r1_penalty
 from gankit.regularizers.augment import OPS, AdaptiveP, augment, parse_policy
 from gankit.regularizers.historical_averaging import HistoricalAverage
 from gankit.regularizers.instance_noise import instance_noise
 from gankit.regularizers.labels import targets
 
-OPTIMIZER_KEYS = {"opt", "lr", "betas", "eps", "weight_decay", "alpha", "momentum"}
 IMAGE_ONLY_ARCHES = {"dcgan", "resnet"}
+MAX_PARAMETERS = 10 ** 9  # per network: 16 GB to train with Adam in float32, far above any GAN of the papers here
 
 
-def build_net(cfg: dict, role: str, info: DataInfo, kind: str | None = None, **fixed) -> nn.Module:
-    """Build network ``role`` ('G' or 'D') from ``cfg['<role>.arch']`` and the ``<role>.*`` keys that are its arguments.
-
-    The network is ``<family>-<kind>`` (kind defaults to the role: ``dcgan-g``); ``fixed`` are
-    arguments the recipe decides, not the user (a VAE's ``variational=True``).
-    """
+def net_arch(cfg: dict, role: str, data_kind: str, kind: str | None = None) -> str:
+    """The registered network of ``role``: ``<family>-<kind>`` (kind defaults to the role: ``dcgan-g``), the family
+    from ``cfg['<role>.arch']``, an MLP on 2-D points, which have no image to convolve."""
     family = cfg[f"{role}.arch"]
-    if info.kind == "points" and family in IMAGE_ONLY_ARCHES:
-        family = "mlp"  # 2-D points have no image to convolve; the loss and schedule stay the recipe's
-    kwargs = {k.split(".", 1)[1]: v for k, v in cfg.items()
-              if k.startswith(role + ".") and k.split(".", 1)[1] not in OPTIMIZER_KEYS | {"arch"}}
-    arch = f"{family}-{kind or role.lower()}"
-    if arch not in nets.NETS:
-        raise ConfigError(f"--set {role}.arch={family}: unknown network family")
-    cls = nets.NETS[arch]
+    if data_kind == "points" and family in IMAGE_ONLY_ARCHES:
+        family = "mlp"  # the loss and schedule stay the recipe's
+    return f"{family}-{kind or role.lower()}"
+
+
+def networks(cfg: dict, data_kind: str) -> dict[str, str]:
+    """The networks an adversarial preset builds, by role."""
+    return {"G": net_arch(cfg, "G", data_kind), "D": net_arch(cfg, "D", data_kind)}
+
+
+def build_net(cfg: dict, role: str, info: DataInfo, arch: str | None = None, **fixed) -> nn.Module:
+    """Build network ``role`` (``arch``, by default ``net_arch``'s) from the ``<role>.*`` keys that are its arguments.
+
+    ``fixed`` are arguments the recipe decides, not the user (a VAE's ``variational=True``).
+    """
+    arch = arch or net_arch(cfg, role, info.kind)
+    cls = nets.NETS[arch]  # <role>.arch takes only registered families (its rule in KEYS)
     accepted = cls.accepts()
-    kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    kwargs = {k.split(".", 1)[1]: v for k, v in cfg.items()
+              if k.startswith(role + ".") and k.split(".", 1)[1] in accepted - ROLE_KEYS}
     kwargs.update(cls.data_kwargs(info, cfg))
     kwargs.update(fixed)
     try:
+        with torch.device("meta"):  # sized without memory: an absurd network is refused before it is built
+            size = sum(p.numel() for p in nets.build(arch, **kwargs).parameters())
+        if size > MAX_PARAMETERS:
+            sizes = [f"{role}.{k}" for k in ("width", "hidden") if k in accepted] + \
+                    (["z_dim"] if "z_dim" in accepted else [])
+            raise ConfigError(f"{size:.2g} parameters (some {size * 16 / 1e9:,.0f} GB to train with Adam in float32), "
+                              f"above the {MAX_PARAMETERS:.0e} gankit builds; lower {' or '.join(sizes) or 'the sizes'}")
         return nets.build(arch, **kwargs)
     except ValueError as e:
         raise ConfigError(f"{role} network {arch}: {e}") from None
@@ -54,8 +68,6 @@ class Adversarial(Objective):
     label smoothing / noisy / flipped labels, instance noise, feature matching, DiffAugment or ADA,
     packing (PacGAN), and a balanced D/G schedule driven by D's detection rates.
     """
-
-    COND_MODES = ("none", "input", "aux")  # unconditional, labels into G and D (cGAN), class head in D (ACGAN)
 
     def __init__(self, cfg: dict, info: DataInfo):
         self.cfg = cfg
@@ -78,8 +90,6 @@ class Adversarial(Objective):
         if (self.policy or cfg["augment.ada"]) and info.kind != "image":
             raise ConfigError("augment.policy / augment.ada: augmentation needs image data")
         self.mode = cfg["cond.mode"]
-        if self.mode not in self.COND_MODES:
-            raise ConfigError(f"--set cond.mode={self.mode}: this recipe takes {' or '.join(self.COND_MODES)}")
         self.num_classes = info.num_classes if self.mode != "none" else 0
         self.ada = AdaptiveP(cfg["ada.target"], cfg["ada.kimg"]) if cfg["augment.ada"] else None
         self.history = ({"G": HistoricalAverage(self.G), "D": HistoricalAverage(self.D)}
@@ -264,50 +274,50 @@ class Adversarial(Objective):
         return loss
 
 
-# Off by default; every adversarial preset accepts them through --set.
-TRICK_DEFAULTS = {
-    "tricks.label_smoothing": 1.0,   # real-label target; 0.9 = one-sided label smoothing
-    "tricks.noisy_labels": False,    # real targets in [0.7, 1.2], fake in [0, 0.3]
-    "tricks.flip_labels": 0.0,       # probability of swapping a sample's label
-    "tricks.instance_noise": 0.0,    # initial std of noise on D's inputs, annealed to 0
-    "tricks.instance_noise_until": 1.0,  # fraction of the run at which that noise reaches 0
-    "tricks.feature_matching": False,  # G matches the mean of D's last hidden features
-    "tricks.historical_averaging": 0.0,  # weight of ||theta - mean of past thetas||^2 for G and D
-    "tricks.pack": 1,                # PacGAN: D sees this many samples at once (1 = off)
-    "r1": 0.0,                       # gamma of R1: gamma / 2 * E ||grad D(real)||^2 (0 = off)
-    "reuse_fakes": False,            # G's step reuses the D step's fakes (one G forward less; needs n_critic=1)
-    "augment.policy": "",            # DiffAugment: any of color,translation,cutout
-    "augment.ada": False,            # ADA: adapt the augmentation probability to E[sign D(real)]
-    "ada.target": 0.6,
-    "ada.kimg": 100.0,               # images (thousands) for p to move from 0 to 1
-    "balance": False,                # train D/G only while D's detection rates call for it
-    "balance.fake": 0.6,             # train D on fakes while it detects fewer than this share of them
-    "balance.real": 0.45,            # train D on reals while it detects fewer than this share of them
-    "balance.g": 0.5,                # train G while D detects at least this share of fakes
-    "cond.mode": "none",             # none | input (labels to G and D: cGAN) | aux (ACGAN's class head in D)
-    "cond.aux_weight": 1.0,          # weight of ACGAN's classification losses
-}
+def families(kind: str) -> tuple[str, ...]:
+    """The network families registered for ``kind`` (``g``: mlp, dcgan, resnet): what ``<role>.arch`` takes."""
+    return tuple(sorted(arch[:-len(kind) - 1] for arch in nets.NETS if arch.endswith("-" + kind)))
 
 
-# The numbers each key of every adversarial preset accepts (the trainer checks them before a run).
-RANGES: dict[str, Range] = {
-    "n_critic": count(1, "D steps per G step"),
-    "clip": at_least(0, "the weight clipping bound; 0 = off"),
-    "gp": at_least(0, "the gradient penalty's weight; 0 = off"),
-    "r1": at_least(0, "R1's gamma; 0 = off"),
-    "tricks.label_smoothing": share("the target for real images; 1 = off", open_low=True),
-    "tricks.flip_labels": share("the share of labels flipped"),
-    "tricks.instance_noise": at_least(0, "the noise's starting standard deviation; 0 = off"),
-    "tricks.instance_noise_until": share("the share of the run at which the noise reaches 0", open_low=True),
-    "tricks.historical_averaging": at_least(0, "the penalty's weight; 0 = off"),
-    "tricks.pack": count(1, "samples per D input; 1 = off"),
-    "ada.target": share("the target of E[sign D(real)]"),
-    "ada.kimg": above(0, "thousands of images for p to move from 0 to 1"),
-    "balance.fake": share("a detection rate"),
-    "balance.real": share("a detection rate"),
-    "balance.g": share("a detection rate"),
-    "cond.aux_weight": at_least(0, "the weight of the classification losses"),
+# Every key of an adversarial preset besides its networks' (``recipes.base.NET_RULES``), all read by the recipe.
+# The tricks are off by default; every preset accepts them through --set.
+KEYS: dict[str, Key] = {
+    "loss": Key("nonsaturating", one_of(*losses.LOSSES)),
+    "n_critic": Key(1, count(1, "D steps per G step")),
+    "clip": Key(0.0, at_least(0, "the weight clipping bound; 0 = off")),
+    "gp": Key(0.0, at_least(0, "the gradient penalty's weight; 0 = off")),
+    "G.arch": Key("dcgan", one_of(*families("g"))),
+    "D.arch": Key("dcgan", one_of(*families("d"))),
+    # real-label target; 0.9 = one-sided label smoothing
+    "tricks.label_smoothing": Key(1.0, share("the target for real images; 1 = off", open_low=True)),
+    "tricks.noisy_labels": Key(False),  # real targets in [0.7, 1.2], fake in [0, 0.3]
+    "tricks.flip_labels": Key(0.0, share("the share of labels flipped")),  # probability of swapping a label
+    # initial std of noise on D's inputs, annealed to 0 by the share of the run tricks.instance_noise_until
+    "tricks.instance_noise": Key(0.0, at_least(0, "the noise's starting standard deviation; 0 = off")),
+    "tricks.instance_noise_until": Key(1.0, share("the share of the run at which the noise reaches 0", open_low=True)),
+    "tricks.feature_matching": Key(False),  # G matches the mean of D's last hidden features
+    # weight of ||theta - mean of past thetas||^2 for G and D
+    "tricks.historical_averaging": Key(0.0, at_least(0, "the penalty's weight; 0 = off")),
+    "tricks.pack": Key(1, count(1, "samples per D input; 1 = off", high=64)),  # PacGAN
+    "r1": Key(0.0, at_least(0, "R1's gamma; 0 = off")),  # gamma / 2 * E ||grad D(real)||^2
+    "reuse_fakes": Key(False),  # G's step reuses the D step's fakes (one G forward less; needs n_critic=1)
+    "augment.policy": Key(""),  # DiffAugment: any of color,translation,cutout
+    "augment.ada": Key(False),  # ADA: adapt the augmentation probability to E[sign D(real)]
+    "ada.target": Key(0.6, share("the target of E[sign D(real)]")),
+    "ada.kimg": Key(100.0, above(0, "thousands of images for p to move from 0 to 1")),
+    "balance": Key(False),  # train D/G only while D's detection rates call for it
+    "balance.fake": Key(0.6, share("a detection rate")),  # train D on fakes while it detects fewer of them
+    "balance.real": Key(0.45, share("a detection rate")),  # train D on reals while it detects fewer of them
+    "balance.g": Key(0.5, share("a detection rate")),  # train G while D detects at least this share of fakes
+    # none | input (labels to G and D: cGAN) | aux (ACGAN's class head in D)
+    "cond.mode": Key("none", one_of("none", "input", "aux")),
+    "cond.aux_weight": Key(1.0, at_least(0, "the weight of the classification losses")),
 }
+# The options a preset may set (the rest are preset() arguments).
+TRICK_DEFAULTS = {k: key.default for k, key in KEYS.items() if k not in ("loss", "n_critic", "clip", "gp", "G.arch",
+                                                                         "D.arch")}
+# The values each key of every adversarial preset accepts (checked before a run).
+RANGES: dict[str, Range] = {k: key.rule for k, key in KEYS.items() if key.rule is not None}
 
 
 def adam(lr: float, betas=(0.5, 0.999)) -> dict:

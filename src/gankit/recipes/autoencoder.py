@@ -20,12 +20,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gankit.config import ConfigError, at_least
-from gankit.recipes.adversarial import adam, build_net
+from gankit.config import ConfigError, Key, at_least, one_of
+from gankit.recipes.adversarial import adam, build_net, families, net_arch
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
 
-RECON = ("auto", "bce", "mse")
-RANGES = {"beta": at_least(0, "the KL term's weight")}
+# Its keys besides the trainer's and its network's (G.*: recipes.base.NET_RULES); beta is the VAE's alone.
+KEYS: dict[str, Key] = {
+    "recon": Key("auto", one_of("auto", "bce", "mse", means="auto: bce for images, mse for 2-D points")),
+    "G.arch": Key("dcgan", one_of(*families("ae"))),
+    "beta": Key(1.0, at_least(0, "the KL term's weight")),
+}
+RANGES = {k: key.rule for k, key in KEYS.items()}
 
 
 def bce_reconstruction(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -55,13 +60,11 @@ class Autoencoding(Objective):
     def __init__(self, cfg: dict, info: DataInfo, variational: bool):
         self.cfg, self.variational = cfg, variational
         recon = cfg["recon"]
-        if recon not in RECON:
-            raise ConfigError(f"--set recon={recon}: use {', '.join(RECON)}")
         self.recon = ("bce" if info.kind == "image" else "mse") if recon == "auto" else recon
         if self.recon == "bce" and info.kind != "image":
             raise ConfigError("--set recon=bce: Bernoulli cross-entropy needs images (pixels in [-1, 1]); "
                               "use recon=mse for 2-D points")
-        self.G = build_net(cfg, "G", info, kind="ae", variational=variational)
+        self.G = build_net(cfg, "G", info, networks(cfg, info.kind)["G"], variational=variational)
         self.nets = {"G": self.G}
 
     def phases(self) -> list[Phase]:
@@ -88,6 +91,10 @@ class Autoencoding(Objective):
         return loss
 
 
+def networks(cfg: dict, data_kind: str) -> dict[str, str]:
+    return {"G": net_arch(cfg, "G", data_kind, "ae")}
+
+
 def ae(cfg: dict, info: DataInfo) -> Autoencoding:
     return Autoencoding(cfg, info, variational=False)
 
@@ -98,7 +105,7 @@ def vae(cfg: dict, info: DataInfo) -> Autoencoding:
 
 def defaults(arch: str = "dcgan", z_dim: int = 16, beta: float | None = None) -> dict:
     """The full default config (every key can be changed with --set); ``beta`` only for the VAE."""
-    cfg = {"recon": "auto", "z_dim": z_dim, "batch": 128, "steps": 5000,
+    cfg = {"recon": KEYS["recon"].default, "z_dim": z_dim, "batch": 128, "steps": 5000,
            "G.arch": arch, "G.width": 32, "G.norm": "batch", "G.hidden": [512, 256],
            **{f"G.{k}": v for k, v in adam(1e-3, (0.9, 0.999)).items()}}
     if beta is not None:

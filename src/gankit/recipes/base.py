@@ -13,8 +13,26 @@ from typing import Callable, Protocol
 import torch
 from torch import nn
 
-from gankit.config import Range
+from gankit.config import Range, at_least, count, one_of
+from gankit.nets.dcgan import NORMS
 from gankit.regularizers.batch_random import BatchRandom
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")  # what the trainer's make_optimizer builds from <role>.opt
+# Keys of a network role (G, D, C) that the trainer or the recipe read, whatever the network: <role>.arch picks the
+# network, the rest is its optimizer. Any other <role>.<name> key is an argument of the network's constructor,
+# read only when the chosen network takes an argument of that name.
+ROLE_KEYS = {"arch", "opt", "lr", "betas", "eps", "weight_decay", "alpha", "momentum"}
+
+# The values of the <role>.<name> keys (``?`` stands for the role), wherever they are read.
+NET_RULES: dict[str, Range] = {
+    "?.opt": one_of(*OPTIMIZERS),
+    "?.lr": at_least(0, "a learning rate; 0 freezes the net"),
+    "?.betas": Range(0.0, 1.0, open_high=True, length=2, means="Adam's two decay rates"),
+    "?.width": count(1, "channels of the first or last convolution", high=4096),
+    "?.hidden": count(1, "units per hidden layer", high=2 ** 16),
+    "?.norm": one_of(*NORMS),
+    "?.minibatch_disc": count(0, "minibatch discrimination features; 0 = off", high=4096),
+}
 
 
 @dataclass(frozen=True)
@@ -94,4 +112,27 @@ class Recipe:
     paper: str
     defaults: dict
     build: Callable[[dict, DataInfo], Objective]
-    ranges: dict[str, Range] = field(default_factory=dict)  # the numbers its own keys accept (config.Range)
+    ranges: dict[str, Range] = field(default_factory=dict)  # the values its own keys accept (config.Range)
+    # the registered networks it builds, by role, from a config and the data's kind ("image" or "points")
+    networks: Callable[[dict, str], dict[str, str]] = lambda cfg, data_kind: {}
+
+    def reads(self, cfg: dict, data_kind: str) -> dict[str, str]:
+        """Every key of ``cfg`` that some code reads for this recipe, its networks and data of ``data_kind``, with
+        what reads it: ``trainer``, ``recipe`` or the network (``dcgan-g``)."""
+        from gankit.config import TRAINER_DEFAULTS
+        from gankit.nets import NETS
+
+        arches = self.networks(cfg, data_kind)
+        readers = {}
+        for key in cfg:
+            role, _, name = key.partition(".")
+            if key in TRAINER_DEFAULTS or key in ("recipe", "data"):
+                readers[key] = "trainer"
+            elif role in arches and name in ROLE_KEYS:
+                readers[key] = "recipe" if name == "arch" else "trainer"
+            elif role in arches:
+                if name in NETS[arches[role]].accepts():
+                    readers[key] = arches[role]
+            elif key in self.defaults:
+                readers[key] = "recipe"
+        return readers

@@ -18,47 +18,42 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from gankit import nets
-from gankit.config import ConfigError, at_least
-from gankit.recipes.adversarial import RANGES as ADVERSARIAL_RANGES, Adversarial
+from gankit.config import ConfigError, Key, at_least, one_of
+from gankit.recipes.adversarial import RANGES as ADVERSARIAL_RANGES, Adversarial, build_net
+from gankit.recipes.adversarial import networks as adversarial_networks
 from gankit.recipes.base import DataInfo, Phase, StepContext
 from gankit.regularizers.augment import augment, parse_policy
 
+# Its keys besides the adversarial presets' (C.*: the classifier's network and optimizer, recipes.base.NET_RULES).
+KEYS: dict[str, Key] = {
+    "cond.mode": Key("classifier", one_of("classifier", means="labels go to G only; C, not D, judges the class")),
+    "control.augment": Key("translation"),  # DiffAugment ops applied to C's real images
+    "control.gamma0": Key(0.0, at_least(0, "gamma's start, at most control.gamma_max")),
+    "control.rate": Key(1e-3, at_least(0, "the step of gamma's update")),  # r
+    "control.alpha": Key(1.0, at_least(0, "how much harder fakes may be to classify than reals")),
+    "control.gamma_max": Key(2.0, at_least(0, "gamma's ceiling")),
+}
 DEFAULTS = {
-    "cond.mode": "classifier",
+    **{k: key.default for k, key in KEYS.items()},
     "C.opt": "adam", "C.lr": 1e-3, "C.betas": [0.9, 0.999],
     "C.width": 32,                   # convolutional classifier width (images)
     "C.hidden": [128, 128],          # MLP classifier layers (2-D points)
-    "control.augment": "translation",  # DiffAugment ops applied to C's real images
-    "control.gamma0": 0.0,           # initial gamma
-    "control.rate": 1e-3,            # r: step of gamma's update
-    "control.alpha": 1.0,            # alpha: how much harder fakes may be to classify than reals
-    "control.gamma_max": 2.0,
 }
-RANGES = {**ADVERSARIAL_RANGES, "control.gamma0": at_least(0, "gamma's start, at most control.gamma_max"),
-          "control.rate": at_least(0, "the step of gamma's update"),
-          "control.alpha": at_least(0, "how much harder fakes may be to classify than reals"),
-          "control.gamma_max": at_least(0, "gamma's ceiling")}
+RANGES = {**ADVERSARIAL_RANGES, **{k: key.rule for k, key in KEYS.items() if key.rule is not None}}
 
 
-def build_classifier(cfg: dict, info: DataInfo) -> nn.Module:
-    if info.kind == "image":
-        return nets.build("classifier", img_resolution=info.resolution, img_channels=info.channels,
-                          num_classes=info.num_classes, width=cfg["C.width"])
-    return nets.build("mlp-classifier", in_shape=tuple(info.shape), num_classes=info.num_classes,
-                      hidden=tuple(cfg["C.hidden"]))
+def networks(cfg: dict, data_kind: str) -> dict[str, str]:
+    """G and D as the adversarial presets build them, and the classifier C: convolutional on images."""
+    return {**adversarial_networks(cfg, data_kind), "C": "classifier" if data_kind == "image" else "mlp-classifier"}
 
 
 class ControlGAN(Adversarial):
-    COND_MODES = ("classifier",)  # labels go to G only; C, not D, judges the class
-
     def __init__(self, cfg: dict, info: DataInfo):
         if not info.num_classes:
             raise ConfigError("recipe controlgan needs labelled data (fashion-mnist, class subfolders, ring8/grid25)")
         super().__init__(cfg, info)
-        self.C = build_classifier(cfg, info)
+        self.C = build_net(cfg, "C", info, networks(cfg, info.kind)["C"])
         self.nets["C"] = self.C
         self.c_policy = parse_policy(cfg["control.augment"]) if info.kind == "image" else []
         if cfg["control.gamma0"] > cfg["control.gamma_max"]:

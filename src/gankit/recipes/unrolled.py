@@ -13,12 +13,14 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from gankit.config import above, count
+from gankit.config import Key, above, count
 from gankit.recipes.adversarial import RANGES as ADVERSARIAL_RANGES, Adversarial
 from gankit.recipes.base import StepContext
 
-RANGES = {**ADVERSARIAL_RANGES, "unroll.steps": count(0, "look-ahead D steps; 0 = a plain GAN"),
-          "unroll.lr": above(0, "the look-ahead's SGD step")}
+KEYS: dict[str, Key] = {"unroll.steps": Key(5, count(0, "look-ahead D steps; 0 = a plain GAN", high=1000)),
+                        "unroll.lr": Key(0.01, above(0, "the look-ahead's SGD step"))}
+DEFAULTS = {k: key.default for k, key in KEYS.items()}
+RANGES = {**ADVERSARIAL_RANGES, **{k: key.rule for k, key in KEYS.items()}}
 
 
 class Unrolled(Adversarial):

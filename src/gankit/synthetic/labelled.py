@@ -4,7 +4,8 @@ A conditional generator's label is the class it was asked for; an unconditional 
 classifier (the labeller) sees. With a labeller, an image is kept only when the labeller agrees with its
 label and is at least ``min_confidence`` sure of it, so a dataset can trade size for label quality.
 Generation goes on, batch by batch, until every class has its quota or ``max_tries`` times the quota
-were drawn; a class that falls short is reported, not padded.
+were drawn; a class that falls short is reported, not padded. A labeller judges the images it was trained on
+(``classify.Domain``): a generator of other channels is refused, one of another size or data is warned about.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from gankit.classify import to_float
+from gankit.classify import Domain, to_float
 from gankit.sampling import generate, to_uint8, truncate
 from gankit.synthetic import SyntheticError
 
@@ -64,8 +65,10 @@ def label_names(k: int, class_names: list[str] | None, labeller=None) -> list[st
 
 def synthesize(G, z_dim: int, *, n: int | None = None, per_class: int | None = None,
                class_names: list[str] | None = None, labeller=None, min_confidence: float = 0.0, seed: int = 0,
-               truncation: float | None = None, batch: int = 256, max_tries: int = 20, device="cpu") -> Synthetic:
-    """Labelled images from G (see the module docstring); ``labeller`` is a feature extractor with a class head."""
+               truncation: float | None = None, batch: int = 256, max_tries: int = 20, device="cpu",
+               data: str | None = None) -> Synthetic:
+    """Labelled images from G (see the module docstring); ``labeller`` is a feature extractor with a class head,
+    ``data`` what G was trained on (named when the labeller was trained on other data)."""
     if n is None and per_class is None:
         raise SyntheticError("give -n N or --per-class N")
     k = getattr(G, "c_dim", 0)
@@ -79,11 +82,13 @@ def synthesize(G, z_dim: int, *, n: int | None = None, per_class: int | None = N
         z = _apply(torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed)), truncation)
         return Synthetic(to_uint8(generate(G, z, None, batch, device)), z, None, None, None, [], n)
     return _labelled(G, z_dim, quotas(n, per_class, len(class_names)), class_names, k, labeller, min_confidence,
-                     seed, truncation, batch, max_tries, device)
+                     seed, truncation, batch, max_tries, device, data)
 
 
-def _labelled(G, z_dim, quota, class_names, k, labeller, min_confidence, seed, truncation, batch, max_tries, device):
+def _labelled(G, z_dim, quota, class_names, k, labeller, min_confidence, seed, truncation, batch, max_tries, device,
+              data):
     g = torch.Generator().manual_seed(seed)
+    domain = Domain.of(labeller) if labeller is not None else None  # checked on the first images, then not again
     kept: list[list[tuple]] = [[] for _ in quota]  # per class: (images, latents, confidence) parts
     have = [0] * len(quota)
     # draws allowed and made: per class asked for (conditional), or one pool (unconditional: classes as they come)
@@ -107,6 +112,9 @@ def _labelled(G, z_dim, quota, class_names, k, labeller, min_confidence, seed, t
             images = to_uint8(generate(G, z, asked, batch, device))  # what is saved is what is labelled
             drawn[pool] += size
             seen, conf = asked, None
+            if domain is not None:
+                domain.check(f"--label-with {labeller.name}", images.shape[1:], data, SyntheticError)
+                domain = None
             if labeller is not None:
                 probs = labeller.class_probs(to_float(images))
                 conf, seen = probs.max(1)

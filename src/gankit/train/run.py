@@ -38,7 +38,7 @@ def apply_flags(cfg: dict, sets: list[str] | None = None, steps: int | None = No
         if not (math.isfinite(kimg) and kimg > 0):
             raise ConfigError(f"--kimg {kimg}: give the thousands of training images, a number above 0")
         cfg["steps"] = max(1, math.ceil(kimg * 1000 / cfg["batch"]))
-    recipes.check_config(cfg)  # before any data is read
+    recipes.check_config(cfg, list(sets or []))  # before any data is read
     return cfg
 
 
@@ -138,6 +138,11 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
                                   f"recipe); refusing to write into it")
         check_writable(run_dir)
     dataset = load_data(cfg)
+    if isinstance(dataset, datasets.ImageData) and not cfg["data.resolution"]:  # the nets' nearest size, said
+        resolution, note = recipes.fit_resolution(cfg, dataset.resolution)
+        if note:
+            cfg["data.resolution"], dataset = resolution, load_data({**cfg, "data.resolution": resolution})
+            log(note)
     if isinstance(dataset, datasets.ImageData):
         for line in dataset.skipped_report("--set data.strict=true"):
             log(line)

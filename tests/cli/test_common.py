@@ -95,7 +95,28 @@ def test_an_empty_or_overlong_out_is_refused_by_name_before_any_work(command, ou
 
 
 def test_a_name_that_leaves_room_for_the_derived_files_is_accepted(tmp_path):
-    from gankit.cli.common import check_out
+    from gankit.cli.common import OUT_NAME_ROOM, check_path
 
-    check_out(str(tmp_path / ("x" * 229 + ".png")))  # 233 + 22 = 255
-    check_out(str(tmp_path / "a" / "b" / "new-folder"))  # folders yet to be made are fine
+    check_path(str(tmp_path / ("x" * 229 + ".png")), "--out", OUT_NAME_ROOM)  # 233 + 22 = 255
+    check_path(str(tmp_path / "a" / "b" / "new-folder"), "--out", OUT_NAME_ROOM)  # folders yet to be made are fine
+
+
+LONG = "/tmp/" + "y" * 5000
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["sample", "--export", LONG, "--out", "x.png"], f"--export /tmp/{'y' * 35}...{'y' * 40}: the name"),
+    (["sample", "--run", LONG, "--out", "x.png"], "--run /tmp/yyy"),
+    (["walk", "--checkpoint", LONG, "--seeds", "1,2", "--out", "x.png"], "--checkpoint /tmp/yyy"),
+    (["export", "--checkpoint", LONG, "--out", "ex"], "--checkpoint /tmp/yyy"),
+    (["edit", "--run", "r", "--direction", LONG, "--out", "x.png"], "--direction /tmp/yyy"),
+    (["walk", "--run", "r", "--latents", "z.npy", LONG + ":1", "--out", "x.png"], "--latents /tmp/yyy"),
+    (["sample", "--export", "", "--out", "x.png"], "--export '': empty"),
+    (["edit", "--run", "r", "--direction", "", "--out", "x.png"], "--direction '': empty"),
+])
+def test_a_path_to_read_that_no_file_system_takes_is_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"gankit {argv[0]}: error: {message}"), err
+    assert "bytes; this file system takes 255 per name" in err[0] or "empty" in err[0]

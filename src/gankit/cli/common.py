@@ -32,7 +32,18 @@ def check_flags(args: argparse.Namespace, argv: list[str] | None = None) -> None
         if value is not None:
             rule.refuse(f"{flag} {_as_typed(flag, argv or [], value)}", value)
     if getattr(args, "out", None) is not None:
-        check_out(args.out)
+        check_path(args.out, "--out", OUT_NAME_ROOM)
+    for flag, dest in (getattr(args, "path_flags", None) or {}).items():
+        value = getattr(args, dest)
+        for text in value if isinstance(value, list) else [] if value is None else [value]:
+            check_path(text, flag)
+
+
+def path_flags(p: argparse.ArgumentParser, flags: list[str]) -> None:
+    """Declare flags that name a file or folder to read (flags added already); ``check_flags`` refuses an empty
+    one or one no file system takes by name, as it does ``--out``, instead of a traceback at the first read."""
+    declared = {flag: p._option_string_actions[flag].dest for flag in flags}
+    p.set_defaults(path_flags={**(p.get_default("path_flags") or {}), **declared})
 
 
 # The most bytes gankit adds to the name given to --out for the files it writes beside or for it: FILE.png also
@@ -40,24 +51,25 @@ def check_flags(args: argparse.Namespace, argv: list[str] | None = None) -> None
 OUT_NAME_ROOM = 22
 
 
-def check_out(text: str, flag: str = "--out") -> None:
-    """Refuse an empty ``--out`` (it would silently mean the current folder or a default), and one whose name or
-    whole path is longer than the file system takes, counting the names gankit derives from it; before any work,
-    so no run ends in a traceback at its first write."""
+def check_path(text: str, flag: str = "--out", room: int = 0) -> None:
+    """Refuse an empty path (``--out ''`` would silently mean the current folder or a default), and one whose
+    name or whole path is longer than the file system takes, counting ``room`` bytes for the names gankit
+    derives from the last name; before any work, so no run ends in a traceback at its first read or write."""
     if not text:
         raise ConfigError(f"{flag} '': empty; give a file or folder name")
     path = Path(os.path.abspath(text))
     existing = next((p for p in path.parents if os.path.isdir(p)), Path(path.anchor))
     name_max, path_max = _pathconf(existing, "PC_NAME_MAX", 255), _pathconf(existing, "PC_PATH_MAX", 4096)
     for part in path.parts[1:]:
-        room = OUT_NAME_ROOM if part == path.name else 0
-        if len(os.fsencode(part)) + room > name_max:
+        extra = room if part == path.name else 0
+        if len(os.fsencode(part)) + extra > name_max:
             raise ConfigError(f"{flag} {_short_path(text)}: the name {_short_path(part, 40)} is "
                               f"{len(os.fsencode(part)):,} bytes; this file system takes {name_max} per name"
-                              + (f", {room} fewer for the files gankit names after it" if room else ""))
-    if len(os.fsencode(str(path))) + OUT_NAME_ROOM > path_max:
+                              + (f", {extra} fewer for the files gankit names after it" if extra else ""))
+    if len(os.fsencode(str(path))) + room > path_max:
         raise ConfigError(f"{flag} {_short_path(text)}: the path is {len(os.fsencode(str(path))):,} bytes; this "
-                          f"file system takes {path_max}, {OUT_NAME_ROOM} fewer for the files gankit writes there")
+                          f"file system takes {path_max}" + (f", {room} fewer for the files gankit writes there"
+                                                             if room else ""))
 
 
 def _pathconf(folder: Path, name: str, default: int) -> int:
@@ -88,6 +100,7 @@ def add_model_source(p: argparse.ArgumentParser) -> None:
     src.add_argument("--run", metavar="DIR", help="a run folder (its newest checkpoint is used)")
     src.add_argument("--checkpoint", metavar="PATH", help="a training checkpoint file")
     src.add_argument("--export", metavar="DIR", help="a folder written by `gankit export`")
+    path_flags(p, ["--run", "--checkpoint", "--export"])
 
 
 def add_device(p: argparse.ArgumentParser) -> None:

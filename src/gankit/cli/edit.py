@@ -12,7 +12,7 @@ the scorer's mean per alpha and writes OUT.scores.json.
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.cli.common import add_device, add_model_source, add_subcommand, flag_ranges, path_flags
 from gankit.cli.latent_args import add_generation, add_latent_sources, allow_negative_values
 from gankit.config import above
 
@@ -35,6 +35,7 @@ def add_parser(sub) -> None:
     add_generation(p)
     add_device(p)
     flag_ranges(p, {"--fps": above(0)})
+    path_flags(p, ["--direction"])
     allow_negative_values(p)
     p.set_defaults(handler=run)
 

@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from gankit.cli.common import COUNT, flag_ranges
+from gankit.cli.common import COUNT, flag_ranges, path_flags
 from gankit.config import ConfigError
 
 
@@ -19,6 +19,7 @@ def add_latent_sources(p: argparse.ArgumentParser, seeds_help: str, required: bo
     src.add_argument("--latents", nargs="+", metavar="FILE[:ROW]",
                      help="latents saved by gankit (FILE.latents.npy, DIR/latents.npy): FILE:ROW for one row, "
                           "FILE for all its rows, in order")
+    path_flags(p, ["--latents"])
 
 
 def add_generation(p: argparse.ArgumentParser) -> None:

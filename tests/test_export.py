@@ -87,6 +87,10 @@ HOSTILE = {
     "unknown arch": (set_network("arch", "nope"), "network.arch 'nope': unknown network"),
     "unknown argument": (set_network("evil", 1), "network.'evil': network 'dcgan-g' takes no such argument"),
     "norm of another type": (set_network("norm", 5), "network.norm 5: expected a short word"),
+    "norm unknown": (set_network("norm", "bogus"), "network cannot be built ("),
+    "resolution 2": (set_network("img_resolution", 2), "network cannot be built (DCGAN needs a resolution of at least 4"),
+    "not safetensors": (lambda f: ((f / "generator.safetensors").write_bytes(b"junk"), rewrite(
+        f, lambda c: c.update(sha256=model_folder.sha256(f / "generator.safetensors")))), "generator.safetensors: not a safetensors file"),
     "shape 1e6": (set_meta("shape", [1, 10**6, 10**6]), "shape [1, 1000000, 1000000] does not match what the network makes ([1, 8, 8])"),
     "shape of 4 items": (set_meta("shape", [1, 1, 8, 8]), "shape [1, 1, 8, 8] is not 1 to 3 whole numbers"),
     "shape a word": (set_meta("shape", "8x8"), "shape '8x8' is not 1 to 3"),

@@ -10,7 +10,7 @@ import torch
 import gankit
 from gankit import model_folder, nets
 from gankit.config import TRAINER_RANGES, RangeError, check_ranges
-from gankit.nets.registry import LARGEST, LONGEST, NetConfigError, check_buildable
+from gankit.nets.registry import LARGEST, LONGEST, NetConfigError, brief, check_buildable
 from gankit.train import checkpoint as ckpt
 
 
@@ -88,7 +88,7 @@ def check_meta(meta: dict, G, shown: str, error=ckpt.CheckpointError) -> None:
     fit the network or is out of any sensible range: commands size their work by ``z_dim`` and ``shape``.
     ``shown`` starts each message (the file)."""
     def refuse(key, why):
-        raise error(f"{shown}: {key} {nets.registry._short(meta.get(key))} {why}; the file was edited")
+        raise error(f"{shown}: {key} {brief(meta.get(key))} {why}; the file was edited")
 
     z_dim = meta.get("z_dim")
     if not isinstance(z_dim, int) or isinstance(z_dim, bool) or z_dim != G.config.get("z_dim", z_dim) or z_dim < 1:
@@ -103,7 +103,7 @@ def check_meta(meta: dict, G, shown: str, error=ckpt.CheckpointError) -> None:
         try:
             made = output_shape(G, z_dim)
         except Exception as e:  # noqa: BLE001 - whatever stops it, the network cannot draw
-            raise error(f"{shown}: the network it describes does not run ({nets.registry._short(str(e), 200)})") from None
+            raise error(f"{shown}: the network it describes does not run ({brief(str(e), 200)})") from None
         if made != shape:
             refuse("shape", f"does not match what the network makes ({made})")
     names = meta.get("class_names")
@@ -124,7 +124,7 @@ def check_meta(meta: dict, G, shown: str, error=ckpt.CheckpointError) -> None:
     try:
         check_ranges(options, TRAINER_RANGES)
     except RangeError as e:
-        raise error(f"{shown}: data_options {e.key} {nets.registry._short(e.value)}: {e.why}; the file was edited") from None
+        raise error(f"{shown}: data_options {e.key} {brief(e.value)}: {e.why}; the file was edited") from None
 
 
 def output_shape(G, z_dim: int) -> list:

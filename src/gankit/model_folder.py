@@ -80,13 +80,11 @@ def load(folder: Path, weights_name: str, what: str, device="cpu", role: str = "
     why = too_big(weights.stat().st_size)
     if why:
         raise ModelFolderError(f"{weights}: reading it would take {why}")
+    net = nets.from_config(config["network"])  # check_buildable built it once already, on the meta device
     try:
-        net = nets.from_config(config["network"])
         state = load_file(str(weights))
-    except Exception as e:  # the arguments passed check_buildable, yet a net may still refuse their combination;
-        # safetensors raises its own error types
-        raise ModelFolderError(f"{config_path}: cannot build the network it describes from {weights.name} "
-                               f"({one_line(e)})") from None
+    except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
+        raise ModelFolderError(f"{weights}: not a safetensors file ({one_line(e)})") from None
     bad = first_nonfinite(state)
     if bad:
         raise ModelFolderError(f"{weights}: {bad} holds NaN or inf values (the run diverged); this {what} "

@@ -70,16 +70,16 @@ def check_config(config, role: str = "G", prefix: str = "") -> None:
     (whole, >= 0), ``tuple`` sizes (whole, >= 1), ``list`` names, ``bool``, ``str``, ``| None``. Messages
     name keys after ``prefix`` (``network.``), the path to the config in its file."""
     if not isinstance(config, dict):
-        raise NetConfigError(f"{prefix.rstrip('.') or 'network'} {_short(config)}: expected an object with an 'arch'")
+        raise NetConfigError(f"{prefix.rstrip('.') or 'network'} {brief(config)}: expected an object with an 'arch'")
     arch = config.get("arch")
     if not isinstance(arch, str) or arch not in NETS:
-        raise NetConfigError(f"{prefix}arch {_short(arch)}: unknown network; known: {', '.join(sorted(NETS))}")
+        raise NetConfigError(f"{prefix}arch {brief(arch)}: unknown network; known: {', '.join(sorted(NETS))}")
     types = NETS[arch].argument_types
     for key, value in config.items():
         if key == "arch":
             continue
         if key not in types:
-            raise NetConfigError(f"{prefix}{_short(key)}: network {arch!r} takes no such argument")
+            raise NetConfigError(f"{prefix}{brief(key)}: network {arch!r} takes no such argument")
         kinds = {k.strip() for k in str(types[key]).split("|")}
         rule = range_of(key if key in TRAINER_RANGES else f"{role}.{key}", TRAINER_RANGES)
         why = _type_problem(kinds, value)
@@ -91,7 +91,7 @@ def check_config(config, role: str = "G", prefix: str = "") -> None:
             if any(not low <= v <= LARGEST for v in (value if isinstance(value, (list, tuple)) else [value])):
                 why = f"{'each ' if low else ''}must be a whole number in [{low}, {LARGEST:,}]"
         if why:
-            raise NetConfigError(f"{prefix}{key} {_short(value)}: {why}")
+            raise NetConfigError(f"{prefix}{key} {brief(value)}: {why}")
 
 
 def _type_problem(kinds: set, value) -> str | None:
@@ -115,10 +115,11 @@ def _type_problem(kinds: set, value) -> str | None:
 
 
 def _whole(value) -> str | None:
-    return None if isinstance(value, int) and not isinstance(value, bool) else f"expected a whole number, got {_short(value)}"
+    return None if isinstance(value, int) and not isinstance(value, bool) else f"expected a whole number, got {brief(value)}"
 
 
-def _short(value, limit: int = 60) -> str:
+def brief(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for a message about a value from a file."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -126,12 +127,15 @@ def _short(value, limit: int = 60) -> str:
 def config_bytes(config: dict) -> int:
     """The bytes the network's parameters and buffers take, from a build on the meta device (no memory, no
     values), so a config that describes an absurdly large network is refused before it is allocated. A
-    size too large for torch to even describe counts as infinite."""
+    size too large for torch to even describe counts as infinite; arguments a network refuses together
+    (a DCGAN of resolution 2) are a NetConfigError."""
     try:
         with torch.device("meta"):
             net = from_config(config)
     except (RuntimeError, OverflowError, MemoryError):  # "Storage size calculation overflowed", ...
         return math.inf
+    except (ValueError, TypeError, ZeroDivisionError) as e:
+        raise NetConfigError(f"cannot be built ({brief(str(e), 200)[1:-1]})") from None
     return sum(t.numel() * t.element_size() for t in [*net.parameters(), *net.buffers()])
 
 
@@ -141,8 +145,11 @@ def check_buildable(config, role: str = "G", prefix: str = "") -> None:
     from gankit.memory import too_big
 
     check_config(config, role, prefix)
-    why = too_big(2 * config_bytes(config))  # the network and the weights read into it
+    try:
+        why = too_big(2 * config_bytes(config))  # the network and the weights read into it
+    except NetConfigError as e:
+        raise NetConfigError(f"{prefix.rstrip('.') or 'network'} {e}") from None
     if why:
-        sizes = ", ".join(f"{k} {_short(v, 30)}" for k, v in config.items()
+        sizes = ", ".join(f"{k} {brief(v, 30)}" for k, v in config.items()
                           if k != "arch" and v is not None and not isinstance(v, (bool, str)))
         raise NetConfigError(f"{prefix.rstrip('.') or 'network'}: a {config['arch']} of {sizes} would take {why}")

@@ -87,8 +87,8 @@ def load(folder: Path, weights_name: str, what: str, device="cpu", role: str = "
         raise ModelFolderError(f"{weights}: not a safetensors file ({one_line(e)})") from None
     bad = first_nonfinite(state)
     if bad:
-        raise ModelFolderError(f"{weights}: {bad} holds NaN or inf values (the run diverged); this {what} "
-                               "cannot draw anything")
+        raise ModelFolderError(f"{weights}: {bad} holds NaN or inf values (its training diverged); this {what} "
+                               "would compute only NaN")
     try:
         net.load_state_dict(state)
     except Exception as e:  # noqa: BLE001 - a mismatch of names or shapes

@@ -26,7 +26,7 @@ def flag_ranges(p: argparse.ArgumentParser, ranges: dict[str, Range]) -> None:
 
 def check_flags(args: argparse.Namespace, argv: list[str] | None = None) -> None:
     """Refuse a ranged flag's value outside its range, shown as typed in ``argv`` (``--fps 0``, not 0.0), and an
-    ``--out`` no file system would take (every command's ``--out`` is ``args.out``)."""
+    ``--out`` (every command's is ``args.out``) or a declared path flag that is empty or no file system takes."""
     for flag, (dest, rule) in (getattr(args, "flag_ranges", None) or {}).items():
         value = getattr(args, dest)
         if value is not None:
@@ -60,8 +60,9 @@ def check_path(text: str, flag: str = "--out", room: int = 0) -> None:
     path = Path(os.path.abspath(text))
     existing = next((p for p in path.parents if os.path.isdir(p)), Path(path.anchor))
     name_max, path_max = _pathconf(existing, "PC_NAME_MAX", 255), _pathconf(existing, "PC_PATH_MAX", 4096)
-    for part in path.parts[1:]:
-        extra = room if part == path.name else 0
+    parts = path.parts[1:]
+    for i, part in enumerate(parts):
+        extra = room if i == len(parts) - 1 else 0
         if len(os.fsencode(part)) + extra > name_max:
             raise ConfigError(f"{flag} {_short_path(text)}: the name {_short_path(part, 40)} is "
                               f"{len(os.fsencode(part)):,} bytes; this file system takes {name_max} per name"

@@ -113,3 +113,15 @@ def test_gif_pingpong_plays_back_and_enlarge_scales_by_whole_factors(tmp_path):
         seen.append(gif.convert("L").getpixel((0, 0)))
     assert seen == [0, 40, 80, 120, 80, 40]
     assert enlarge(frames[0], 64).size == (70, 70) and enlarge(Image.new("L", (300, 260))).size == (300, 260)
+
+
+def test_more_latents_than_memory_holds_are_refused_before_any_is_drawn(monkeypatch):
+    from gankit import memory
+    from gankit.config import ConfigError
+    from gankit.sampling import latents
+
+    monkeypatch.setattr(memory, "physical_memory", lambda: 1 << 30)
+    assert latents(1000, 100, 0).shape == (1000, 100)
+    with pytest.raises(ConfigError, match=r"^1,000,000,000,000 latents of 100 numbers would take about 400 TB of "
+                                          r"memory, more than this machine's 1.1 GB; ask for fewer$"):
+        latents(10**12, 100, 0)

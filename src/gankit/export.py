@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+
+import torch
 
 import gankit
 from gankit import model_folder, nets
+from gankit.config import TRAINER_RANGES, RangeError, check_ranges
+from gankit.nets.registry import LARGEST, LONGEST, NetConfigError, brief, check_buildable
 from gankit.train import checkpoint as ckpt
 
 
@@ -13,10 +18,23 @@ class ExportError(ValueError):
     """An export folder that cannot be used; the message names it."""
 
 
-def _generator_from_state(state: dict):
-    """G (its moving average when the run kept one) rebuilt from a checkpoint's recorded config."""
+def _generator_from_state(state: dict, path: Path):
+    """G (its moving average when the run kept one) rebuilt from a checkpoint's recorded config, which is
+    checked first as an export's is: the same ranges, the same memory bound, finite weights."""
+    try:
+        check_ranges(state["config"], TRAINER_RANGES)
+        check_buildable(state["net_configs"]["G"], "G", "net_configs.G.")
+    except RangeError as e:
+        raise ckpt.CheckpointError(f"checkpoint {path}: config {e.key} {e.value!r}: {e.why}") from None
+    except NetConfigError as e:
+        raise ckpt.CheckpointError(f"checkpoint {path}: {e}") from None
+    weights = state["G_ema"] if state.get("G_ema") is not None else state["nets"]["G"]
+    bad = model_folder.first_nonfinite(weights) if isinstance(weights, dict) else None
+    if bad:
+        raise ckpt.CheckpointError(f"checkpoint {path}: the generator's {bad} holds NaN or inf values (the run "
+                                   "diverged); it cannot draw anything")
     G = nets.from_config(state["net_configs"]["G"])
-    G.load_state_dict(state["G_ema"] if state.get("G_ema") is not None else state["nets"]["G"])
+    G.load_state_dict(weights)
     return G.eval()
 
 
@@ -31,7 +49,7 @@ def meta_from_state(state: dict) -> dict:
         "kimg": state["nimg"] / 1000,
         "ema": state.get("G_ema") is not None,
         **state.get("data_info", {}),
-        "data_options": {k: v for k, v in cfg.items() if k.startswith("data.")},
+        "data_options": {k: v for k, v in cfg.items() if isinstance(k, str) and k.startswith("data.")},
     }
 
 
@@ -39,9 +57,13 @@ def _from_checkpoint(path: Path):
     """(G, meta) of a training checkpoint; one that does not describe its generator is a CheckpointError."""
     state = ckpt.load(path)
     try:
-        return _generator_from_state(state), meta_from_state(state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        G, meta = _generator_from_state(state, path), meta_from_state(state)
+    except ckpt.CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
         raise ckpt.unusable(path, e) from None
+    check_meta(meta, G, f"checkpoint {path}")
+    return G, meta
 
 
 def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
@@ -57,14 +79,62 @@ def load_export(export_dir: Path, device="cpu"):
         G, meta = model_folder.load(Path(export_dir), "generator", "export", device)
     except model_folder.ModelFolderError as e:
         raise ExportError(f"--export: {e}") from None
+    check_meta(meta, G, f"--export: {Path(export_dir) / 'config.json'}", ExportError)
+    return G, meta
+
+
+def check_meta(meta: dict, G, shown: str, error=ckpt.CheckpointError) -> None:
+    """Refuse what a model's record says about it (an export's config.json or a checkpoint's) where it does not
+    fit the network or is out of any sensible range: commands size their work by ``z_dim`` and ``shape``.
+    ``shown`` starts each message (the file)."""
+    def refuse(key, why):
+        raise error(f"{shown}: {key} {brief(meta.get(key))} {why}; the file was edited")
+
     z_dim = meta.get("z_dim")
     if not isinstance(z_dim, int) or isinstance(z_dim, bool) or z_dim != G.config.get("z_dim", z_dim) or z_dim < 1:
-        raise ExportError(f"--export: {Path(export_dir) / 'config.json'}: z_dim {z_dim!r} does not match the "
-                          f"network's ({G.config.get('z_dim')}); the file was edited")
+        refuse("z_dim", f"does not match the network's ({G.config.get('z_dim')})")
     if "kind" in meta and meta["kind"] not in ("image", "points"):
-        raise ExportError(f"--export: {Path(export_dir) / 'config.json'}: kind {meta.get('kind')!r} is neither "
-                          "'image' nor 'points'; the file was edited")
-    return G, meta
+        refuse("kind", "is neither 'image' nor 'points'")
+    shape = meta.get("shape")
+    if shape is not None:
+        if not isinstance(shape, list) or not 1 <= len(shape) <= 3 or \
+                any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= LARGEST for v in shape):
+            refuse("shape", "is not 1 to 3 whole numbers of at least 1 (channels, height, width)")
+        try:
+            made = output_shape(G, z_dim)
+        except Exception as e:  # noqa: BLE001 - whatever stops it, the network cannot draw
+            raise error(f"{shown}: the network it describes does not run ({brief(str(e), 200)})") from None
+        if made != shape:
+            refuse("shape", f"does not match what the network makes ({made})")
+    names = meta.get("class_names")
+    if names is not None and (not isinstance(names, list) or len(names) > LONGEST or
+                              any(not isinstance(n, str) or len(n) > LONGEST for n in names)):
+        refuse("class_names", f"is not a list of at most {LONGEST} short names")
+    for key in ("recipe", "data"):
+        if key in meta and not isinstance(meta[key], str):
+            refuse(key, "is not a name")
+    for key in ("step", "kimg"):
+        value = meta.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or
+                                  not math.isfinite(value) or value < 0):
+            refuse(key, "is not a number of at least 0")
+    options = meta.get("data_options", {})
+    if not isinstance(options, dict):
+        refuse("data_options", "is not an object of data.* settings")
+    try:
+        check_ranges(options, TRAINER_RANGES)
+    except RangeError as e:
+        raise error(f"{shown}: data_options {e.key} {brief(e.value)}: {e.why}; the file was edited") from None
+
+
+def output_shape(G, z_dim: int) -> list:
+    """The shape of one sample of ``G``: one forward pass of a zero latent (class 0), which also shows the
+    network runs at all."""
+    device = next(G.parameters()).device
+    z = torch.zeros(1, z_dim, device=device)
+    with torch.no_grad():
+        x = G(z, torch.zeros(1, dtype=torch.long, device=device)) if getattr(G, "c_dim", 0) else G(z)
+    return list(x.shape[1:])
 
 
 def load_checkpoint_generator(path: Path, device="cpu"):

@@ -12,7 +12,14 @@ from gankit.atomic import write_file
 
 
 def latents(n: int, z_dim: int, seed: int, device="cpu") -> torch.Tensor:
-    """N(0, I) latents that depend only on (n, z_dim, seed), whatever the device."""
+    """N(0, I) latents that depend only on (n, z_dim, seed), whatever the device. More than memory holds are
+    refused (a ConfigError, one line) before any is drawn: ``n`` comes from a user."""
+    from gankit.config import ConfigError
+    from gankit.memory import too_big
+
+    why = too_big(4 * n * z_dim)
+    if why:
+        raise ConfigError(f"{n:,} latents of {z_dim} numbers would take {why}; ask for fewer")
     g = torch.Generator("cpu").manual_seed(seed)
     return torch.randn(n, z_dim, generator=g).to(device)
 

@@ -53,3 +53,70 @@ def test_a_number_outside_its_range_is_refused_by_name_before_any_work(argv, mes
 def test_argparse_errors_and_help_return_a_code():
     assert main(["sample", "--run", "r"]) == 2  # --out missing
     assert main(["recipes", "--help"]) == 0
+
+
+WITH_OUT = {  # every command that takes --out, with its other required flags; a missing model comes after --out
+    "train": ["--recipe", "nsgan", "--data", "ring8"],
+    "sample": ["--run", MISSING],
+    "walk": ["--run", MISSING, "--seeds", "1,2"],
+    "edit": ["--run", MISSING, "--direction", "d.npy"],
+    "directions": ["--run", MISSING, "--score", "fmnist:Bag"],
+    "latent-map": ["--run", MISSING],
+    "dataset": ["--run", MISSING, "-n", "10"],
+    "export": ["--run", MISSING],
+    "features": ["train", "fashion-mnist"],
+    "demo": [],
+}
+
+
+def test_every_command_with_an_out_is_covered_here():
+    from gankit.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert {name for name, p in sub.choices.items() if "--out" in p._option_string_actions} == set(WITH_OUT)
+
+
+@pytest.mark.parametrize("out,message", [
+    ("", "--out '': empty; give a file or folder name"),
+    ("x" * 300 + ".png", f"the name {'x' * 20}...{'x' * 16}.png is 304 bytes; this file system takes 255 per name, "
+                         "22 fewer for the files gankit names after it"),
+    ("x" * 240 + ".png", "is 244 bytes; this file system takes 255 per name, 22 fewer"),
+    ("/".join(["d" * 200] * 25) + "/x.png", "bytes; this file system takes 4096, 22 fewer for the files gankit writes"),
+])
+@pytest.mark.parametrize("command", WITH_OUT)
+def test_an_empty_or_overlong_out_is_refused_by_name_before_any_work(command, out, message, capsys, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([command, *WITH_OUT[command], "--out", out]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"gankit {command}: error: --out ") and message in err[0], err
+    assert len(err[0]) < 400  # a 5,000-character path is shortened in the message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_name_that_leaves_room_for_the_derived_files_is_accepted(tmp_path):
+    from gankit.cli.common import OUT_NAME_ROOM, check_path
+
+    check_path(str(tmp_path / ("x" * 229 + ".png")), "--out", OUT_NAME_ROOM)  # 233 + 22 = 255
+    check_path(str(tmp_path / "a" / "b" / "new-folder"), "--out", OUT_NAME_ROOM)  # folders yet to be made are fine
+
+
+LONG = "/tmp/" + "y" * 5000
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["sample", "--export", LONG, "--out", "x.png"], f"--export /tmp/{'y' * 35}...{'y' * 40}: the name"),
+    (["sample", "--run", LONG, "--out", "x.png"], "--run /tmp/yyy"),
+    (["walk", "--checkpoint", LONG, "--seeds", "1,2", "--out", "x.png"], "--checkpoint /tmp/yyy"),
+    (["export", "--checkpoint", LONG, "--out", "ex"], "--checkpoint /tmp/yyy"),
+    (["edit", "--run", "r", "--direction", LONG, "--out", "x.png"], "--direction /tmp/yyy"),
+    (["walk", "--run", "r", "--latents", "z.npy", LONG + ":1", "--out", "x.png"], "--latents /tmp/yyy"),
+    (["sample", "--export", "", "--out", "x.png"], "--export '': empty"),
+    (["edit", "--run", "r", "--direction", "", "--out", "x.png"], "--direction '': empty"),
+])
+def test_a_path_to_read_that_no_file_system_takes_is_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"gankit {argv[0]}: error: {message}"), err
+    assert "bytes; this file system takes 255 per name" in err[0] or "empty" in err[0]

@@ -12,7 +12,7 @@ the scorer's mean per alpha and writes OUT.scores.json.
 
 from __future__ import annotations
 
-from gankit.cli.common import add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.cli.common import add_device, add_model_source, add_subcommand, flag_ranges, path_flags
 from gankit.cli.latent_args import add_generation, add_latent_sources, allow_negative_values
 from gankit.config import above
 
@@ -35,6 +35,7 @@ def add_parser(sub) -> None:
     add_generation(p)
     add_device(p)
     flag_ranges(p, {"--fps": above(0)})
+    path_flags(p, ["--direction"])
     allow_negative_values(p)
     p.set_defaults(handler=run)
 
@@ -46,7 +47,7 @@ def run(args) -> int:
     import torch
 
     from gankit.atomic import save_npy, write_file
-    from gankit.cli.common import check_grid
+    from gankit.cli.common import check_grid, grid_capacity
     from gankit.cli.latent_args import (apply_truncation, class_labels, endpoint_latents, latents_flag,
                                         load_image_generator, model_record, out_path, parse_alphas)
     from gankit.latent.directions import load_direction
@@ -55,20 +56,20 @@ def run(args) -> int:
     from gankit.train.trainer import resolve_device
 
     out = out_path(args.out, ".png")
-    alphas = parse_alphas(args.alphas)
     device = resolve_device(args.device)
     scorer = get_scorer(args.score, device) if args.score else None
     G, meta = load_image_generator(args, device)
     if scorer is not None:
         scorer.check(meta["shape"], meta.get("data"))
-    z_dim = meta["z_dim"]
+    z_dim, side = meta["z_dim"], meta["shape"][-1]
+    alphas = parse_alphas(args.alphas, most=grid_capacity(side))  # the model first: its image size bounds COUNT
     n = load_direction(args.direction, z_dim)
     if args.seeds is None and not args.latents:
         args.seeds = "0-7"
-    z0 = apply_truncation(endpoint_latents(args, z_dim), args.truncation)
+    z0 = apply_truncation(endpoint_latents(args, z_dim, most=grid_capacity(side)), args.truncation)
     rows, cols = len(z0), len(alphas)
     source = latents_flag(args)
-    check_grid(rows * cols, meta["shape"][-1], cols, f"{source} --alphas {args.alphas}")
+    check_grid(rows * cols, side, cols, f"{source} --alphas {args.alphas}", z_dim, meta["shape"][0])
     a = torch.tensor(alphas, dtype=torch.float32)
     z = (z0[:, None, :] + a[None, :, None] * n).reshape(rows * cols, z_dim)
     c = class_labels(args.cls, len(z), G, meta)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gankit.cli.common import add_subcommand
+from gankit.cli.common import add_subcommand, path_flags
 
 
 def add_parser(sub) -> None:
@@ -14,6 +14,7 @@ def add_parser(sub) -> None:
     src.add_argument("--run", metavar="DIR", help="a run folder (its newest checkpoint is exported)")
     src.add_argument("--checkpoint", metavar="PATH", help="a training checkpoint file")
     p.add_argument("--out", required=True, help="the export folder to write")
+    path_flags(p, ["--run", "--checkpoint"])
     p.set_defaults(handler=run)
 
 

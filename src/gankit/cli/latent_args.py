@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from gankit.cli.common import COUNT, flag_ranges
+from gankit.cli.common import COUNT, flag_ranges, path_flags
 from gankit.config import ConfigError
 
 
@@ -19,6 +19,7 @@ def add_latent_sources(p: argparse.ArgumentParser, seeds_help: str, required: bo
     src.add_argument("--latents", nargs="+", metavar="FILE[:ROW]",
                      help="latents saved by gankit (FILE.latents.npy, DIR/latents.npy): FILE:ROW for one row, "
                           "FILE for all its rows, in order")
+    path_flags(p, ["--latents"])
 
 
 def add_generation(p: argparse.ArgumentParser) -> None:
@@ -66,25 +67,30 @@ def model_record(args, meta: dict) -> dict:
     return {"source": model_flag(args), **{k: meta[k] for k in keys if k in meta}}
 
 
-def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
-    """``3,17,42``, a range ``0-9``, or both: ``0-3,10``."""
-    seeds: list[int] = []
+def parse_seeds(text: str, flag: str = "--seeds", most: int | None = None) -> list[int]:
+    """``3,17,42``, a range ``0-9``, or both: ``0-3,10``; more than ``most`` seeds are refused before the list
+    is built (a range of a billion is a typing slip, not a list to make)."""
+    spans: list[range] = []
     for part in (p.strip() for p in text.split(",")):
         span = re.fullmatch(r"(\d+)-(\d+)", part)
         if span:
-            seeds += range(int(span[1]), int(span[2]) + 1)
+            spans.append(range(int(span[1]), int(span[2]) + 1))
         elif part.isdigit():
-            seeds.append(int(part))
+            spans.append(range(int(part), int(part) + 1))
         else:
             raise ConfigError(f"{flag} {text}: {part!r} is not a seed; expected whole numbers >= 0 such as 3,17,42 "
                               f"or a range such as 0-9")
-    if not seeds:
+    total = sum(map(len, spans))
+    if not total:
         raise ConfigError(f"{flag} {text}: no seeds given")
-    return seeds
+    if most is not None and total > most:
+        raise ConfigError(f"{flag} {text}: {total:,} seeds, more than the {most:,} images one picture can hold")
+    return [seed for span in spans for seed in span]
 
 
-def parse_alphas(text: str, flag: str = "--alphas") -> list[float]:
-    """``START:STOP:COUNT`` (evenly spaced, both ends included) or a list ``-2,0,2``."""
+def parse_alphas(text: str, flag: str = "--alphas", most: int | None = None) -> list[float]:
+    """``START:STOP:COUNT`` (evenly spaced, both ends included) or a list ``-2,0,2``; a COUNT above ``most`` is
+    refused before the list is built."""
     try:
         if ":" in text:
             start, stop, count = text.split(":")
@@ -96,6 +102,8 @@ def parse_alphas(text: str, flag: str = "--alphas") -> list[float]:
     if ":" in text:
         if count < 2:  # outside the try: ConfigError is a ValueError, and this message must not be replaced
             raise ConfigError(f"{flag} {text}: COUNT must be at least 2")
+        if most is not None and count > most:
+            raise ConfigError(f"{flag} {text}: COUNT {count:,} is more than the {most:,} images one picture can hold")
         values = [start + (stop - start) * i / (count - 1) for i in range(count)]
     if not values or not all(math.isfinite(v) for v in values):
         raise ConfigError(f"{flag} {text}: expected finite numbers")
@@ -139,8 +147,11 @@ def read_latents(items: list[str], z_dim: int, flag: str = "--latents"):
     return torch.cat(rows)
 
 
-def endpoint_latents(args, z_dim: int):
-    return seed_latents(parse_seeds(args.seeds), z_dim) if args.seeds is not None else read_latents(args.latents, z_dim)
+def endpoint_latents(args, z_dim: int, most: int | None = None):
+    """The latents of ``--seeds`` (at most ``most``) or ``--latents``."""
+    if args.seeds is not None:
+        return seed_latents(parse_seeds(args.seeds, most=most), z_dim)
+    return read_latents(args.latents, z_dim)
 
 
 def class_labels(choice: str | None, n: int, G, meta: dict):

@@ -47,7 +47,7 @@ def run(args) -> int:
     from PIL import Image
 
     from gankit.atomic import check_writable, save_npy, write_folder
-    from gankit.cli.common import check_grid
+    from gankit.cli.common import check_grid, check_memory
     from gankit.cli.latent_args import apply_truncation
     from gankit.config import ConfigError
     from gankit.export import load_any
@@ -69,12 +69,17 @@ def run(args) -> int:
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
     if args.reconstruct:
         return reconstruct(args, G, meta, device)
+    out = Path(args.out)
+    grid = out.suffix.lower() == ".png" and meta.get("kind") != "points"
+    if grid:  # every image is held until the grid is drawn
+        k = getattr(G, "c_dim", 0)
+        check_grid(args.n, meta["shape"][-1], k if k and args.cls is None else None, f"-n {args.n}", meta["z_dim"],
+                   meta["shape"][0])
+    else:  # a folder is written a batch at a time; the latents (and 2-D points) are held whole
+        check_memory(args.n * (4 * meta["z_dim"] + 24), f"-n {args.n}", f"{args.n:,} latents")  # + label, point
     z = apply_truncation(latents(args.n, meta["z_dim"], args.seed), args.truncation)
     c, nrow = class_labels(args.cls, args.n, G, meta)
-    out = Path(args.out)
     if out.suffix.lower() == ".png":
-        if meta.get("kind") != "points":
-            check_grid(args.n, meta["shape"][-1], nrow, f"-n {args.n}")
         x = generate(G, z, c, args.batch, device)
         image = points_image(x) if meta.get("kind") == "points" else grid_image(x, nrow=nrow)
         save_png(image, out)

@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from gankit.atomic import save_npy
-    from gankit.cli.common import check_grid
+    from gankit.cli.common import check_grid, grid_capacity
     from gankit.cli.latent_args import (apply_truncation, class_labels, endpoint_latents, latents_flag,
                                         load_image_generator, out_path)
     from gankit.config import ConfigError
@@ -49,12 +49,14 @@ def run(args) -> int:
     out = out_path(args.out, ".png")
     device = resolve_device(args.device)
     G, meta = load_image_generator(args, device)
-    points = endpoint_latents(args, meta["z_dim"])
+    points = endpoint_latents(args, meta["z_dim"], most=grid_capacity(meta["shape"][-1]))
     source = latents_flag(args)
     if len(points) < 2:
         raise ConfigError(f"{source}: a walk needs at least two endpoints, got {len(points)}")
+    frames = (len(points) - 1) * (args.steps - 1) + 1  # as walk_path makes them; checked before they are made
+    check_grid(frames, meta["shape"][-1], args.columns or frames, f"{source} --steps {args.steps}", meta["z_dim"],
+               meta["shape"][0])
     z = apply_truncation(walk_path(points, args.steps, args.method), args.truncation)
-    check_grid(len(z), meta["shape"][-1], args.columns or len(z), f"{source} --steps {args.steps}")
     c = class_labels(args.cls, len(z), G, meta)
     x = generate(G, z, c, args.batch, device)
 

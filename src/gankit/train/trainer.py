@@ -283,6 +283,8 @@ class Trainer:
         Weights with NaN or infinity stop training instead (every rank, as they agree on it): the last
         checkpoint on disk stays the last finite one."""
         path = checkpoint.checkpoint_path(self.run_dir, self.step)
+        if self.dist.active:  # each rank gathered these from its slice: all take rank 0's, which it writes
+            distributed.broadcast(distributed.batch_norm_statistics(self._synced_modules()))
         state = self.state_dict()
         bad = checkpoint.first_nonfinite(checkpoint.weights(state))
         if self.dist.active and distributed.max_over_ranks(int(bad is not None), self.device):
@@ -290,14 +292,18 @@ class Trainer:
         if bad is not None:
             raise self._non_finite(f"{bad} holds NaN or infinity")
         if self.dist.active:
-            divergence = distributed.max_divergence(self.objective.nets.values())
-            state["distributed"] = {"world": self.dist.world, "max_param_divergence": divergence}
+            divergence = distributed.max_divergence(self._synced_modules())
+            state["distributed"] = {"world": self.dist.world, "max_divergence": divergence}
             if divergence > 0:
                 self.log(f"warning: weights differ across ranks by up to {divergence:g}")
         if self.dist.is_main:
             checkpoint.save(state, path)
             checkpoint.prune(self.run_dir, self.cfg["ckpt.keep"])
         return path
+
+    def _synced_modules(self) -> list[nn.Module]:
+        """What every rank holds alike: the networks and G_ema."""
+        return [*self.objective.nets.values(), *([self.G_ema] if self.G_ema is not None else [])]
 
     def close(self) -> None:
         """Release the run folder's lock without training (``fit`` releases it when it returns)."""
@@ -365,6 +371,8 @@ class Trainer:
 
         cfg = self.cfg
         main = self.dist.is_main
+        if self.dist.active:  # equal seeds gave equal weights; a broadcast makes sure, also after a resume
+            distributed.broadcast_state(self._synced_modules())
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._write_config()

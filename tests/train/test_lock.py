@@ -125,3 +125,16 @@ def test_a_folder_holding_only_what_a_killed_start_left_is_still_trained_into(tm
     trainer = open_run(steps=2, out=str(run), **COMMON)
     trainer.fit()
     assert checkpoint.latest(run) is not None and not (run / ".config.json.abcdefgh.tmp").exists()
+
+
+def test_the_default_run_folder_skips_one_whose_run_is_still_starting(tmp_path):
+    from gankit.train.run import fresh_run_dir
+
+    base = tmp_path / "runs" / "nsgan-ring8"
+    assert fresh_run_dir(base) == base
+    holder = hold_in_another_process(base)  # started, no checkpoint yet
+    try:
+        assert fresh_run_dir(base) == base.with_name("nsgan-ring8-1")
+    finally:
+        holder.kill()
+        holder.wait()

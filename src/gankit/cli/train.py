@@ -45,9 +45,8 @@ DIVERGED = 3  # exit code: a loss or weight turned NaN or infinite
 
 def run(args) -> int:
     from gankit.train import distributed
-    from gankit.train.run import open_run
-
     from gankit.train.checkpoint import NonFiniteError
+    from gankit.train.run import open_run
 
     dist, device = distributed.init(args.device)  # under torchrun: this rank and its device
     log = print if dist.is_main else (lambda s: None)

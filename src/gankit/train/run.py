@@ -68,9 +68,10 @@ def left_by_a_killed_run(path: Path) -> bool:
 
 
 def fresh_run_dir(base: Path) -> Path:
-    """``base`` if it holds no checkpoints yet, else the first free ``base-N``: an earlier run is never overwritten."""
+    """``base`` if it holds no checkpoints yet, else the first free ``base-N``: an earlier run is never overwritten,
+    and one still starting (its lock taken, no checkpoint yet) is not joined."""
     candidate, n = base, 1
-    while checkpoint.list_checkpoints(candidate):
+    while checkpoint.list_checkpoints(candidate) or (candidate / LOCK_NAME).exists():
         candidate = base.with_name(f"{base.name}-{n}")
         n += 1
     return candidate

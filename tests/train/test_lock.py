@@ -138,3 +138,15 @@ def test_the_default_run_folder_skips_one_whose_run_is_still_starting(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_the_temp_pattern_matches_what_atomic_writes_make(tmp_path):
+    """The start-up clean-up finds exactly gankit.atomic's temp files: it must follow their naming."""
+    from gankit.atomic import write_file
+    from gankit.train.lock import TEMP_PATTERN
+
+    names = []
+    for name in ("ckpt-00000012.pt", "config.json", "grid-0000000064.png"):
+        write_file(tmp_path / name, lambda tmp: (names.append(os.path.basename(tmp)), open(tmp, "w").close()))
+    assert len(names) == 3 and all(TEMP_PATTERN.match(n) for n in names), names
+    assert not any(TEMP_PATTERN.match(n) for n in ("ckpt-00000012.pt", "notes.tmp", ".lock", ".x.tmp"))

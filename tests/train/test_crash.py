@@ -6,7 +6,7 @@ from benchmarks.crash_test import crash_and_resume, table
 
 
 def test_sigkill_at_random_moments_and_mid_write_then_resume(tmp_path):
-    summary = crash_and_resume(tmp_path, kills=5, steps=30, seed=1, log=lambda s: None)
+    summary = crash_and_resume(tmp_path, kills=5, steps=100, seed=1, log=lambda s: None)
     print(table(summary))
     assert summary["kills"] == 5 and summary["during_write"] >= 1, summary  # the loop did hit writes
     assert summary["resumes_ok"] == summary["restarts"] >= 4, summary

@@ -25,9 +25,14 @@ def test_crafted_checkpoint_is_refused_and_its_code_does_not_run(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
     torch.save({"nets": {}, "config": {}, "payload": _RunsCode(marker)}, path)
-    with pytest.raises(CheckpointError, match="evil.pt.*refused"):
+    with pytest.raises(CheckpointError, match="evil.pt.*refused") as refused:
         checkpoint.load(path)
     assert not marker.exists()
+    # one line naming what was found, and none of torch's advice to load it anyway or allow-list it
+    message = str(refused.value)
+    assert "\n" not in message and "system" in message
+    for advice in ("weights_only", "safe_globals", "trusted source"):
+        assert advice not in message
     # Unpickled without protection, the same payload does run: the test guards against a real danger.
     pickle.loads(pickle.dumps(_RunsCode(marker)))
     assert marker.exists()
@@ -85,3 +90,32 @@ def test_a_checkpoint_with_fields_of_the_wrong_type_is_refused(tmp_path, change,
     torch.save({"nets": {}, "config": {"recipe": "dcgan"}, "step": 1, "nimg": 64, **change}, path)
     with pytest.raises(CheckpointError, match=f"odd.pt: not a gankit training checkpoint \\({named}"):
         checkpoint.load(path)
+
+
+def _state(step, value=0.0):
+    return {"nets": {"G": {"w": torch.full((2,), value)}}, "config": {"recipe": "dcgan"}, "step": step, "nimg": step}
+
+
+def test_a_checkpoint_with_non_finite_weights_is_never_written(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    checkpoint.save(_state(1), path)
+    for state in (_state(2, float("nan")), {**_state(2), "G_ema": {"b": torch.tensor([1.0, float("inf")])}}):
+        with pytest.raises(checkpoint.NonFiniteError, match="ckpt.pt: not written, (G.w|G_ema.b) holds NaN"):
+            checkpoint.save(state, path)
+    assert checkpoint.load(path)["step"] == 1 and [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+
+
+def test_the_newest_checkpoint_that_loads_is_taken_and_each_damaged_one_named(tmp_path):
+    for step in (10, 20, 30):
+        checkpoint.save(_state(step), checkpoint.checkpoint_path(tmp_path, step))
+    newest = checkpoint.checkpoint_path(tmp_path, 30)
+    newest.write_bytes(newest.read_bytes()[:200])  # cut short
+    checkpoint.checkpoint_path(tmp_path, 20).write_text("")  # emptied
+    logged = []
+    path, state = checkpoint.load_newest(tmp_path, logged.append)
+    assert path == checkpoint.checkpoint_path(tmp_path, 10) and state["step"] == 10
+    assert len(logged) == 2 and "skipping" in logged[0] and "ckpt-00000030.pt" in logged[0] \
+        and "ckpt-00000020.pt" in logged[1]
+    checkpoint.checkpoint_path(tmp_path, 10).write_bytes(b"PK junk")
+    with pytest.raises(CheckpointError, match="no checkpoint can be loaded.*00000030.*00000020.*00000010"):
+        checkpoint.load_newest(tmp_path, lambda s: None)

@@ -40,7 +40,7 @@ def two_ranks(tmp_path_factory):
 
 def test_ranks_stay_identical(two_ranks):
     state = weights(two_ranks, 40)
-    assert state["distributed"] == {"world": 2, "max_param_divergence": 0.0}
+    assert state["distributed"] == {"world": 2, "max_divergence": 0.0}
 
 
 def test_two_ranks_equal_one_process_with_the_same_global_batch(two_ranks, tmp_path):
@@ -86,7 +86,7 @@ def test_data_driven_decisions_agree_with_one_process(tmp_path, small_images, re
     torchrun(*args, "--steps", 30, "--out", tmp_path / "two")
     assert main(["train", *args, "--steps", "30", "--out", str(tmp_path / "one")]) == 0
     two, one = weights(tmp_path / "two", 30), weights(tmp_path / "one", 30)
-    assert two["distributed"]["max_param_divergence"] == 0.0
+    assert two["distributed"]["max_divergence"] == 0.0
     if "balance=true" in extra:  # both decisions were taken, for D and for G
         skipped = [json.loads(line) for line in (tmp_path / "one" / "stats.jsonl").read_text().splitlines()]
         assert any(0 < s.get("Skipped/D", 0) for s in skipped) and any(s.get("Skipped/D", 1) < 1 for s in skipped)
@@ -117,4 +117,41 @@ def test_sigterm_to_torchrun_stops_every_rank_at_the_same_log_step_with_a_checkp
     assert "stopped by SIGTERM at step" in out, out[-3000:]
     state = checkpoint.load(checkpoint.latest(run))
     assert state["step"] % 10 == 0 and state["step"] >= 20  # at a log step (log.every=10), where ranks agree
-    assert state["distributed"] == {"world": 2, "max_param_divergence": 0.0}
+    assert state["distributed"] == {"world": 2, "max_divergence": 0.0}
+
+
+
+def _rank_with_its_own_state(rank, init_file, results):
+    """Rank ``rank`` of two (gloo): equal parameters but batch-norm statistics from its own batch, and a layer
+    whose parameters differ from rank 0's, as a broken seed would make them."""
+    import torch.distributed as dist
+
+    from gankit.train import distributed
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    torch.manual_seed(0)
+    bn = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    bn(torch.randn(8, 3, generator=torch.Generator().manual_seed(rank)))
+    torch.manual_seed(rank)
+    other = torch.nn.Linear(3, 4)
+    before = distributed.max_divergence([bn]), distributed.max_divergence([other])
+    distributed.broadcast_state([bn, other])
+    after = distributed.max_divergence([bn, other])
+    results.put((rank, before, after, {k: v.tolist() for k, v in {**bn.state_dict(), **other.state_dict()}.items()}))
+    dist.destroy_process_group()
+
+
+def test_ranks_take_rank_0s_parameters_and_buffers_and_the_divergence_check_covers_buffers(tmp_path):
+    import torch.multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_rank_with_its_own_state, args=(r, tmp_path / "init", results)) for r in (0, 1)]
+    for p in procs:
+        p.start()
+    got = {r: rest for r, *rest in (results.get(timeout=120) for _ in procs)}
+    for p in procs:
+        p.join(timeout=60)
+    (buffers_differ, params_differ), after, state = got[1]
+    assert buffers_differ > 0 and params_differ > 0  # the check sees batch-norm statistics, not parameters only
+    assert after == 0.0 and state == got[0][2]  # rank 0's, everywhere

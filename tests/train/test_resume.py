@@ -168,3 +168,30 @@ def test_seeds_and_frozen_nets_that_trained_before_ranges_existed_still_resume(t
     common = dict(recipe="nsgan", data="ring8", batch=8, progress_bar=False, log=lambda s: None)
     open_run(steps=2, seed=-1, sets=FAST + ["D.lr=0"], out=str(tmp_path / "r"), **common).fit()
     assert open_run(steps=4, resume="auto", out=str(tmp_path / "r"), **common).step == 2
+
+
+def test_resume_falls_back_past_damaged_checkpoints_naming_each_but_not_for_an_explicit_file(tmp_path):
+    from gankit.train import checkpoint
+    from gankit.train.checkpoint import CheckpointError
+
+    common = dict(batch=8, progress_bar=False)
+    run = tmp_path / "r"
+    open_run(recipe="nsgan", data="ring8", steps=6, out=str(run), sets=FAST + ["ckpt.every_kimg=0.008"],
+             log=lambda s: None, **common).fit()
+    assert [p.name for p in checkpoint.list_checkpoints(run)][-3:] == [f"ckpt-0000000{s}.pt" for s in (4, 5, 6)]
+    six, five = checkpoint.checkpoint_path(run, 6), checkpoint.checkpoint_path(run, 5)
+    six.write_bytes(six.read_bytes()[:1000])  # a copy cut short
+    five.write_text("")  # a disk that lost it
+    for resume, out in (("auto", str(run)), (str(run), None)):
+        logged = []
+        resumed = open_run(recipe=None, data=None, steps=8, out=out, resume=resume, log=logged.append, **common)
+        assert resumed.step == 4
+        assert [line.split(":")[0] for line in logged[:2]] == [f"skipping {six}", f"skipping {five}"]
+        assert logged[2].startswith(f"resuming from {checkpoint.checkpoint_path(run, 4)}")
+        resumed.close()  # frees the run folder without training
+    with pytest.raises(CheckpointError, match="ckpt-00000006.pt: unreadable or truncated"):
+        open_run(recipe=None, data=None, resume=str(six), log=lambda s: None, **common)
+    for p in checkpoint.list_checkpoints(run):
+        p.write_text("")
+    with pytest.raises(CheckpointError, match="no checkpoint can be loaded .*00000006.*00000005.*00000004"):
+        open_run(recipe=None, data=None, out=str(run), resume="auto", log=lambda s: None, **common)

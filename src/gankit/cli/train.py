@@ -1,6 +1,14 @@
-"""gankit train: train a recipe on a dataset into a run folder."""
+"""gankit train: train a recipe on a dataset into a run folder.
+
+One run trains into a folder at a time: a second `gankit train` on the same --out is refused while the first
+runs (RUN/.lock names its PID). A run killed mid-way resumes with --resume auto, from the newest checkpoint that
+loads. Exit codes: 0 done; 2 a usage or input error; 3 training diverged (a loss or weight turned NaN or infinite:
+stopped, the last finite checkpoint kept); 130/143 stopped by Ctrl-C/SIGTERM with a checkpoint.
+"""
 
 from __future__ import annotations
+
+import sys
 
 from gankit.cli.common import add_device, add_strict, add_subcommand
 
@@ -33,12 +41,17 @@ def add_parser(sub) -> None:
     p.set_defaults(handler=run)
 
 
+DIVERGED = 3  # exit code: a loss or weight turned NaN or infinite
+
+
 def run(args) -> int:
     from gankit.train import distributed
+    from gankit.train.checkpoint import NonFiniteError
     from gankit.train.run import open_run
 
     dist, device = distributed.init(args.device)  # under torchrun: this rank and its device
     log = print if dist.is_main else (lambda s: None)
+    trainer = None
     try:
         sets = args.sets + (["data.strict=true"] if args.strict else [])
         trainer = open_run(recipe=args.recipe, data=args.data, sets=sets, steps=args.steps, kimg=args.kimg,
@@ -47,11 +60,18 @@ def run(args) -> int:
         ranks = f", {dist.world} processes" if dist.active else ""
         log(f"training {trainer.cfg['recipe']} on {trainer.cfg['data']} for {trainer.cfg['steps']} steps "
             f"(batch {trainer.cfg['batch']}{ranks}) on {trainer.device} into {trainer.run_dir}")
-        out = trainer.fit(stop_on_signal=True)
+        try:
+            out = trainer.fit(stop_on_signal=True)
+        except NonFiniteError as e:  # every rank sees it at the same step
+            if dist.is_main:
+                print(f"gankit train: error: {e}", file=sys.stderr)
+            return DIVERGED
         if dist.is_main:
             print_outputs(trainer.run_dir, out)
         distributed.shutdown(together=True)
     finally:
+        if trainer is not None:
+            trainer.close()  # after an error before fit; a no-op after it
         distributed.shutdown()  # after an error; a no-op once the group is left
     return out.get("interrupted", 0)  # 130 after Ctrl-C, as the shell reports a stopped command
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import re
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -18,8 +19,34 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message names the file."""
 
 
+class NonFiniteError(RuntimeError):
+    """Training produced NaN or infinity (in a loss or the weights); the message says which, when, and the
+    last finite checkpoint."""
+
+
 def save(state: dict, path: Path) -> None:
+    """Write atomically; weights with NaN or infinity are refused, so every checkpoint on disk is one to resume."""
+    bad = first_nonfinite(weights(state))
+    if bad is not None:
+        raise NonFiniteError(f"checkpoint {path}: not written, {bad} holds NaN or infinity")
     write_file(path, lambda tmp: torch.save(state, tmp))
+
+
+def weights(state: dict) -> dict[str, torch.Tensor]:
+    """Every tensor of the networks (parameters and buffers) and of G_ema, by a readable name."""
+    named = {f"{net}.{key}": t for net, sd in state.get("nets", {}).items() for key, t in sd.items()}
+    named.update({f"G_ema.{key}": t for key, t in (state.get("G_ema") or {}).items()})
+    return {k: t for k, t in named.items() if isinstance(t, torch.Tensor) and t.is_floating_point()}
+
+
+def first_nonfinite(named: dict[str, torch.Tensor]) -> str | None:
+    """The name of the first tensor holding NaN or infinity, or None; one read of a device value when all are finite."""
+    if not named:
+        return None
+    flags = torch.stack([torch.isfinite(t).all() for t in named.values()])
+    if bool(flags.all()):
+        return None
+    return next(name for name, ok in zip(named, flags.tolist()) if not ok)
 
 
 def load(path: Path, map_location="cpu") -> dict:
@@ -30,10 +57,9 @@ def load(path: Path, map_location="cpu") -> dict:
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(
             f"checkpoint {path}: refused, it holds objects other than tensors and plain values "
-            f"(loading it could run code). gankit only loads weights: {first}") from None
+            f"(loading it could run code). gankit only loads weights; found: {_found(e)}") from None
     except Exception as e:  # noqa: BLE001 - a text file, a truncated zip, ...: whatever it is, it is no checkpoint
         raise CheckpointError(f"checkpoint {path}: unreadable or truncated ({type(e).__name__}: {e})") from None
     missing = [k for k in ("nets", "config", "step", "nimg") if not isinstance(state, dict) or k not in state]
@@ -47,6 +73,23 @@ def load(path: Path, map_location="cpu") -> dict:
     if not isinstance(state["config"].get("recipe"), str):
         raise CheckpointError(f"checkpoint {path}: not a gankit training checkpoint (its config names no recipe)")
     return state
+
+
+# torch's refusal advises loading with weights_only=False or allow-listing the object: what a user handed a
+# crafted file must not do. Only what was found is quoted.
+_ADVICE = re.compile(r"weights_only|safe_globals|Weights only load failed|trusted source|documentation", re.I)
+
+
+def _found(error: Exception) -> str:
+    """What the refused file holds, from torch's message, without its advice."""
+    text = str(error)
+    if m := re.search(r"GLOBAL\s+([\w.]+)", text):
+        return f"a reference to {m.group(1)}"
+    for line in text.splitlines():
+        line = re.split(r"\s*Please use|\s*Check the", line.strip().removeprefix("WeightsUnpickler error:").strip())[0]
+        if line and not _ADVICE.search(line):
+            return line
+    return "an object that is not a tensor or plain value"
 
 
 def unusable(path: Path, error: Exception) -> CheckpointError:
@@ -72,6 +115,28 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
 def latest(run_dir: Path) -> Path | None:
     found = list_checkpoints(run_dir)
     return found[-1] if found else None
+
+
+def load_newest(run_dir: Path, log: Callable[[str], None] = print) -> tuple[Path, dict]:
+    """The newest checkpoint of a run that loads, with its state. A damaged one (a disk fault, a copy cut
+    short) is skipped with a line naming it, so a run resumes from the last good one instead of stopping;
+    the file is left where it is. Raises when none loads, listing each."""
+    skipped = []
+    for path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, load(path)
+        except CheckpointError as e:
+            skipped.append(str(e))
+            log(f"skipping {path}: {_cause(e, path)}")
+    if not skipped:
+        raise CheckpointError(f"{Path(run_dir) / 'checkpoints'}: no checkpoint")
+    raise CheckpointError(f"{Path(run_dir) / 'checkpoints'}: no checkpoint can be loaded ({'; '.join(skipped)})")
+
+
+def _cause(error: CheckpointError, path: Path) -> str:
+    text = str(error)
+    prefix = f"checkpoint {path}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def prune(run_dir: Path, keep: int) -> None:

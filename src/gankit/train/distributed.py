@@ -1,11 +1,19 @@
 """Several processes through ``torchrun``: one process per device, gradients averaged across ranks.
 
 Gradients are averaged by hand after each phase's backward pass (one flat all-reduce per
-phase), as StyleGAN2-ADA does, instead of wrapping nets in DistributedDataParallel: a GAN
-toggles ``requires_grad`` on D between phases and runs G without gradients in D's phase,
-which DDP's reducer does not allow. Every rank draws the same global batch of indices and
-latents from the same seeded generators and keeps its own slice of it, so a run on N ranks
-sees exactly the data a single process would with the same global batch.
+phase) instead of wrapping nets in DistributedDataParallel. StyleGAN2-ADA does wrap its nets
+in DDP, and then must steer DDP's reducer from its loss code (``no_sync`` around the passes
+that accumulate, which parameters get gradients in which phase). In gankit a recipe returns a
+loss per phase and knows nothing of ranks; the trainer averages the gradients of the net the
+phase updates, so no recipe has to see ``no_sync``. Every rank draws the same global batch of
+indices and latents from the same seeded generators and keeps its own slice of it, so a run on
+N ranks sees exactly the data a single process would with the same global batch.
+
+Equal seeds make equal initial weights, but nothing relied on is left to chance: at the start
+of training (also after a resume) every rank takes rank 0's parameters and buffers. Batch-norm
+running statistics are the one state each rank gathers from its own slice; before a checkpoint
+the ranks take rank 0's (as DDP's ``broadcast_buffers`` does at every forward pass), then check
+that parameters and all buffers agree.
 """
 
 from __future__ import annotations
@@ -89,9 +97,37 @@ def max_over_ranks(value: int, device) -> int:
     return int(t.item())
 
 
+def broadcast(tensors) -> None:
+    """Every rank's ``tensors`` take rank 0's values (one flat broadcast per dtype)."""
+    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
+    for t in tensors:
+        by_dtype.setdefault(t.dtype, []).append(t)
+    for group in by_dtype.values():
+        flat = torch.cat([t.detach().reshape(-1) for t in group])
+        dist.broadcast(flat, src=0)
+        with torch.no_grad():
+            for t, values in zip(group, flat.split([t.numel() for t in group])):
+                t.copy_(values.view(t.shape))
+
+
+def broadcast_state(modules) -> None:
+    """Every rank takes rank 0's parameters and buffers of ``modules``."""
+    broadcast([t for m in modules for t in (*m.parameters(), *m.buffers())])
+
+
+def batch_norm_statistics(modules) -> list[torch.Tensor]:
+    """The running statistics of the batch-norm layers in ``modules`` (per rank: each sees its own slice)."""
+    found = []
+    for m in modules:
+        for layer in m.modules():
+            if isinstance(layer, torch.nn.modules.batchnorm._NormBase) and layer.track_running_stats:
+                found += [b for b in (layer.running_mean, layer.running_var, layer.num_batches_tracked) if b is not None]
+    return found
+
+
 def max_divergence(modules) -> float:
-    """Largest absolute difference of any parameter between this rank and rank 0 (0.0 when in sync)."""
-    flat = torch.cat([p.detach().flatten().float() for m in modules for p in m.parameters()])
+    """Largest absolute difference of any parameter or buffer between this rank and rank 0 (0.0 when in sync)."""
+    flat = torch.cat([t.detach().flatten().float() for m in modules for t in (*m.parameters(), *m.buffers())])
     reference = flat.clone()
     dist.broadcast(reference, src=0)
     diff = (flat - reference).abs().max()

@@ -7,6 +7,7 @@ run with evaluation trains exactly like one without.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from gankit.atomic import write_file
@@ -80,12 +81,17 @@ class PeriodicEval:
     def _keep_if_best(self, trainer, values: dict, protocol: str) -> None:
         best_json = trainer.run_dir / "checkpoints" / "best.json"
         value = float(values[self.best_key])
+        if not math.isfinite(value):
+            return  # a diverged generator is never the best; the trainer stops at its next log step or checkpoint
         if best_json.is_file():
             old = json.loads(best_json.read_text())["value"]
             better = value > old if HIGHER_IS_BETTER[self.best_key] else value < old
             if not better:
                 return
-        checkpoint.save(trainer.state_dict(), trainer.run_dir / "checkpoints" / "best.pt")
+        state = trainer.state_dict()
+        if checkpoint.first_nonfinite(checkpoint.weights(state)) is not None:
+            return
+        checkpoint.save(state, trainer.run_dir / "checkpoints" / "best.pt")
         record = {"metric": self.best_key, "value": value, "step": trainer.step, "kimg": trainer.nimg / 1000,
                   "metrics": values, "protocol": protocol}
         write_file(best_json, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=2) + "\n"))

@@ -14,6 +14,7 @@ from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TIED_TO_RUN_L
                            RangeError, apply_overrides, as_text, changed_keys)
 from gankit.atomic import check_writable
 from gankit.train import checkpoint, distributed
+from gankit.train.lock import LOCK_NAME, TEMP_PATTERN, RunLock, remove_stale_temp_files
 from gankit.train.trainer import Trainer, resolve_device
 
 
@@ -61,10 +62,16 @@ def is_run_folder(path: Path) -> bool:
     return isinstance(config, dict) and "recipe" in config and "data" in config
 
 
+def left_by_a_killed_run(path: Path) -> bool:
+    """The lock or a temp file of a run killed before it wrote its config: its folder is still a run's."""
+    return path.name == LOCK_NAME or bool(TEMP_PATTERN.match(path.name))
+
+
 def fresh_run_dir(base: Path) -> Path:
-    """``base`` if it holds no checkpoints yet, else the first free ``base-N``: an earlier run is never overwritten."""
+    """``base`` if it holds no checkpoints yet, else the first free ``base-N``: an earlier run is never overwritten,
+    and one still starting (its lock taken, no checkpoint yet) is not joined."""
     candidate, n = base, 1
-    while checkpoint.list_checkpoints(candidate):
+    while checkpoint.list_checkpoints(candidate) or (candidate / LOCK_NAME).exists():
         candidate = base.with_name(f"{base.name}-{n}")
         n += 1
     return candidate
@@ -76,29 +83,54 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
              log: Callable[[str], None] = print, callbacks=None, dist: distributed.Dist = distributed.SINGLE,
              torch_device=None) -> Trainer:
     """Build the Trainer for ``gankit train``: a new run, or the exact continuation of a checkpoint."""
-    state = None
+    state, held = None, []
+
+    def hold(folder: Path) -> None:
+        """Rank 0 locks the run folder before a checkpoint is read from it or anything is written, then clears
+        what killed writes left there (only now: no other process can be writing it)."""
+        if dist.is_main and not held:
+            held.append(RunLock(folder, log).acquire())
+            remove_stale_temp_files(folder, log)
+
     if resume:
         if resume == "auto":
             if out is None and (recipe is None or data is None):
                 raise ConfigError("--resume auto needs --out RUN_DIR (or --recipe and --data to find the default run folder)")
             run_dir = Path(out) if out else Path("runs") / f"{recipe}-{slug(data)}"
-            path = checkpoint.latest(run_dir)
-            if path is None and (recipe is None or data is None):
+            if not checkpoint.list_checkpoints(run_dir) and (recipe is None or data is None):
                 raise ConfigError(f"--resume auto: no checkpoint in {run_dir / 'checkpoints'}, and no --recipe/--data to start one")
+            if checkpoint.list_checkpoints(run_dir):
+                hold(run_dir)
+                path, state = checkpoint.load_newest(run_dir, log)
         elif Path(resume).is_dir():  # a run folder: its newest checkpoint, as --run takes it elsewhere
             run_dir = Path(out) if out else Path(resume)
-            path = checkpoint.latest(Path(resume))
-            if path is None:
+            if not checkpoint.list_checkpoints(Path(resume)):
                 raise ConfigError(f"--resume {resume}: a folder without checkpoints in {Path(resume) / 'checkpoints'}")
+            hold(run_dir)
+            path, state = checkpoint.load_newest(Path(resume), log)
         else:
             path = Path(resume)
             run_dir = Path(out) if out else path.parent.parent
-        if path is not None:
-            state = checkpoint.load(path)
-            log(f"resuming from {path} (step {state['step']}, {state['nimg'] / 1000:.1f} kimg)")
-            if state["config"].get("recipe") not in recipes.RECIPES:
-                raise ConfigError(f"checkpoint {path}: trained with recipe {state['config'].get('recipe')!r}, which this version "
-                                  f"of gankit does not have; known recipes: {', '.join(recipes.RECIPES)}")
+            state = checkpoint.load(path)  # an explicit file: damaged means an error, never another file
+            hold(run_dir)
+    try:
+        return _build(state, held, hold, run_dir if state is not None else None, path if state is not None else None,
+                      recipe=recipe, data=data, sets=sets, steps=steps, kimg=kimg, batch=batch, seed=seed, out=out,
+                      resume=resume, device=device, progress_bar=progress_bar, log=log, callbacks=callbacks,
+                      dist=dist, torch_device=torch_device)
+    except BaseException:
+        for lock in held:
+            lock.release()
+        raise
+
+
+def _build(state, held, hold, run_dir, path, *, recipe, data, sets, steps, kimg, batch, seed, out, resume, device,
+           progress_bar, log, callbacks, dist, torch_device) -> Trainer:
+    if state is not None:
+        log(f"resuming from {path} (step {state['step']}, {state['nimg'] / 1000:.1f} kimg)")
+        if state["config"].get("recipe") not in recipes.RECIPES:
+            raise ConfigError(f"checkpoint {path}: trained with recipe {state['config'].get('recipe')!r}, which this version "
+                              f"of gankit does not have; known recipes: {', '.join(recipes.RECIPES)}")
     if state is not None:
         defaults = default_config(state["config"]["recipe"], state["config"]["data"])
         old = {**{k: defaults[k] for k in NEUTRAL_WHEN_ABSENT if k in defaults}, **state["config"]}
@@ -133,10 +165,12 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
         if out and checkpoint.list_checkpoints(run_dir) and not resume:
             raise ConfigError(f"--out {run_dir}: already holds a run's checkpoints; add --resume auto to continue it, "
                               f"or choose another --out")
-        if out and not is_run_folder(run_dir) and run_dir.is_dir() and any(run_dir.iterdir()):
+        if out and not is_run_folder(run_dir) and run_dir.is_dir() and any(not left_by_a_killed_run(p)
+                                                                           for p in run_dir.iterdir()):
             raise FileExistsError(f"--out {run_dir}: exists and is not a gankit run folder (no config.json naming a "
                                   f"recipe); refusing to write into it")
         check_writable(run_dir)
+        hold(run_dir)
     dataset = load_data(cfg)
     if isinstance(dataset, datasets.ImageData) and not cfg["data.resolution"]:  # the nets' nearest size, said
         resolution, note = recipes.fit_resolution(cfg, dataset.resolution)
@@ -147,7 +181,7 @@ def open_run(*, recipe: str | None, data: str | None, sets: list[str] | None = N
         for line in dataset.skipped_report("--set data.strict=true"):
             log(line)
     trainer = Trainer(cfg, dataset, run_dir, device=torch_device or resolve_device(device), progress_bar=progress_bar,
-                      log=log, callbacks=callbacks, dist=dist)
+                      log=log, callbacks=callbacks, dist=dist, lock=held[0] if held else None)
     if state is not None:
         try:
             trainer.load_state_dict(state)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import signal
 import time
 from pathlib import Path
@@ -30,7 +31,9 @@ from gankit.recipes.base import Phase
 from gankit.regularizers.batch_random import BatchRandom
 from gankit.sampling import grid_image, points_image, save_png
 from gankit.train import checkpoint, distributed, fast, interrupt, lr_schedule, rng
+from gankit.train.checkpoint import NonFiniteError
 from gankit.train.ema import make_ema, update_ema
+from gankit.train.lock import RunLock, remove_stale_temp_files
 from gankit.train.feed import make_feed
 from gankit.train.periodic_eval import PeriodicEval
 from gankit.train.report import write_gif, write_loss_plot
@@ -100,8 +103,9 @@ class Trainer:
     def __init__(self, cfg: dict, data, run_dir: Path | str, device: torch.device | str = "cpu",
                  callbacks: list[Callable[["Trainer", Phase], None]] | None = None,
                  progress_bar: bool = True, log: Callable[[str], None] = print,
-                 dist: distributed.Dist = distributed.SINGLE):
+                 dist: distributed.Dist = distributed.SINGLE, lock: RunLock | None = None):
         recipes.check_config(cfg)
+        self.lock = lock  # the run folder's, taken by open_run before it read the checkpoint; else by fit
         self.cfg = dict(cfg)
         self.run_dir = Path(run_dir)
         self.device = torch.device(device)
@@ -271,18 +275,37 @@ class Trainer:
                      "but is not identical to an unbroken one")
 
     def save_checkpoint(self) -> Path:
-        """Rank 0 writes; with several ranks, all first check that their weights still agree."""
+        """Rank 0 writes; with several ranks, all first check that their weights still agree.
+
+        Weights with NaN or infinity stop training instead (every rank, as they agree on it): the last
+        checkpoint on disk stays the last finite one."""
         path = checkpoint.checkpoint_path(self.run_dir, self.step)
+        if self.dist.active:  # each rank gathered these from its slice: all take rank 0's, which it writes
+            distributed.broadcast(distributed.batch_norm_statistics(self._synced_modules()))
         state = self.state_dict()
+        bad = checkpoint.first_nonfinite(checkpoint.weights(state))
+        if self.dist.active and distributed.max_over_ranks(int(bad is not None), self.device):
+            bad = bad or "the weights of another rank"
+        if bad is not None:
+            raise self._non_finite(f"{bad} holds NaN or infinity")
         if self.dist.active:
-            divergence = distributed.max_divergence(self.objective.nets.values())
-            state["distributed"] = {"world": self.dist.world, "max_param_divergence": divergence}
+            divergence = distributed.max_divergence(self._synced_modules())
+            state["distributed"] = {"world": self.dist.world, "max_divergence": divergence}
             if divergence > 0:
                 self.log(f"warning: weights differ across ranks by up to {divergence:g}")
         if self.dist.is_main:
             checkpoint.save(state, path)
             checkpoint.prune(self.run_dir, self.cfg["ckpt.keep"])
         return path
+
+    def _synced_modules(self) -> list[nn.Module]:
+        """What every rank holds alike: the networks and G_ema."""
+        return [*self.objective.nets.values(), *([self.G_ema] if self.G_ema is not None else [])]
+
+    def close(self) -> None:
+        """Release the run folder's lock without training (``fit`` releases it when it returns)."""
+        if self.lock is not None:
+            self.lock.release()
 
     # ----- outputs -----
 
@@ -303,8 +326,17 @@ class Trainer:
         else:
             image = grid_image(out, nrow=self.objective.num_classes or None)
         path = self.run_dir / "samples" / f"grid-{self.nimg:010d}.png"  # named by images seen
+        if not torch.isfinite(out).all():  # a grid of NaN is no sample; the next log step or checkpoint stops the run
+            self.log(f"step {self.step}: the generator's samples hold NaN or infinity; {path.name} not written")
+            return None
         save_png(image, path)
         return path
+
+    def _non_finite(self, what: str) -> NonFiniteError:
+        last = checkpoint.latest(self.run_dir)
+        kept = f"the last checkpoint, {last}, is finite" if last else "no checkpoint was written"
+        return NonFiniteError(f"training diverged at step {self.step} of {self.cfg['steps']}: {what}; stopped, "
+                              f"{kept}. Lower the learning rates (--set G.lr=... D.lr=...) and start a new run")
 
     def _write_config(self) -> None:
         path = self.run_dir / "config.json"
@@ -318,11 +350,26 @@ class Trainer:
         With ``stop_on_signal`` (``gankit train``), Ctrl-C or SIGTERM stops at the end of the current step
         with a checkpoint (see ``train.interrupt``), and the result's ``interrupted`` holds the exit code.
         Without it, signals act as usual: a script calling ``fit`` in a loop still stops on Ctrl-C.
+        A loss that turns NaN or infinite (seen at the next log step) or such weights (seen before each
+        checkpoint) raise ``NonFiniteError``, with the last finite checkpoint kept. Rank 0 holds the run
+        folder's lock (``train.lock``) until fit returns.
         """
+        main = self.dist.is_main  # only rank 0 writes files
+        if main and (self.lock is None or not self.lock.held):
+            self.lock = RunLock(self.run_dir, self.log).acquire()
+            remove_stale_temp_files(self.run_dir, self.log)
+        try:
+            return self._fit(stop_on_signal)
+        finally:
+            self.close()
+
+    def _fit(self, stop_on_signal: bool) -> dict:
         from tqdm.auto import tqdm
 
         cfg = self.cfg
-        main = self.dist.is_main  # only rank 0 writes files
+        main = self.dist.is_main
+        if self.dist.active:  # equal seeds gave equal weights; a broadcast makes sure, also after a resume
+            distributed.broadcast_state(self._synced_modules())
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._write_config()
@@ -334,7 +381,7 @@ class Trainer:
             self.snapshot()
         bar = tqdm(total=cfg["steps"], initial=self.step, disable=not (self.progress_bar and main), unit="step",
                    dynamic_ncols=True)
-        last_time, last_nimg, last_ckpt_step = time.perf_counter(), self.nimg, -1
+        last_time, last_nimg, last_ckpt_step, last_ckpt = time.perf_counter(), self.nimg, -1, None
         stopped_by = 0  # the signal the ranks agreed to stop on
         with interrupt.StopRequest(self._announce_stop) if stop_on_signal else contextlib.nullcontext() as stop:
             try:
@@ -353,6 +400,11 @@ class Trainer:
                         last_time, last_nimg = now, self.nimg
                         if main:
                             writer.write(self.step, self.nimg, values)
+                        bad = sorted((k for k, v in values.items() if not math.isfinite(v)),
+                                     key=lambda k: not k.startswith("Loss/"))  # a loss first
+                        if bad:  # the same averaged values on every rank: all stop here together
+                            others = f" (and {len(bad) - 1} other statistics)" if len(bad) > 1 else ""
+                            raise self._non_finite(f"{bad[0]} is {values[bad[0]]}{others}")
                         bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in values.items()
                                          if k in ("Loss/G", "Loss/D/real", "Loss/D/fake")})
                     if main and before // snap_every != self.nimg // snap_every:
@@ -361,8 +413,7 @@ class Trainer:
                         with fast.eager(self.compiled):  # other batch sizes and eval mode: no recompilation
                             periodic_eval.run(self)
                     if before // ckpt_every != self.nimg // ckpt_every:
-                        self.save_checkpoint()
-                        last_ckpt_step = self.step
+                        last_ckpt, last_ckpt_step = self.save_checkpoint(), self.step
                     if stop is not None and (stopped_by := self._agreed_stop(stop, log_step)):
                         break
             finally:
@@ -370,18 +421,18 @@ class Trainer:
                 if writer is not None:
                     writer.close()
             if last_ckpt_step != self.step:
-                self.save_checkpoint()
+                last_ckpt = self.save_checkpoint()
             if stopped_by:  # quickly: a scheduler's SIGKILL may follow its SIGTERM
                 self.log(f"stopped by {signal.Signals(stopped_by).name} at step {self.step} of {cfg['steps']}, "
                          f"checkpoint written; continue with: gankit train --out {self.run_dir} --resume auto")
-                return {"checkpoint": checkpoint.latest(self.run_dir) if main else None,
+                return {"checkpoint": last_ckpt if main else None,
                         "interrupted": interrupt.exit_code(stopped_by)}
             if not main:
                 return {}
             final = self.snapshot()
             gif = write_gif(self.run_dir, self.run_dir / "progress.gif")
             plot = write_loss_plot(self.run_dir, self.run_dir / "losses.png")
-        return {"grid": final, "gif": gif, "plot": plot, "checkpoint": checkpoint.latest(self.run_dir)}
+        return {"grid": final, "gif": gif, "plot": plot, "checkpoint": last_ckpt}
 
     def _announce_stop(self, signum: int) -> None:
         where = "the next log step, where the ranks agree" if self.dist.active else "this step"

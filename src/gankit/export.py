@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import torch
@@ -53,9 +54,10 @@ def meta_from_state(state: dict) -> dict:
     }
 
 
-def _from_checkpoint(path: Path):
-    """(G, meta) of a training checkpoint; one that does not describe its generator is a CheckpointError."""
-    state = ckpt.load(path)
+def _from_checkpoint(path: Path, state: dict | None = None):
+    """(G, meta) of a training checkpoint (``state``: already loaded from ``path``); one that does not describe
+    its generator is a CheckpointError."""
+    state = ckpt.load(path) if state is None else state
     try:
         G, meta = _generator_from_state(state, path), meta_from_state(state)
     except ckpt.CheckpointError:
@@ -66,9 +68,18 @@ def _from_checkpoint(path: Path):
     return G, meta
 
 
-def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
+def newest_checkpoint(run: str) -> tuple[Path, dict]:
+    """The newest checkpoint of run folder ``run`` that loads, with its state: a damaged newest one (a copy cut
+    short, a disk fault) is passed over with a warning naming it, as ``gankit train --resume`` does."""
+    try:
+        return ckpt.load_newest(Path(run), log=lambda line: warnings.warn(line, stacklevel=3))
+    except ckpt.CheckpointError as e:
+        raise ExportError(f"--run {run}: {e}") from None
+
+
+def export_checkpoint(checkpoint_path: Path, out_dir: Path, state: dict | None = None) -> Path:
     """Write an export of a training checkpoint into ``out_dir``, replacing an older export only once complete."""
-    G, meta = _from_checkpoint(checkpoint_path)
+    G, meta = _from_checkpoint(checkpoint_path, state)
     meta["exported_by"] = f"gankit {gankit.__version__}"
     return model_folder.save(G, Path(out_dir), "generator", meta)
 
@@ -137,8 +148,8 @@ def output_shape(G, z_dim: int) -> list:
     return list(x.shape[1:])
 
 
-def load_checkpoint_generator(path: Path, device="cpu"):
-    G, meta = _from_checkpoint(path)
+def load_checkpoint_generator(path: Path, device="cpu", state: dict | None = None):
+    G, meta = _from_checkpoint(path, state)
     return G.to(device), {**meta, "network": G.config}
 
 
@@ -147,10 +158,8 @@ def load_any(*, run: str | None = None, checkpoint: str | None = None, export: s
     if export:
         return load_export(Path(export), device)
     if run:
-        path = ckpt.latest(Path(run))
-        if path is None:
-            raise ExportError(f"--run {run}: no checkpoints in {Path(run) / 'checkpoints'}")
-        return load_checkpoint_generator(path, device)
+        path, state = newest_checkpoint(run)
+        return load_checkpoint_generator(path, device, state)
     if checkpoint:
         return load_checkpoint_generator(Path(checkpoint), device)
     raise ExportError("give one of --run DIR, --checkpoint PATH or --export DIR")

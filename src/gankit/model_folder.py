@@ -36,9 +36,14 @@ def sha256(path: Path) -> str:
 
 def first_nonfinite(tensors: dict) -> str | None:
     """The name of the first floating-point tensor holding NaN or inf (a diverged network draws only those),
-    or None."""
-    return next((name for name, t in tensors.items()
-                 if isinstance(t, torch.Tensor) and t.is_floating_point() and not torch.isfinite(t).all()), None)
+    or None; one read of a device value when all are finite, so a check on the GPU costs one sync."""
+    named = [(name, t) for name, t in tensors.items() if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    if not named:
+        return None
+    flags = torch.stack([torch.isfinite(t).all() for _, t in named])
+    if bool(flags.all()):
+        return None
+    return next(name for (name, _), ok in zip(named, flags.tolist()) if not ok)
 
 
 def save(net: nn.Module, out_dir: Path, weights_name: str, meta: dict) -> Path:

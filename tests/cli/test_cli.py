@@ -217,6 +217,28 @@ def test_a_device_this_machine_lacks_is_refused_by_name(trained, tmp_path, capsy
     assert "--device mps: no Apple GPU (MPS) is available here" in capsys.readouterr().err
 
 
+def test_readers_of_a_run_pass_over_a_damaged_newest_checkpoint(trained, tmp_path, capsys):
+    """A copy cut short as the newest checkpoint: sample and export warn, naming it, and use the one before."""
+    import shutil
+
+    from gankit.export import load_any
+
+    run = shutil.copytree(trained, tmp_path / "run")
+    good = sorted((run / "checkpoints").glob("ckpt-*.pt"))[-1]
+    damaged = run / "checkpoints" / "ckpt-99999999.pt"
+    damaged.write_bytes(good.read_bytes()[:1000])
+    capsys.readouterr()
+    assert gankit("sample", "--run", run, "-n", 4, "--out", tmp_path / "s.png") == 0
+    assert gankit("export", "--run", run, "--out", tmp_path / "ex") == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len([line for line in err if "warning: skipping" in line and str(damaged) in line]) == 2, err
+    G1, _ = load_any(checkpoint=str(good))
+    G2, _ = load_any(export=str(tmp_path / "ex"))
+    z = torch.randn(4, 100)
+    with torch.no_grad():
+        assert torch.equal(G1(z), G2(z))
+
+
 @pytest.mark.parametrize("edit,named", [
     (lambda c: c.update(z_dim="q"), "z_dim 'q' does not match the network's (100)"),
     (lambda c: c["network"].update(width=8), "cannot load weights into the network config.json describes"),

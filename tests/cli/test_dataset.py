@@ -101,6 +101,8 @@ def test_evidence_compares_three_classifiers_on_held_out_real_images(runs, tmp_p
     (["--run", "cgan", "-n", 4, "--strict"], "--strict: only used with --evidence"),
     (["--run", "cgan", "-n", 4, "--min-confidence", 2], "--min-confidence 2: must be in [0, 1]"),
     (["--run", "cgan", "-n", 4, "--evidence", "--seeds", "x"], "--seeds x:"),
+    (["--run", "cgan", "-n", 10**12], "-n 1000000000000: 1,000,000,000,000 images would take about"),
+    (["--run", "cgan", "--per-class", 10**11], "--per-class 100000000000: 1,000,000,000,000 images would take"),
 ])
 def test_bad_requests_are_refused_before_anything_is_written(runs, tmp_path, capsys, args, message):
     args = [runs[a] if a in runs else a for a in args]

@@ -22,6 +22,8 @@ synthetic data adds to a small real set.
 
 from __future__ import annotations
 
+import math
+
 from gankit.cli.common import COUNT, add_device, add_model_source, add_strict, add_subcommand, flag_ranges
 from gankit.config import SEED, Range, count, share
 
@@ -76,7 +78,7 @@ def run(args) -> int:
 
     import gankit
     from gankit.atomic import check_replaceable, write_file
-    from gankit.cli.common import model_data
+    from gankit.cli.common import check_memory, model_data
     from gankit.cli.latent_args import load_image_generator, model_record, parse_seeds
     from gankit.config import ConfigError
     from gankit.data import ImageData
@@ -107,6 +109,10 @@ def run(args) -> int:
             raise ConfigError("--evidence: needs labelled images; this generator is unconditional, add --label-with")
         real, test, test_seen = _real_sets(args, meta, model_data)
         ev.check_compatible(real, test, names, meta["shape"])
+    k = len(label_names(classes, meta.get("class_names"), labeller) or [None])
+    asked = args.per_class * k if args.per_class else args.n
+    flag = f"--per-class {args.per_class}" if args.per_class else f"-n {args.n}"  # the images and latents kept:
+    check_memory(asked * 4 * (meta["z_dim"] + math.prod(meta["shape"]) + 4), flag, f"{asked:,} images")  # float32
     data = synthesize(G, meta["z_dim"], n=args.n, per_class=args.per_class, class_names=meta.get("class_names"),
                       labeller=labeller, min_confidence=args.min_confidence, seed=args.seed,
                       truncation=args.truncation, batch=args.batch, device=device, data=meta.get("data"))

@@ -16,7 +16,7 @@ or MODULE:FUNCTION / FILE.py:FUNCTION, a function of a CPU float tensor of image
 
 from __future__ import annotations
 
-from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges
+from gankit.cli.common import COUNT, add_device, add_model_source, add_subcommand, flag_ranges, path_flags
 from gankit.config import SEED, Range, above, count, share
 
 
@@ -44,6 +44,7 @@ def add_parser(sub) -> None:
     add_device(p)
     flag_ranges(p, {"-n": count(2), "--fraction": Range(0.0, 0.5, open_low=True), "--svm-c": above(0),
                     "--val-fraction": share(open_low=True, open_high=True), "--seed": SEED, "--batch": COUNT})
+    path_flags(p, ["--orthogonal-to"])
     p.set_defaults(handler=run)
 
 

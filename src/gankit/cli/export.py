@@ -21,12 +21,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from gankit.export import ExportError, export_checkpoint
-    from gankit.train import checkpoint
+    from gankit.export import export_checkpoint, newest_checkpoint
 
-    path = Path(args.checkpoint) if args.checkpoint else checkpoint.latest(Path(args.run))
-    if path is None:
-        raise ExportError(f"--run {args.run}: no checkpoints in {Path(args.run) / 'checkpoints'}")
-    out = export_checkpoint(path, Path(args.out))
+    path, state = (Path(args.checkpoint), None) if args.checkpoint else newest_checkpoint(args.run)
+    out = export_checkpoint(path, Path(args.out), state)
     print(f"exported {path} to {out}/ (config.json, generator.safetensors)")
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from gankit.cli.common import add_device, add_strict, add_subcommand
+from gankit.cli.common import add_device, add_strict, add_subcommand, path_flags
 
 
 def add_parser(sub) -> None:
@@ -38,6 +38,7 @@ def add_parser(sub) -> None:
     add_strict(p)  # the same as --set data.strict=true
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_device(p)
+    path_flags(p, ["--resume"])
     p.set_defaults(handler=run)
 
 

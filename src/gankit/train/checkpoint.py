@@ -11,6 +11,7 @@ import torch
 
 from gankit.atomic import write_file
 from gankit.config import one_line
+from gankit.model_folder import first_nonfinite  # noqa: F401 - the trainer's check is the loaders'
 
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
 
@@ -37,16 +38,6 @@ def weights(state: dict) -> dict[str, torch.Tensor]:
     named = {f"{net}.{key}": t for net, sd in state.get("nets", {}).items() for key, t in sd.items()}
     named.update({f"G_ema.{key}": t for key, t in (state.get("G_ema") or {}).items()})
     return {k: t for k, t in named.items() if isinstance(t, torch.Tensor) and t.is_floating_point()}
-
-
-def first_nonfinite(named: dict[str, torch.Tensor]) -> str | None:
-    """The name of the first tensor holding NaN or infinity, or None; one read of a device value when all are finite."""
-    if not named:
-        return None
-    flags = torch.stack([torch.isfinite(t).all() for t in named.values()])
-    if bool(flags.all()):
-        return None
-    return next(name for name, ok in zip(named, flags.tolist()) if not ok)
 
 
 def load(path: Path, map_location="cpu") -> dict:

@@ -25,3 +25,34 @@ def test_values_reported_from_the_cpu_join_the_training_device():
     names, means = stats.means()
     assert names == ["Augment/p", "Loss/D", "Step/lr"]
     assert means.device.type == "meta" and means.shape == (3,)
+
+
+def test_a_cut_short_last_line_is_left_out_by_the_reader(tmp_path):
+    from gankit.train.stats import StatsWriter, read_stats
+
+    writer = StatsWriter(tmp_path, tensorboard=False)
+    writer.write(10, 640, {"Loss/G": 1.5})
+    writer.write(20, 1280, {"Loss/G": 1.25})
+    with open(tmp_path / "stats.jsonl", "a") as f:
+        f.write('{"step": 30, "kimg": 1.9')  # killed mid-line
+    assert [r["step"] for r in read_stats(tmp_path)] == [10, 20]
+
+
+def test_a_full_disk_while_logging_names_the_stats_file(tmp_path, monkeypatch):
+    import builtins
+    import errno
+
+    from gankit.atomic import WriteError
+    from gankit.train.stats import StatsWriter
+
+    writer = StatsWriter(tmp_path, tensorboard=False)
+    real_open = builtins.open
+
+    def full(path, *args, **kwargs):
+        if str(path).endswith("stats.jsonl"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", full)
+    with pytest.raises(WriteError, match=r"cannot write .*stats\.jsonl: no space left"):
+        writer.write(10, 640, {"Loss/G": 1.0})

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from gankit.atomic import write_error
+
 
 class Stats:
     """Accumulates detached scalar tensors; ``flush()`` moves them to the host once per log line.
@@ -69,8 +71,11 @@ class StatsWriter:
 
     def write(self, step: int, nimg: int, values: dict[str, float]) -> None:
         record = {"step": step, "kimg": nimg / 1000, **{k: (v if math.isfinite(v) else str(v)) for k, v in values.items()}}
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as e:  # a full disk names the file, as every other write does
+            raise write_error(self.path, e) or e from e
         if self._tb is not None:
             for k, v in values.items():
                 self._tb.add_scalar(k, v, global_step=nimg)
@@ -82,7 +87,15 @@ class StatsWriter:
 
 
 def read_stats(run_dir: Path) -> list[dict]:
+    """Every logged line; a last line cut short (a kill or a full disk mid-write, or a writer still at it) is
+    left out rather than failing the reader."""
     path = Path(run_dir) / "stats.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines[:-1]]
+    try:
+        records += [json.loads(line) for line in lines[-1:]]
+    except ValueError:
+        pass
+    return records

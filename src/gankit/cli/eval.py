@@ -65,6 +65,8 @@ def run(args) -> int:
     for k, v in result["metrics"].items():
         print(f"{k:<12} {v:.5g}")
     print(f"protocol: {result['protocol']} ({result['seconds']:.1f} s)")
+    if result.get("scale"):
+        print(result["scale"])
     if args.run:
         out = Path(args.run) / "eval.json"
     elif args.export:

@@ -113,3 +113,13 @@ def test_features_train_records_the_nuisances_it_learned_to_ignore(small_images,
                    "flip,shift,brightness,contrast,resample,blur or none")
     assert main(["features", "train", "fashion-mnist", "--out", str(tmp_path / "x"), "--record"]) == 2
     assert "--record: only for `gankit features calibrate`" in capsys.readouterr().err
+
+
+def test_training_can_start_from_a_classifier_of_the_same_architecture():
+    start, _ = train_classifier(few(30), None, batch=10, width=4, steps=1, log=lambda s: None)
+    tuned, _ = train_classifier(few(30), None, batch=10, width=4, steps=1, lr=1e-12, init=start, log=lambda s: None,
+                                seed=5)
+    assert all(torch.allclose(a, b) for a, b in zip(start.parameters(), tuned.parameters()))
+    with pytest.raises(ClassifierError, match="30 test images: the classifier to start from is .*'width': 4.*"
+                                              "'width': 8"):
+        train_classifier(few(30), None, batch=10, width=8, steps=1, init=start, log=lambda s: None)

@@ -59,11 +59,13 @@ def accuracy(model: torch.nn.Module, data: ImageData, batch: int = 1000, device=
 
 def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs: int = 12, batch: int = 128,
                      lr: float = 2e-3, width: int = 32, seed: int = 0, device="cpu", log=print,
-                     steps: int | None = None, nuisances: tuple[str, ...] = CAS_NUISANCES, invariance: float = 0.0):
+                     steps: int | None = None, nuisances: tuple[str, ...] = CAS_NUISANCES, invariance: float = 0.0,
+                     init: torch.nn.Module | None = None):
     """Adam with a one-cycle schedule and ``nuisances`` as augmentation; returns (model, test accuracy or None).
 
     ``invariance`` > 0: each batch is seen in two independently augmented views, both classified, and
     ``invariance`` times ``invariance_loss`` pulls their features together (a feature network for metrics).
+    ``init``: a classifier of the same architecture to start from (fine-tuning) instead of random weights.
 
     A set smaller than ``batch`` trains on all of it at each step (CAS from a few hundred samples).
     ``steps`` fixes the number of optimizer steps instead of ``epochs``, so that training sets of different
@@ -81,6 +83,11 @@ def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs:
     g = torch.Generator().manual_seed(seed)
     model = nets.build("classifier", img_resolution=train.resolution, img_channels=train.channels,
                        num_classes=train.num_classes, width=width, class_names=train.class_names).to(device)
+    if init is not None:
+        if init.config != model.config:
+            raise ClassifierError(f"{train.name}: the classifier to start from is {init.config}, but this data and "
+                                  f"--width make {model.config}")
+        model.load_state_dict(init.state_dict())
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = len(train) // batch  # >= 1
     total_steps = steps if steps is not None else epochs * steps_per_epoch

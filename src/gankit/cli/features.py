@@ -36,6 +36,9 @@ def add_parser(sub) -> None:
     train.add_argument("--width", type=int, default=32, help="channels of the first conv stage")
     train.add_argument("--resolution", type=int, help="image size for folders (default: the largest image side)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
+    train.add_argument("--init", metavar="DIR",
+                       help="start from this classifier folder (same data and width) instead of random weights")
     train.add_argument("--nuisances", default=",".join(DEFAULT),
                        help=f"changes the features learn to ignore: any of {','.join(NAMES)}, or none (default: all)")
     train.add_argument("--invariance", type=float, default=1.0,
@@ -50,7 +53,7 @@ def add_parser(sub) -> None:
     add_strict(p)
     add_device(p)
     flag_ranges(p, {"--epochs": COUNT, "--batch": COUNT, "--width": COUNT, "--resolution": count(4),
-                    "--seed": SEED, "--invariance": Range(0.0), "--n": count(2, "images")})
+                    "--seed": SEED, "--invariance": Range(0.0), "--lr": Range(0.0, open_low=True), "--n": count(2, "images")})
     p.set_defaults(handler=run)
 
 
@@ -58,7 +61,7 @@ def run(args) -> int:
     from gankit.config import ConfigError
     from gankit.train.trainer import resolve_device
 
-    train_only = [f for f, v in (("--out", args.out),) if v is not None]
+    train_only = [f for f, v in (("--out", args.out), ("--init", args.init)) if v is not None]
     cal_only = [f for f, v in (("--data", args.data), ("--record", args.record or None)) if v is not None]
     if args.action == "calibrate" and train_only:
         raise ConfigError(f"{train_only[0]}: only for `gankit features train`")
@@ -70,7 +73,7 @@ def run(args) -> int:
 
 def train(args, device) -> int:
     from gankit import data as datasets
-    from gankit.classify import ClassifierError, save_classifier, train_classifier
+    from gankit.classify import ClassifierError, load_classifier, save_classifier, train_classifier
     from gankit.cli.common import report_skipped
     from gankit.config import ConfigError
     from gankit.model_folder import check_can_save
@@ -94,10 +97,15 @@ def train(args, device) -> int:
         if full.labels is None:
             raise ClassifierError(f"{args.target}: needs one subfolder per class to learn labels")
         train_data, test = full.split(0.2, args.seed)  # hold out 20% to report accuracy
+    init = load_classifier(args.init)[0] if args.init else None
     model, acc = train_classifier(train_data, test, epochs=args.epochs, batch=args.batch, width=args.width,
-                                  seed=args.seed, device=device, nuisances=nuisances, invariance=invariance)
+                                  seed=args.seed, device=device, nuisances=nuisances, invariance=invariance,
+                                  lr=args.lr, init=init)
     info = {"data": args.target, "test_data": test.name, "test_accuracy": acc, "epochs": args.epochs,
-            "batch": args.batch, "seed": args.seed, "nuisances": list(nuisances), "invariance": invariance}
+            "batch": args.batch, "lr": args.lr, "seed": args.seed, "nuisances": list(nuisances),
+            "invariance": invariance}
+    if init is not None:
+        info["init_sha256"] = load_classifier(args.init)[1]["sha256"]  # the weights it was fine-tuned from
     save_classifier(model.cpu(), args.out, info)
     print(f"wrote {args.out}: test accuracy {acc:.4f} on {len(test)} images of {test.name}")
     return 0

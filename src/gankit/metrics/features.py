@@ -1,7 +1,9 @@
 """Feature extractors by name: the spaces in which fd, kid, pr and dc compare real and generated images.
 
 - ``fmnist``: gankit's classifier trained on the Fashion-MNIST training split, shipped with the
-  package (the default for 28x28 grayscale data). Its distances are not Inception FIDs.
+  package (the default for 28x28 grayscale data), taught to ignore mirroring, brightness, contrast,
+  resampling and slight blur, so its distances measure garments; its floor and ceiling are recorded
+  (``gankit features calibrate fmnist``). Its distances are not Inception FIDs.
 - ``inception``: the standard FID Inception-v3 (torch-fidelity's port of the TF graph), from a
   local weights file, since it cannot be downloaded at run time on many machines.
 - ``classifier:PATH``: any classifier folder written by ``gankit features train``.

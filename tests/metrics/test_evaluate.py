@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gankit.classify import load_classifier, save_classifier, train_classifier
 from gankit.cli import main
@@ -57,6 +58,48 @@ def test_real_features_are_cached_atomically(tiny_classifier, tmp_path, monkeypa
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 2
 
 
+def test_cached_real_features_of_other_weights_are_never_reused(tiny_classifier, tmp_path, monkeypatch):
+    """Weights replaced in place (as a retrained shipped extractor is) change the key: no stale features."""
+    import shutil
+
+    monkeypatch.setattr(ev, "CACHE_DIR", tmp_path / "cache")
+    folder = shutil.copytree(tiny_classifier, tmp_path / "space")
+    data = load_fashion_mnist("test")
+    before = ev.real_features(data, get_extractor(f"classifier:{folder}"), 300)
+    model, config = load_classifier(folder)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.5)
+    save_classifier(model, folder, {k: v for k, v in config.items() if k not in ("network", "sha256")})
+    after = get_extractor(f"classifier:{folder}")
+    calls = []
+    real_fn = after.fn
+    monkeypatch.setattr(after, "fn", lambda x: calls.append(1) or real_fn(x))
+    again = ev.real_features(data, after, 300)
+    assert calls and not torch.allclose(before, again)
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2
+
+
+def test_real_and_generated_images_reach_the_extractor_alike(tiny_classifier):
+    """A generated image is judged as saved (8-bit) and resized as real ones are: antialiased, one function."""
+    from gankit.metrics.features import prepare
+
+    extractor = get_extractor(f"classifier:{tiny_classifier}")
+    stored = load_fashion_mnist("test").images[:8]
+    real = stored.float() / 127.5 - 1
+    off_grid = (torch.rand(real.shape, generator=torch.Generator().manual_seed(0)) - 0.5) * 0.9 / 127.5
+    generated = real + off_grid  # within half a level of the stored values
+    assert torch.equal(extractor(generated.clamp(-1, 1)), extractor(real))
+    beyond = torch.where(real.abs() == 1, real * 1.7, real)  # past the ends: clamped, as when saved
+    assert not torch.equal(beyond, real) and torch.equal(extractor(beyond), extractor(real))
+    big = F.interpolate(real, size=(56, 56), mode="bilinear", antialias=True, align_corners=False)
+    big = ((big + 1) * 127.5).round() / 127.5 - 1  # a 56-px image as stored
+    small = F.interpolate(big, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
+    assert torch.allclose(prepare(big, 1, 28), small, atol=1e-6)
+    aliased = F.interpolate(big, size=(28, 28), mode="bilinear", align_corners=False)
+    assert not torch.allclose(prepare(big, 1, 28), aliased, atol=1e-3)
+
+
 def test_fd_orders_real_test_below_noise(tiny_classifier, tmp_path, monkeypatch):
     monkeypatch.setattr(ev, "CACHE_DIR", tmp_path / "cache")
     extractor = get_extractor(f"classifier:{tiny_classifier}")
@@ -82,6 +125,9 @@ def test_eval_command_writes_json_beside_the_run(tiny_classifier, tmp_path, smal
         assert key in out
     history = json.loads((run / "eval.json").read_text())
     assert history[-1]["data"] == "fashion-mnist:test" and history[-1]["n"] == 300
+    digest = load_classifier(tiny_classifier)[1]["sha256"][:16]
+    assert history[-1]["features_sha256"] == digest and f"weights sha256 {digest}" in history[-1]["protocol"]
+    assert f"classifier:{tiny_classifier} space: not calibrated" in out
     assert np.isfinite(history[-1]["metrics"]["fd"]) and history[-1]["metrics"]["fd"] > 0
 
 
@@ -169,3 +215,32 @@ def test_cacc_needs_a_classifier_of_the_generators_classes():
                                          "tells 10 apart"):
         ev.check_request(images(20), ["cacc"], "fmnist", 2, n=20)
     assert ev.check_request(images(20), ["cacc"], "fmnist", 10, n=20)[0] == ["cacc"]
+
+
+def test_calibrate_prints_the_table_and_eval_then_states_floor_and_ceiling(tiny_classifier, tmp_path, capsys,
+                                                                           monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(ev, "CACHE_DIR", tmp_path / "cache")
+    folder = shutil.copytree(tiny_classifier, tmp_path / "space")
+    name = f"classifier:{folder}"
+    assert main(["features", "calibrate", name, "--n", "300", "--data", "fashion-mnist:test", "--record"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.endswith("%")]
+    assert [r.split("  ")[0] for r in rows] == [
+        "real training images (floor)", "mirrored", "brightness +0.1", "contrast x0.9 (about mid-grey)",
+        "resized 28->64->28", "blur sigma 0.5", "uniform noise (ceiling)"]
+    assert rows[-1].endswith("100.0%") and f"recorded in {folder / 'config.json'}" in out
+    config = json.loads((folder / "config.json").read_text())
+    recorded = config["calibration"]
+    assert recorded["sha256"] == config["sha256"] and recorded["n"] == 300 and len(recorded["rows"]) == 7
+    assert 0 < recorded["floor"] < recorded["ceiling"] and recorded["rows"][-1]["share"] == 1.0
+    load_classifier(folder)  # the weights' check still passes
+    scale = get_extractor(name).scale()
+    assert scale == (f"{name} space: floor {recorded['floor']:.3g} (real vs test), "
+                     f"ceiling {recorded['ceiling']:.4g} (noise), 300 images each")
+    recorded["sha256"] = "0" * 64  # measured on other weights: not shown as this space's scale
+    (folder / "config.json").write_text(json.dumps(config))
+    assert "not calibrated" in get_extractor(name).scale()
+    assert main(["features", "calibrate", "inception", "--record"]) == 2
+    assert "--record: inception has no classifier folder to record in" in capsys.readouterr().err

@@ -7,6 +7,9 @@ also is (Inception-Score formula with the domain classifier), and for class-cond
 cacc (share of samples classified as the requested class) and cas (Classification Accuracy
 Score, next to the same classifier trained on real images). 2-D data: modes (modes captured,
 HQ %, reverse KL, per the PacGAN protocol). A Fashion-MNIST model is compared with the test split.
+Generated images reach the features as real ones do (8-bit values, antialiased resizing from the
+model's size to the extractor's); each result records the feature weights' sha256, and the space's
+floor (real vs test) and ceiling (noise) are printed when calibrated (`gankit features calibrate`).
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ def run(args) -> int:
     for k, v in result["metrics"].items():
         print(f"{k:<12} {v:.5g}")
     print(f"protocol: {result['protocol']} ({result['seconds']:.1f} s)")
+    if result.get("scale"):
+        print(result["scale"])
     if args.run:
         out = Path(args.run) / "eval.json"
     elif args.export:

@@ -1,57 +1,151 @@
-"""gankit features: train a feature network (a classifier) on labelled images, for metrics in your own domain.
+"""gankit features: train a feature network (a classifier) for metrics in your own domain, and calibrate one.
 
-The classifier's penultimate layer becomes a feature space for `gankit eval --features
-classifier:DIR`; `fashion-mnist` rebuilds the shipped `fmnist` extractor.
+`train`: the classifier's penultimate layer becomes a feature space for `gankit eval --features
+classifier:DIR`; `fashion-mnist` rebuilds the shipped `fmnist` extractor. It learns to ignore the
+--nuisances (mirroring, a 1-pixel shift, brightness, contrast, resampling through another size, slight
+blur): each batch is augmented twice and the two views' features are pulled together.
+
+`calibrate NAME` (fmnist, inception or classifier:PATH) prints where the space puts real data
+(the floor: training images vs the test split), the same images under each nuisance, and noise
+(the ceiling), each as a share of the ceiling; --record writes floor and ceiling into a classifier
+folder's config.json, and `gankit eval` then prints them beside every FD.
 """
 
 from __future__ import annotations
 
 from gankit.cli.common import COUNT, add_device, add_strict, add_subcommand, flag_ranges
-from gankit.config import SEED, count
+from gankit.config import SEED, Range, count
+from gankit.nuisances import DEFAULT, NAMES
 
 
 def add_parser(sub) -> None:
-    p = add_subcommand(sub, "features", "train a feature network for metrics", __doc__.strip(), [
+    p = add_subcommand(sub, "features", "train or calibrate a feature network for metrics", __doc__.strip(), [
         "gankit features train fashion-mnist --out features/fmnist",
-        "gankit features train folder:cells/ --out features/cells --resolution 64",
+        "gankit features train folder:cells/ --out features/cells --resolution 64 --nuisances flip,blur",
+        "gankit features calibrate fmnist",
+        "gankit features calibrate classifier:features/cells --record",
     ])
-    p.add_argument("action", choices=["train"], help="what to do")
-    p.add_argument("data", help="labelled data: fashion-mnist, or folder:PATH with one subfolder per class")
-    p.add_argument("--out", required=True, help="folder to write (config.json + classifier.safetensors)")
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--width", type=int, default=32, help="channels of the first conv stage")
-    p.add_argument("--resolution", type=int, help="image size for folders (default: the largest image side)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("action", choices=["train", "calibrate"], help="what to do")
+    p.add_argument("target", metavar="DATA|NAME",
+                   help="train: labelled data (fashion-mnist, or folder:PATH with one subfolder per class); "
+                        "calibrate: the extractor (fmnist, inception or classifier:PATH)")
+    train = p.add_argument_group("train")
+    train.add_argument("--out", help="folder to write (config.json + classifier.safetensors)")
+    train.add_argument("--epochs", type=int, default=12)
+    train.add_argument("--batch", type=int, default=128)
+    train.add_argument("--width", type=int, default=32, help="channels of the first conv stage")
+    train.add_argument("--resolution", type=int, help="image size for folders (default: the largest image side)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
+    train.add_argument("--init", metavar="DIR",
+                       help="start from this classifier folder (same data and width) instead of random weights")
+    train.add_argument("--nuisances", default=",".join(DEFAULT),
+                       help=f"changes the features learn to ignore: any of {','.join(NAMES)}, or none (default: all)")
+    train.add_argument("--invariance", type=float, default=1.0,
+                       help="weight of the loss pulling two augmented views' features together (default 1; 0: off)")
+    cal = p.add_argument_group("calibrate")
+    cal.add_argument("--n", type=int, default=10000, help="real images (and noise images) per row (default 10000)")
+    cal.add_argument("--data", help="real images (default: the classifier's training data; fashion-mnist for fmnist "
+                                    "and inception); Fashion-MNIST is compared with its test split, other data "
+                                    "with a held-out 20%%")
+    cal.add_argument("--record", action="store_true",
+                     help="write floor, ceiling and shares into the classifier folder's config.json")
     add_strict(p)
     add_device(p)
     flag_ranges(p, {"--epochs": COUNT, "--batch": COUNT, "--width": COUNT, "--resolution": count(4),
-                    "--seed": SEED})
+                    "--seed": SEED, "--invariance": Range(0.0), "--lr": Range(0.0, open_low=True), "--n": count(2, "images")})
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    from gankit import data as datasets
-    from gankit.classify import ClassifierError, save_classifier, train_classifier
-    from gankit.cli.common import report_skipped
-    from gankit.model_folder import check_can_save
+    from gankit.config import ConfigError
     from gankit.train.trainer import resolve_device
 
+    train_only = [f for f, v in (("--out", args.out), ("--init", args.init)) if v is not None]
+    cal_only = [f for f, v in (("--data", args.data), ("--record", args.record or None)) if v is not None]
+    if args.action == "calibrate" and train_only:
+        raise ConfigError(f"{train_only[0]}: only for `gankit features train`")
+    if args.action == "train" and cal_only:
+        raise ConfigError(f"{cal_only[0]}: only for `gankit features calibrate`")
     device = resolve_device(args.device)
+    return calibrate(args, device) if args.action == "calibrate" else train(args, device)
+
+
+def train(args, device) -> int:
+    from gankit import data as datasets
+    from gankit.classify import ClassifierError, load_classifier, save_classifier, train_classifier
+    from gankit.cli.common import report_skipped
+    from gankit.config import ConfigError
+    from gankit.model_folder import check_can_save
+    from gankit.nuisances import parse
+
+    if args.out is None:
+        raise ConfigError("--out: required for `gankit features train` (the folder to write)")
+    try:
+        nuisances = parse(args.nuisances)
+    except ValueError as e:
+        raise ClassifierError(str(e)) from None
+    invariance = args.invariance if nuisances else 0.0
     check_can_save(args.out, "classifier")  # before training, not after
-    if args.data in ("fashion-mnist", "fashion-mnist:train"):
-        train, test = datasets.load("fashion-mnist"), datasets.load("fashion-mnist:test")
+    if args.target in ("fashion-mnist", "fashion-mnist:train"):
+        train_data, test = datasets.load("fashion-mnist"), datasets.load("fashion-mnist:test")
     else:
-        full = datasets.load(args.data, resolution=args.resolution, strict=args.strict)
+        full = datasets.load(args.target, resolution=args.resolution, strict=args.strict)
         report_skipped(full)
         if not isinstance(full, datasets.ImageData):
-            raise ClassifierError(f"{args.data}: 2-D points; a feature network learns from images")
+            raise ClassifierError(f"{args.target}: 2-D points; a feature network learns from images")
         if full.labels is None:
-            raise ClassifierError(f"{args.data}: needs one subfolder per class to learn labels")
-        train, test = full.split(0.2, args.seed)  # hold out 20% to report accuracy
-    model, acc = train_classifier(train, test, epochs=args.epochs, batch=args.batch, width=args.width, seed=args.seed,
-                                  device=device)
-    info = {"data": args.data, "test_data": test.name, "test_accuracy": acc, "epochs": args.epochs, "seed": args.seed}
+            raise ClassifierError(f"{args.target}: needs one subfolder per class to learn labels")
+        train_data, test = full.split(0.2, args.seed)  # hold out 20% to report accuracy
+    init = load_classifier(args.init)[0] if args.init else None
+    model, acc = train_classifier(train_data, test, epochs=args.epochs, batch=args.batch, width=args.width,
+                                  seed=args.seed, device=device, nuisances=nuisances, invariance=invariance,
+                                  lr=args.lr, init=init)
+    info = {"data": args.target, "test_data": test.name, "test_accuracy": acc, "epochs": args.epochs,
+            "batch": args.batch, "lr": args.lr, "seed": args.seed, "nuisances": list(nuisances),
+            "invariance": invariance}
+    if init is not None:
+        info["init_sha256"] = load_classifier(args.init)[1]["sha256"]  # the weights it was fine-tuned from
     save_classifier(model.cpu(), args.out, info)
     print(f"wrote {args.out}: test accuracy {acc:.4f} on {len(test)} images of {test.name}")
+    return 0
+
+
+def calibrate(args, device) -> int:
+    import json
+    from pathlib import Path
+
+    from gankit import data as datasets
+    from gankit.atomic import write_file
+    from gankit.cli.common import report_skipped
+    from gankit.config import ConfigError
+    from gankit.data import source_key
+    from gankit.metrics.calibration import calibrate as measure, format_table
+    from gankit.metrics.features import SHIPPED, get_extractor
+
+    folder = SHIPPED / "fmnist" if args.target == "fmnist" else (
+        Path(args.target.split(":", 1)[1]) if args.target.startswith("classifier:") else None)
+    if args.record and folder is None:
+        raise ConfigError(f"--record: {args.target} has no classifier folder to record in")
+    extractor = get_extractor(args.target, device)
+    config = json.loads((folder / "config.json").read_text()) if folder else {}
+    spec = args.data or config.get("data", "fashion-mnist")
+    if source_key(spec) == "fashion-mnist:train":
+        real, test = datasets.load(spec), datasets.load("fashion-mnist:test")
+    else:
+        full = datasets.load(spec, resolution=extractor.resolution, strict=args.strict)
+        report_skipped(full)
+        if not isinstance(full, datasets.ImageData):
+            raise ConfigError(f"--data {spec}: 2-D points; a feature space is calibrated on images")
+        # the classifier's own held-out images when it is its data; else a fixed 20%
+        real, test = full.split(0.2, config.get("seed", 0) if spec == config.get("data") else 0)
+    result = measure(extractor, real, test, args.n)
+    print(format_table(result, args.target))
+    if args.record:
+        config["calibration"] = {
+            "sha256": config["sha256"], "n": result["n"], "real": result["real"], "test": result["test"],
+            "floor": result["floor"], "ceiling": result["ceiling"],
+            "rows": [{"images": label, "fd": fd, "share": share} for label, fd, share in result["rows"]]}
+        write_file(folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2) + "\n"))
+        print(f"recorded in {folder / 'config.json'}")
     return 0

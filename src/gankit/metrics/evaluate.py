@@ -1,7 +1,7 @@
 """Evaluate a generator against real data: the metrics by name, their protocol, and the real-feature cache.
 
-Real-data features are cached on disk keyed by a hash of the images and the extractor, and
-written atomically, so repeated evaluations (during training, across recipes) extract them once.
+Real-data features are cached on disk keyed by a hash of the images and the extractor (its name and
+weights digest, so features of other weights are never reused), and written atomically, so repeated evaluations (during training, across recipes) extract them once.
 """
 
 from __future__ import annotations
@@ -29,7 +29,13 @@ IMAGE_METRICS = ("fd", "kid", "pr", "dc", "is", "cacc", "cas")
 DEFAULT_IMAGE_METRICS = ("fd", "kid", "pr", "dc")
 POINT_METRICS = ("modes",)
 FD_WARN_BELOW = 2000
+DIGEST = 16  # hex digits of the feature weights' sha256 stored beside each result
 CACHE_DIR = Path(platformdirs.user_cache_dir("gankit")) / "features"
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1]."""
+    return images.float().div(127.5).sub(1.0)
 
 
 def real_subset(data: ImageData, n: int | None) -> torch.Tensor:
@@ -48,8 +54,7 @@ def real_features(data: ImageData, extractor: Extractor, n: int | None = None) -
             return torch.from_numpy(np.load(path))
         except (ValueError, OSError):
             path.unlink(missing_ok=True)  # a damaged cache entry is recomputed
-    feats = extractor(images.float().div(127.5).sub(1.0))
-
+    feats = extractor(to_float(images))
     save_npy(path, feats.numpy())
     return feats
 
@@ -160,11 +165,12 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
                                                      device))
     protocol = (f"{min(n, len(data))} real images ({data.name}{', a fixed random subset' if n < len(data) else ''}) "
                 f"vs {n} generated (seed {seed}), "
-                f"features: {features} ({extractor.dim}-d)"
+                f"features: {features} ({extractor.dim}-d, weights sha256 {extractor.digest[:DIGEST]})"
                 + ("; not Inception: compare only with numbers in the same feature space" if features != "inception" else "")
                 + (f"; cas: {n} generated and {min(n, len(train_data))} real training images, tested on "
                    f"{len(cas_test)} real images ({cas_test.name})" if "cas" in metrics else ""))
-    return {"metrics": results, "protocol": protocol, "features": features, "data": data.name, "n": n,
+    return {"metrics": results, "protocol": protocol, "features": features,
+            "features_sha256": extractor.digest[:DIGEST], "scale": extractor.scale(), "data": data.name, "n": n,
             "seconds": time.perf_counter() - start}
 
 

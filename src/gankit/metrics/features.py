@@ -1,12 +1,15 @@
 """Feature extractors by name: the spaces in which fd, kid, pr and dc compare real and generated images.
 
 - ``fmnist``: gankit's classifier trained on the Fashion-MNIST training split, shipped with the
-  package (the default for 28x28 grayscale data). Its distances are not Inception FIDs.
+  package (the default for 28x28 grayscale data), taught to ignore mirroring, brightness, contrast,
+  resampling and slight blur, so its distances measure garments; its floor and ceiling are recorded
+  (``gankit features calibrate fmnist``). Its distances are not Inception FIDs.
 - ``inception``: the standard FID Inception-v3 (torch-fidelity's port of the TF graph), from a
   local weights file, since it cannot be downloaded at run time on many machines.
 - ``classifier:PATH``: any classifier folder written by ``gankit features train``.
 
-Every extractor takes images in [-1, 1], [N, C, H, W], and returns float features [N, D].
+Every extractor takes images in [-1, 1], [N, C, H, W], and returns float features [N, D]. Real and
+generated images pass through the one ``prepare`` on the way in, so they are resized alike.
 """
 
 from __future__ import annotations
@@ -40,10 +43,21 @@ class Extractor:
     resolution: int | None  # input size the network expects (None: any)
     channels: int | None
     identity: str  # what the cache key hashes: name + weights digest
+    digest: str = ""  # sha256 of the weights: which feature space a stored number was measured in
     logits: Callable[[torch.Tensor], torch.Tensor] | None = None  # class logits, for classifier extractors
     classes: int = 0  # how many classes the logits tell apart
     class_names: list[str] | None = None  # their names, in logit order, when the classifier recorded them
     trained_on: str | None = None  # the data a classifier was trained on (its config.json's "data")
+    calibration: dict | None = None  # floor and ceiling recorded by `gankit features calibrate --record`
+
+    def scale(self) -> str:
+        """One line placing an FD in this space: its floor (real vs test) and ceiling (noise), when recorded."""
+        c = self.calibration
+        if not c:
+            return (f"{self.name} space: not calibrated (no floor or ceiling recorded; "
+                    f"`gankit features calibrate {self.name}` measures them)")
+        return (f"{self.name} space: floor {c['floor']:.3g} (real vs test), ceiling {c['ceiling']:.4g} (noise), "
+                f"{c['n']} images each")
 
     @torch.no_grad()
     def class_probs(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
@@ -58,15 +72,25 @@ class Extractor:
         return torch.cat([self.fn(self._fit(images[i:i + batch])).float().cpu() for i in range(0, len(images), batch)])
 
     def _fit(self, x: torch.Tensor) -> torch.Tensor:
-        """Match the extractor's channels and size (grayscale tiled to RGB, as the FID protocols do)."""
-        if self.channels == 3 and x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        elif self.channels == 1 and x.shape[1] == 3:
-            x = x.mean(1, keepdim=True)
-        if self.resolution and x.shape[-1] != self.resolution:
-            x = F.interpolate(x.float(), size=(self.resolution, self.resolution), mode="bilinear",
-                              antialias=True, align_corners=False)
-        return x
+        return prepare(x, self.channels, self.resolution)
+
+
+def prepare(x: torch.Tensor, channels: int | None, resolution: int | None) -> torch.Tensor:
+    """Images in [-1, 1] as an extractor takes them, the same for real and generated ones.
+
+    Values are clamped and put on the 8-bit grid real images come on (a generated image is judged
+    as it would be saved), grayscale is tiled to RGB (as the FID protocols do) or RGB averaged to
+    grey, and the size goes from the model's to the extractor's by antialiased bilinear resizing:
+    without antialiasing, downsizing aliases fine detail and the distance measures the resize.
+    """
+    x = x.float().clamp(-1, 1).add(1).mul(127.5).round().div(127.5).sub(1)
+    if channels == 3 and x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    elif channels == 1 and x.shape[1] == 3:
+        x = x.mean(1, keepdim=True)
+    if resolution and tuple(x.shape[-2:]) != (resolution, resolution):
+        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+    return x
 
 
 def classifier_extractor(folder: Path, name: str, device="cpu") -> Extractor:
@@ -79,9 +103,12 @@ def classifier_extractor(folder: Path, name: str, device="cpu") -> Extractor:
     def logits(x):
         return model(x.to(device).float())
 
+    calibration = config.get("calibration")
+    if not (isinstance(calibration, dict) and calibration.get("sha256") == config["sha256"]):
+        calibration = None  # measured on other weights: not this space's scale
     return Extractor(name, net["feature_dim"], fn, net["img_resolution"], net["img_channels"],
-                     f"{name}:{config['sha256']}", logits, net.get("num_classes", 10), net.get("class_names"),
-                     config.get("data"))
+                     f"{name}:{config['sha256']}", config["sha256"], logits, net.get("num_classes", 10),
+                     net.get("class_names"), trained_on=config.get("data"), calibration=calibration)
 
 
 def inception_path() -> Path:
@@ -115,7 +142,10 @@ def inception_extractor(device="cpu") -> Extractor:
         u8 = x.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
         return model(u8.to(device))[0]
 
-    return Extractor("inception", 2048, fn, None, 3, f"inception:{path.name}")
+    from gankit.model_folder import sha256
+
+    digest = sha256(path)
+    return Extractor("inception", 2048, fn, None, 3, f"inception:{digest}", digest)
 
 
 def get_extractor(name: str, device="cpu") -> Extractor:

@@ -54,3 +54,17 @@ def test_a_tiny_interval_evaluates_every_step_instead_of_never(tmp_path):
                        log=lambda s: None, sets=FAST + ["eval.every_kimg=0.0004", "eval.n=100"])
     trainer.fit()
     assert [r["step"] for r in read_stats(trainer.run_dir) if "Metrics/hq_percent" in r] == [1, 2, 3]
+
+
+def test_a_best_measured_in_another_feature_space_is_replaced_not_compared(tmp_path):
+    run, sets = tmp_path / "r", FAST + ["eval.every_kimg=1", "eval.n=500", "eval.best=hq_percent"]
+    open_run(recipe="nsgan", data="ring8", steps=20, batch=50, out=str(run), progress_bar=False, log=lambda s: None,
+             sets=sets).fit()
+    unbeatable = {"metric": "hq_percent", "value": 100.0, "step": 1, "features_sha256": "0123456789abcdef"}
+    (run / "checkpoints" / "best.json").write_text(json.dumps(unbeatable))
+    logged = []
+    open_run(recipe="nsgan", data="ring8", steps=40, batch=50, out=str(run), resume="auto", progress_bar=False,
+             log=logged.append, sets=sets).fit()
+    best = json.loads((run / "checkpoints" / "best.json").read_text())
+    assert best["value"] < 100.0 and best["step"] == 40 and best["features_sha256"] is None  # modes: no features
+    assert any("another feature space" in line for line in logged)

@@ -75,17 +75,21 @@ class PeriodicEval:
         values = result["metrics"]
         trainer.writer.write(trainer.step, trainer.nimg, {f"Metrics/{k}": float(v) for k, v in values.items()})
         if self.best_key and self.best_key in values:
-            self._keep_if_best(trainer, values, result["protocol"])
+            self._keep_if_best(trainer, values, result)
         return values
 
-    def _keep_if_best(self, trainer, values: dict, protocol: str) -> None:
+    def _keep_if_best(self, trainer, values: dict, result: dict) -> None:
         best_json = trainer.run_dir / "checkpoints" / "best.json"
         value = float(values[self.best_key])
         if not math.isfinite(value):
             return  # a diverged generator is never the best; the trainer stops at its next log step or checkpoint
-        if best_json.is_file():
-            old = json.loads(best_json.read_text())["value"]
-            better = value > old if HIGHER_IS_BETTER[self.best_key] else value < old
+        digest = result.get("features_sha256")
+        old = _read_best(best_json)
+        if old is not None and old.get("features_sha256") != digest:
+            trainer.log(f"{best_json}: measured in another feature space (weights {old.get('features_sha256')}, now "
+                        f"{digest}); its value is not comparable, so the next evaluation replaces it")
+        elif old is not None:
+            better = value > old["value"] if HIGHER_IS_BETTER[self.best_key] else value < old["value"]
             if not better:
                 return
         state = trainer.state_dict()
@@ -93,5 +97,14 @@ class PeriodicEval:
             return
         checkpoint.save(state, trainer.run_dir / "checkpoints" / "best.pt")
         record = {"metric": self.best_key, "value": value, "step": trainer.step, "kimg": trainer.nimg / 1000,
-                  "metrics": values, "protocol": protocol}
+                  "metrics": values, "protocol": result["protocol"], "features_sha256": digest}
         write_file(best_json, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=2) + "\n"))
+
+
+def _read_best(path: Path) -> dict | None:
+    """The record of the best checkpoint so far, or None when there is none or it cannot be read."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("value"), (int, float)) else None

@@ -9,7 +9,7 @@ from gankit.classify import accuracy, load_classifier
 from gankit.data.fashion_mnist import load_fashion_mnist
 from gankit.metrics.evaluate import image_metrics
 from gankit.metrics.features import SHIPPED, get_extractor
-from tests.helpers import FMNIST_DIR
+from tests.helpers import FMNIST_DIR, needs_fmnist_train
 
 
 def test_shipped_weights_match_their_checksum_and_reported_accuracy():
@@ -19,7 +19,7 @@ def test_shipped_weights_match_their_checksum_and_reported_accuracy():
     assert accuracy(model, test) == pytest.approx(config["test_accuracy"], abs=1e-4)
 
 
-@pytest.mark.skipif(not (FMNIST_DIR / "train-images-idx3-ubyte.gz").is_file(), reason="Fashion-MNIST train split absent")
+@needs_fmnist_train
 def test_fd_real_train_vs_test_is_far_below_real_vs_noise(monkeypatch):
     monkeypatch.setenv("GANKIT_DATA", str(FMNIST_DIR))
     extractor = get_extractor("fmnist")

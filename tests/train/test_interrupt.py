@@ -71,6 +71,7 @@ def test_without_stop_on_signal_ctrl_c_interrupts_fit_as_usual(tmp_path):
         signal.signal(signal.SIGINT, previous)
 
 
+@pytest.mark.slow  # a gankit process
 def test_sigterm_to_the_command_leaves_a_resumable_checkpoint(tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "gankit", "train", "--recipe", "nsgan", "--data", "ring8", "--steps", "100000",

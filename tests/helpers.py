@@ -3,9 +3,19 @@
 import os
 from pathlib import Path
 
-# Real Fashion-MNIST files beside the repository (the same files Debian's dataset-fashion-mnist installs).
+
+import pytest
+
+# The Fashion-MNIST training split (60,000 images) is not shipped with gankit; the tests that need it look in
+# $GANKIT_TEST_FMNIST, else in shared/datasets/fashion-mnist beside the checkout, and are skipped without it.
+FMNIST_ENV = "GANKIT_TEST_FMNIST"
+FMNIST_TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 SHARED_FMNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fashion-mnist"
-FMNIST_DIR = Path(os.environ.get("GANKIT_TEST_FMNIST", SHARED_FMNIST))
+FMNIST_DIR = Path(os.environ.get(FMNIST_ENV, SHARED_FMNIST))
+FMNIST_SKIP = (f"needs the Fashion-MNIST training split: set {FMNIST_ENV}=DIR, a folder holding "
+               f"{' and '.join(FMNIST_TRAIN_FILES)} (see README, Tests)")
+needs_fmnist_train = pytest.mark.skipif(not all((FMNIST_DIR / f).is_file() for f in FMNIST_TRAIN_FILES),
+                                        reason=FMNIST_SKIP)
 
 # Tiny networks and no periodic files: enough to exercise every mechanism quickly.
 FAST = ["log.every=10", "snapshot.every_kimg=1000", "ckpt.every_kimg=1000"]

@@ -37,7 +37,7 @@ def test_train_writes_a_complete_run_folder(trained):
     cfg = json.loads((trained / "config.json").read_text())
     assert cfg["recipe"] == "dcgan" and cfg["ema.beta"] == 0.9
     record = json.loads((trained / "stats.jsonl").read_text().splitlines()[-1])
-    for key in ("Loss/G", "Loss/D/real", "Loss/D/fake", "D/real", "D/fake", "Timing/images_per_sec"):
+    for key in ("Loss/G", "Loss/D/real", "Loss/D/fake", "Logits/D/real", "Logits/D/fake", "Timing/images_per_sec"):
         assert key in record
     gif = Image.open(trained / "progress.gif")
     assert gif.n_frames >= 2

@@ -12,16 +12,13 @@ import torch
 
 import gankit.data.fashion_mnist as fm
 from gankit.data.base import DataError
-from tests.helpers import FMNIST_DIR
+from tests.helpers import FMNIST_DIR, FMNIST_SKIP, SHARED_FMNIST, needs_fmnist_train
 
 REAL_FETCH = fm._fetch  # the autouse fixture replaces fm._fetch so that no test can reach the network
 BUNDLED = fm.BUNDLED_DIR
 
 SHARED = FMNIST_DIR
-TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-needs_train = pytest.mark.skipif(not all((SHARED / f).is_file() for f in TRAIN_FILES),
-                                 reason=f"Fashion-MNIST train files not in {SHARED} (set GANKIT_TEST_FMNIST)")
 
 
 class NoNetwork(AssertionError):
@@ -84,7 +81,7 @@ def test_lookup_order(tmp_path, monkeypatch):
     assert fm._find_folder("test") == fm.CACHE_DIR
 
 
-@needs_train
+@needs_fmnist_train
 def test_train_split_via_gankit_data(monkeypatch):
     monkeypatch.setenv("GANKIT_DATA", str(SHARED))
     data = fm.load_fashion_mnist("train", download=False)
@@ -148,6 +145,30 @@ def test_offline_and_absent_explains_the_three_ways(tmp_path, monkeypatch):
     assert not any(fm.CACHE_DIR.iterdir())  # no half download left behind
     with pytest.raises(DataError, match="download=False"):
         fm.load_fashion_mnist("train", download=False)
+
+
+def test_a_missing_train_split_names_the_test_split_that_ships_inside_gankit(monkeypatch):
+    """Offline and without the training files, the error still leaves a way to train: the bundled test split."""
+    def offline(*args, **kwargs):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(fm, "_fetch", offline)
+    for download in (True, False):
+        with pytest.raises(DataError) as info:
+            fm.load_fashion_mnist("train", download=download)
+        assert "--data fashion-mnist:test" in str(info.value) and "ships inside gankit" in str(info.value)
+    monkeypatch.setattr(fm, "BUNDLED_DIR", fm.CACHE_DIR.parent / "no-bundled-copy")  # a broken install
+    with pytest.raises(DataError) as info:
+        fm.load_fashion_mnist("test", download=False)
+    assert "fashion-mnist:test" not in str(info.value)  # the test split does not offer itself
+
+
+def test_the_skip_reason_says_within_the_checkout_how_to_run_the_train_split_tests():
+    """No path of one machine: the variable to set, the files it must hold, and the README section."""
+    for needed in ("GANKIT_TEST_FMNIST=DIR", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                   "README, Tests"):
+        assert needed in FMNIST_SKIP
+    assert str(SHARED_FMNIST) not in FMNIST_SKIP and str(FMNIST_DIR) not in FMNIST_SKIP
 
 
 def test_download_is_verified_and_atomic(tmp_path, monkeypatch):

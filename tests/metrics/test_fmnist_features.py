@@ -8,7 +8,7 @@ from gankit.data.fashion_mnist import load_fashion_mnist
 from gankit.metrics import evaluate as ev
 from gankit.metrics.calibration import calibrate
 from gankit.metrics.features import SHIPPED, get_extractor
-from tests.helpers import FMNIST_DIR
+from tests.helpers import FMNIST_DIR, needs_fmnist_train
 
 
 def test_shipped_weights_match_their_checksum_and_reported_accuracy():
@@ -26,7 +26,7 @@ def test_shipped_weights_match_their_checksum_and_reported_accuracy():
 NUISANCE_N = 1000  # the table's rows at a tenth of its size: each FD is biased up alike, the additions compare
 
 
-@pytest.mark.skipif(not (FMNIST_DIR / "train-images-idx3-ubyte.gz").is_file(), reason="Fashion-MNIST train split absent")
+@needs_fmnist_train
 def test_real_data_is_near_real_data_and_each_nuisance_adds_at_most_two_percent_of_the_noise_ceiling(
         monkeypatch, tmp_path):
     monkeypatch.setenv("GANKIT_DATA", str(FMNIST_DIR))

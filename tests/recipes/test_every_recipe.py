@@ -31,9 +31,12 @@ def _train(tmp_path, recipe, data, sets, steps=20):
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_recipe_on_ring8(tmp_path, recipe):
     trainer, records = _train(tmp_path, recipe, "ring8", [])
-    assert "Loss/G" in records[-1]
+    assert trainer.objective.progress and all(k in records[-1] for k in trainer.objective.progress)
     if "D" in trainer.objective.nets:  # adversarial recipes (ae and vae have G alone)
-        assert "Loss/D/real" in records[-1] and "Loss/D/fake" in records[-1]
+        assert {"Loss/G", "Loss/D/real", "Loss/D/fake", "Logits/D/real", "Logits/D/fake"} <= set(records[-1])
+    else:
+        assert "Loss/recon" in records[-1] and not any(k.startswith(("Loss/G", "Loss/D")) for k in records[-1])
+    assert all(k.split("/")[0] != "D" for k in records[-1])  # D's outputs are named as logits
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPES))

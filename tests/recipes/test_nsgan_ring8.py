@@ -5,6 +5,7 @@ z_dim 2, 128x128 MLPs, batch 256, Adam betas (0.5, 0.9), D lr 4e-3 and G lr 2e-3
 (beta 0.99). The EMA is what makes the samples precise enough for ring8's std of 0.01.
 """
 
+import pytest
 import torch
 
 from gankit.data.mixtures import ring8
@@ -20,6 +21,7 @@ SETTING = [
 QUIET = ["log.every=500", "snapshot.every_kimg=100000", "ckpt.every_kimg=100000"]
 
 
+@pytest.mark.slow  # 3000 steps
 def test_nsgan_ring8_high_quality_samples(tmp_path):
     trainer = open_run(recipe="nsgan", data="ring8", steps=STEPS, out=str(tmp_path / "run"), device="cpu",
                        progress_bar=False, log=lambda s: None, sets=QUIET + SETTING + ["seed=0"])

@@ -2,7 +2,11 @@
 next start, and the finished run equals one never interrupted, bit for bit (``benchmarks/crash_test.py``
 runs the same loop with 50 kills)."""
 
+import pytest
+
 from benchmarks.crash_test import crash_and_resume, table
+
+pytestmark = pytest.mark.slow  # five SIGKILLs and restarts of a 100-step run
 
 
 def test_sigkill_at_random_moments_and_mid_write_then_resume(tmp_path):

@@ -13,6 +13,8 @@ from gankit.train import checkpoint
 
 ARGS = ["--recipe", "nsgan", "--data", "ring8", "--batch", "64", "--no-progress", "--device", "cpu",
         "--set", "G.hidden=32,32", "D.hidden=32,32", "log.every=10", "snapshot.every_kimg=1000", "ckpt.every_kimg=1000"]
+pytestmark = pytest.mark.slow  # torchrun starts two processes per test
+
 # Summing two half-batch gradients in another order than one full batch changes the last bits only.
 TOLERANCE = 1e-5
 

@@ -139,6 +139,7 @@ def _compiler_available():
     return None
 
 
+@pytest.mark.slow  # inductor builds C++ kernels
 @pytest.mark.skipif(_compiler_available() is not None, reason=str(_compiler_available()))
 def test_compile_on_cpu_compiles_and_trains_like_eager(tmp_path):
     from torch._dynamo.utils import counters

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -70,6 +71,7 @@ def test_without_stop_on_signal_ctrl_c_interrupts_fit_as_usual(tmp_path):
         signal.signal(signal.SIGINT, previous)
 
 
+@pytest.mark.slow  # a gankit process
 def test_sigterm_to_the_command_leaves_a_resumable_checkpoint(tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "gankit", "train", "--recipe", "nsgan", "--data", "ring8", "--steps", "100000",
@@ -87,3 +89,23 @@ def test_sigterm_to_the_command_leaves_a_resumable_checkpoint(tmp_path):
     assert f"stopped: {run}" in out and "done:" not in out
     saved = checkpoint.load(checkpoint.latest(run))
     assert 3 <= saved["step"] < 100000
+
+
+def test_outputs_are_listed_only_once_written_a_run_stopped_before_its_first_log_line_has_no_stats(tmp_path, capsys):
+    from gankit.cli.train import print_outputs
+
+    trainer = open_run(steps=100, out=str(tmp_path / "early"), callbacks=[interrupt_at(2)], **COMMON)
+    result = trainer.fit(stop_on_signal=True)
+    assert result["interrupted"] == 130 and trainer.step == 2 and not (trainer.run_dir / "stats.jsonl").exists()
+    capsys.readouterr()
+    print_outputs(trainer.run_dir, result)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"stopped: {trainer.run_dir}" and "stats" not in "\n".join(lines)
+    assert [line.split()[0] for line in lines[1:]] == ["checkpoint"]
+    assert all(Path(line.split()[1]).exists() for line in lines[1:])
+
+    done = open_run(steps=4, out=str(tmp_path / "done"), **COMMON)
+    print_outputs(done.run_dir, done.fit())
+    stats = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("  stats ")]
+    assert stats == [["stats", str(done.run_dir / "stats.jsonl"), "(tensorboard", "--logdir",
+                      f"{done.run_dir / 'tensorboard'})"]]

@@ -22,6 +22,7 @@ def _assert_same(a, b, path="state"):
         assert a == b, path
 
 
+@pytest.mark.slow  # two runs each; test_interrupt's resumed-equals-straight run stays in the quick subset
 @pytest.mark.parametrize("recipe,data_kind,extra", [
     ("dcgan", "images", TINY_CONV + ["ema.beta=0.9", "data.flip=true", "data.brightness=0.2", "augment.ada=true",
                                      "ada.kimg=1", "tricks.historical_averaging=0.001"]),

@@ -78,8 +78,14 @@ def run(args) -> int:
 
 
 def print_outputs(run_dir, out: dict) -> None:
+    """What the run wrote, as ``fit`` returned it: only files that exist (a run stopped before its first log line
+    has no statistics yet)."""
+    from pathlib import Path
+
     print(f"{'stopped' if out.get('interrupted') else 'done'}: {run_dir}")
-    for label, key in (("samples", "grid"), ("progress GIF", "gif"), ("loss curves", "plot"), ("checkpoint", "checkpoint")):
-        if out.get(key):
-            print(f"  {label:<13} {out[key]}")
-    print(f"  stats         {run_dir}/stats.jsonl  (tensorboard --logdir {run_dir}/tensorboard)")
+    for label, key in (("samples", "grid"), ("progress GIF", "gif"), ("loss curves", "plot"), ("checkpoint", "checkpoint"),
+                       ("stats", "stats")):
+        if out.get(key) and Path(out[key]).exists():
+            board = out.get("tensorboard") if key == "stats" else None
+            hint = f"  (tensorboard --logdir {board})" if board and Path(board).is_dir() else ""
+            print(f"  {label:<13} {out[key]}{hint}")

@@ -119,9 +119,11 @@ def _find_folder(split: str) -> Path | None:
 def _how_to_provide(split: str) -> str:
     names = ", ".join(SPLITS[split][:2])
     looked = "; ".join(str(folder) for folder in search_folders(split))
+    offline = (" Offline, --data fashion-mnist:test trains on the 10,000-image test split that ships inside gankit."
+               if split != "test" else "")
     return (f"Provide the Fashion-MNIST {split} files ({names}) in one of these ways: "
             f"set {ENV_VAR} to a folder holding them; put them in {CACHE_DIR}; "
-            f"or `apt install dataset-fashion-mnist` (installs them to {SYSTEM_DIR}). Looked in: {looked}.")
+            f"or `apt install dataset-fashion-mnist` (installs them to {SYSTEM_DIR}). Looked in: {looked}.{offline}")
 
 
 def _download_split(split: str, download: bool) -> Path:

@@ -69,6 +69,8 @@ class Adversarial(Objective):
     packing (PacGAN), and a balanced D/G schedule driven by D's detection rates.
     """
 
+    progress = ("Loss/G", "Loss/D/real", "Loss/D/fake")
+
     def __init__(self, cfg: dict, info: DataInfo):
         self.cfg = cfg
         self.loss = losses.get(cfg["loss"])
@@ -186,8 +188,8 @@ class Adversarial(Objective):
                                  flip=cfg["tricks.flip_labels"], device=r.device, generator=ctx.generator)
         loss_real = self.loss.d_real(r, t_real).mean()
         loss_fake = self.loss.d_fake(f, t_fake).mean()
-        for name, value in (("Loss/D/real", loss_real), ("Loss/D/fake", loss_fake), ("D/real", r.mean()),
-                            ("D/fake", f.mean())):
+        for name, value in (("Loss/D/real", loss_real), ("Loss/D/fake", loss_fake), ("Logits/D/real", r.mean()),
+                            ("Logits/D/fake", f.mean())):
             ctx.report(name, value)
         if self.ada is not None:
             # r_t and the step size from the global batch: every rank moves p alike, as one process would

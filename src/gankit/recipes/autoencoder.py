@@ -59,6 +59,7 @@ class Autoencoding(Objective):
 
     def __init__(self, cfg: dict, info: DataInfo, variational: bool):
         self.cfg, self.variational = cfg, variational
+        self.progress = ("Loss/recon", "Loss/KL", "Loss/total") if variational else ("Loss/recon",)
         recon = cfg["recon"]
         self.recon = ("bce" if info.kind == "image" else "mse") if recon == "auto" else recon
         if self.recon == "bce" and info.kind != "image":
@@ -87,7 +88,7 @@ class Autoencoding(Objective):
         if self.variational:
             ctx.report("Loss/KL", kl)
             loss = recon + self.cfg["beta"] * kl
-        ctx.report("Loss/G", loss)
+            ctx.report("Loss/total", loss)  # the AE's total is its reconstruction loss
         return loss
 
 

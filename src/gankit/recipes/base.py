@@ -62,7 +62,8 @@ class StepContext(Protocol):
     def real(self) -> tuple[torch.Tensor, torch.Tensor | None]: ...  # a fresh real batch (x, labels)
     def z(self, n: int) -> torch.Tensor: ...  # latent vectors from the run's latent RNG
     def labels(self, n: int) -> torch.Tensor: ...  # uniformly random class labels, same RNG
-    def report(self, name: str, value: torch.Tensor) -> None: ...  # a scalar for the logs, no host sync
+    # a scalar for the logs, no host sync; named as ``train.stats`` says (``Loss/...`` a loss, ``Logits/...`` a logit)
+    def report(self, name: str, value: torch.Tensor) -> None: ...
     def mean_over_ranks(self, value: torch.Tensor) -> torch.Tensor: ...  # over torchrun's ranks; every rank calls it
 
 
@@ -85,6 +86,8 @@ class Objective:
 
     nets: dict[str, nn.Module]
     sampler_net: str = "G"  # the network that maps latents to samples (G_ema is kept for it)
+    # the reported names the progress bar shows (under ``train.stats.short_name``); all go to the logs
+    progress: tuple[str, ...] = ()
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError

@@ -49,6 +49,8 @@ def networks(cfg: dict, data_kind: str) -> dict[str, str]:
 
 
 class ControlGAN(Adversarial):
+    progress = (*Adversarial.progress, "Loss/C/real")
+
     def __init__(self, cfg: dict, info: DataInfo):
         if not info.num_classes:
             raise ConfigError("recipe controlgan needs labelled data (fashion-mnist, class subfolders, ring8/grid25)")

@@ -26,27 +26,38 @@ def write_gif(run_dir: Path, out: Path, seconds_per_frame: float = 0.25) -> Path
     return Path(out)
 
 
+# Panels of losses.png: a title and which logged names go in it (``train.stats`` gives the naming), first ones first.
+PANELS = (("losses", "Loss/", ("Loss/G", "Loss/D/real", "Loss/D/fake", "Loss/D", "Loss/recon", "Loss/KL", "Loss/total")),
+          ("discriminator logits (mean)", "Logits/", ("Logits/D/real", "Logits/D/fake")),
+          ("metrics during training", "Metrics/", ()))
+
+
+def loss_plot_series(records: list[dict]) -> list[tuple[str, dict[str, list[tuple[float, float]]]]]:
+    """What losses.png draws: per panel, each logged name's (thousands of images, value) at every log line
+    that holds it. ``records`` as ``read_stats`` gives them (old runs' names already updated)."""
+    present = set().union(*records) if records else set()
+    panels = []
+    for title, prefix, first in PANELS:
+        names = [k for k in first if k in present] + sorted(k for k in present if k.startswith(prefix) and k not in first)
+        if names:
+            panels.append((title, {k: [(r["kimg"], float(r[k])) for r in records if k in r] for k in names}))
+    return panels
+
+
 def write_loss_plot(run_dir: Path, out: Path) -> Path | None:
-    """G loss, D loss on real and on fake (an autoencoder's reconstruction and KL), and mean D outputs,
-    against thousands of images seen."""
+    """Every logged loss, D's mean logits and in-training metrics, against thousands of images seen, from every
+    log line of the run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = read_stats(run_dir)
-    if not records:
+    panels = loss_plot_series(read_stats(run_dir))
+    if not panels:
         return None
-    present = set().union(*records)
-    panels = [("losses", [k for k in ("Loss/G", "Loss/D/real", "Loss/D/fake", "Loss/D/gp", "Loss/D/r1", "Loss/D",
-                                                "Loss/recon", "Loss/KL") if k in present]),
-              ("discriminator outputs", [k for k in ("D/real", "D/fake") if k in present]),
-              ("metrics during training", sorted(k for k in present if k.startswith("Metrics/")))]
-    panels = [(t, keys) for t, keys in panels if keys]
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * len(panels)), squeeze=False)
-    for ax, (title, keys) in zip(axes[:, 0], panels):
-        for k in keys:
-            points = [(r["kimg"], float(r[k])) for r in records if k in r]
+    for ax, (title, series) in zip(axes[:, 0], panels):
+        for k, points in series.items():
             ax.plot(*zip(*points), label=k, marker="." if len(points) < 30 else None)
         ax.set_title(title)
         ax.set_xlabel("thousands of images seen")

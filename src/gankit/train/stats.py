@@ -1,4 +1,11 @@
-"""Training statistics: ``report()`` from anywhere without a host sync; one collector writes JSONL and TensorBoard."""
+"""Training statistics: ``report()`` from anywhere without a host sync; one collector writes JSONL and TensorBoard.
+
+One naming everywhere (stats.jsonl, TensorBoard, losses.png, the progress bar): ``Loss/...`` is a loss that a
+network minimises (``Loss/G``, ``Loss/D/real``, ``Loss/D/fake``; an autoencoder's ``Loss/recon``, ``Loss/KL``,
+``Loss/total``), ``Logits/...`` a mean raw output of a network (``Logits/D/real``, ``Logits/D/fake``: D's logits
+on reals and on fakes, before any sigmoid). The progress bar shows the same quantities under short names
+(``short_name``): ``G_loss``, ``D_loss_real``, ``D_logit_fake``...
+"""
 
 from __future__ import annotations
 
@@ -86,9 +93,45 @@ class StatsWriter:
             self._tb.close()
 
 
+# Names that runs of earlier versions logged, and what they are called now: D's mean outputs were logged as
+# ``D/real`` and ``D/fake`` though they are logits, and an autoencoder's objective as ``Loss/G``.
+RENAMED = {"D/real": "Logits/D/real", "D/fake": "Logits/D/fake"}
+
+
+def current_names(record: dict) -> dict:
+    """A logged line with today's names, so that old runs plot like new ones."""
+    record = {RENAMED.get(k, k): v for k, v in record.items()}
+    if "Loss/recon" in record and "Loss/G" in record:  # an autoencoder's objective: the VAE's total, the AE's recon
+        total = record.pop("Loss/G")
+        if "Loss/KL" in record:
+            record["Loss/total"] = total
+    return record
+
+
+def short_name(name: str) -> str:
+    """The progress bar's name for a logged quantity: ``Loss/D/real`` -> ``D_loss_real``, ``Loss/recon`` ->
+    ``recon_loss``, ``Logits/D/fake`` -> ``D_logit_fake``; the logged name itself for anything else."""
+    kind, _, rest = name.partition("/")
+    word = {"Loss": "loss", "Logits": "logit"}.get(kind)
+    if word is None or not rest:
+        return name
+    net, _, part = rest.partition("/")
+    return "_".join(p.replace("/", "_") for p in (net, word, part) if p)
+
+
+MIN_LOG_LINES = 20  # a run logs at least this often, so even a short run's loss plot has a shape
+
+
+def log_interval(steps: int, every: int) -> int:
+    """Steps between log lines: ``log.every``, or fewer in a run too short for ``MIN_LOG_LINES`` lines at that
+    spacing (every step below that many steps). Each log line is one device-to-host copy of the statistics,
+    which a short run pays a few dozen times at most."""
+    return max(1, min(every, steps // MIN_LOG_LINES))
+
+
 def read_stats(run_dir: Path) -> list[dict]:
-    """Every logged line; a last line cut short (a kill or a full disk mid-write, or a writer still at it) is
-    left out rather than failing the reader."""
+    """Every logged line, under today's names (``current_names``); a last line cut short (a kill or a full disk
+    mid-write, or a writer still at it) is left out rather than failing the reader."""
     path = Path(run_dir) / "stats.jsonl"
     if not path.exists():
         return []
@@ -98,4 +141,4 @@ def read_stats(run_dir: Path) -> list[dict]:
         records += [json.loads(line) for line in lines[-1:]]
     except ValueError:
         pass
-    return records
+    return [current_names(r) for r in records]

@@ -37,7 +37,7 @@ from gankit.train.lock import RunLock, remove_stale_temp_files
 from gankit.train.feed import make_feed
 from gankit.train.periodic_eval import PeriodicEval
 from gankit.train.report import write_gif, write_loss_plot
-from gankit.train.stats import Stats, StatsWriter
+from gankit.train.stats import Stats, StatsWriter, log_interval, short_name
 
 
 def make_optimizer(cfg: dict, name: str, params) -> torch.optim.Optimizer:
@@ -345,7 +345,8 @@ class Trainer:
     # ----- the loop -----
 
     def fit(self, stop_on_signal: bool = False) -> dict:
-        """Train until ``cfg['steps']``; returns the paths of what was written.
+        """Train until ``cfg['steps']``; returns the paths of what was written (``grid``, ``gif``, ``plot``,
+        ``checkpoint``, ``stats``, ``tensorboard``), each None or absent where nothing was.
 
         With ``stop_on_signal`` (``gankit train``), Ctrl-C or SIGTERM stops at the end of the current step
         with a checkpoint (see ``train.interrupt``), and the result's ``interrupted`` holds the exit code.
@@ -377,6 +378,7 @@ class Trainer:
         periodic_eval = self.periodic_eval
         snap_every = max(1, int(cfg["snapshot.every_kimg"] * 1000))
         ckpt_every = max(1, int(cfg["ckpt.every_kimg"] * 1000))
+        log_every = log_interval(cfg["steps"], cfg["log.every"])  # a short run logs more often: its plot has a shape
         if self.step == 0 and main:
             self.snapshot()
         bar = tqdm(total=cfg["steps"], initial=self.step, disable=not (self.progress_bar and main), unit="step",
@@ -389,7 +391,7 @@ class Trainer:
                     before = self.nimg
                     self.train_step()
                     bar.update(1)
-                    log_step = self.step % cfg["log.every"] == 0 or self.step == cfg["steps"]
+                    log_step = self.step % log_every == 0 or self.step == cfg["steps"]
                     if log_step:
                         now = time.perf_counter()
                         values = self.stats.flush(self.dist.world)
@@ -405,8 +407,8 @@ class Trainer:
                         if bad:  # the same averaged values on every rank: all stop here together
                             others = f" (and {len(bad) - 1} other statistics)" if len(bad) > 1 else ""
                             raise self._non_finite(f"{bad[0]} is {values[bad[0]]}{others}")
-                        bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in values.items()
-                                         if k in ("Loss/G", "Loss/D/real", "Loss/D/fake")})
+                        bar.set_postfix({short_name(k): f"{values[k]:.3g}" for k in self.objective.progress
+                                         if k in values})
                     if main and before // snap_every != self.nimg // snap_every:
                         self.snapshot()
                     if main and periodic_eval.due(before, self.nimg):
@@ -425,14 +427,22 @@ class Trainer:
             if stopped_by:  # quickly: a scheduler's SIGKILL may follow its SIGTERM
                 self.log(f"stopped by {signal.Signals(stopped_by).name} at step {self.step} of {cfg['steps']}, "
                          f"checkpoint written; continue with: gankit train --out {self.run_dir} --resume auto")
-                return {"checkpoint": last_ckpt if main else None,
+                return {"checkpoint": last_ckpt if main else None, **(self._logs() if main else {}),
                         "interrupted": interrupt.exit_code(stopped_by)}
             if not main:
                 return {}
             final = self.snapshot()
             gif = write_gif(self.run_dir, self.run_dir / "progress.gif")
             plot = write_loss_plot(self.run_dir, self.run_dir / "losses.png")
-        return {"grid": final, "gif": gif, "plot": plot, "checkpoint": last_ckpt}
+        return {"grid": final, "gif": gif, "plot": plot, "checkpoint": last_ckpt, **self._logs()}
+
+    def _logs(self) -> dict:
+        """The statistics written so far: none before the first log line (a run stopped that early)."""
+        stats = self.run_dir / "stats.jsonl"
+        if not stats.is_file():
+            return {}
+        tensorboard = self.run_dir / "tensorboard"
+        return {"stats": stats, "tensorboard": tensorboard if tensorboard.is_dir() else None}
 
     def _announce_stop(self, signum: int) -> None:
         where = "the next log step, where the ranks agree" if self.dist.active else "this step"

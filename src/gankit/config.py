@@ -149,7 +149,7 @@ TRAINER_KEYS: dict[str, Key] = {
     "lr.decay": Key("none", one_of("none", "linear", "cosine",
                                    means="every net's rate falls to 0 by the end of the run, or none")),
     "lr.decay_start": Key(0.5, share("the share of the run before the decay starts", open_high=True)),
-    "log.every": Key(50, count()),  # steps between log lines
+    "log.every": Key(50, count()),  # the most steps between log lines; a run logs at least 20 times
     "snapshot.every_kimg": Key(5.0, above(0)),
     "snapshot.grid": Key(64, count(high=4096)),
     "ckpt.every_kimg": Key(25.0, above(0)),

@@ -1,7 +1,7 @@
 """gankit features: train a feature network (a classifier) for metrics in your own domain, and calibrate one.
 
 `train`: the classifier's penultimate layer becomes a feature space for `gankit eval --features
-classifier:DIR`; `fashion-mnist` rebuilds the shipped `fmnist` extractor. It learns to ignore the
+classifier:DIR`; `fashion-mnist` trains a space like the shipped `fmnist` one. It learns to ignore the
 --nuisances (mirroring, a 1-pixel shift, brightness, contrast, resampling through another size, slight
 blur): each batch is augmented twice and the two views' features are pulled together.
 

@@ -195,3 +195,23 @@ def test_resume_falls_back_past_damaged_checkpoints_naming_each_but_not_for_an_e
         p.write_text("")
     with pytest.raises(CheckpointError, match="no checkpoint can be loaded .*00000006.*00000005.*00000004"):
         open_run(recipe=None, data=None, out=str(run), resume="auto", log=lambda s: None, **common)
+
+
+def test_a_checkpoint_from_before_the_width_cap_resumes_with_its_uncapped_networks(tmp_path, small_images):
+    """DCGAN's widths are capped at G.max_width/D.max_width since those keys exist; a checkpoint without them trained
+    uncapped, and its networks must be built so (a capped 128x128 net would not take its weights)."""
+    from gankit.train import checkpoint
+
+    common = dict(recipe="dcgan", data=f"folder:{small_images}", batch=8, progress_bar=False, log=lambda s: None)
+    open_run(steps=1, sets=FAST + TINY_CONV, out=str(tmp_path / "r"), **common).fit()
+    state = checkpoint.load(checkpoint.latest(tmp_path / "r"))
+    for key in ("G.max_width", "D.max_width"):
+        del state["config"][key]
+    torch.save(state, tmp_path / "old.pt")
+    trainer = open_run(recipe=None, data=None, steps=2, resume=str(tmp_path / "old.pt"), out=str(tmp_path / "r2"),
+                       progress_bar=False, log=lambda s: None)
+    try:
+        assert trainer.cfg["G.max_width"] == trainer.cfg["D.max_width"] == 0
+        assert trainer.objective.G.config["max_width"] == trainer.objective.D.config["max_width"] == 0
+    finally:
+        trainer.close()

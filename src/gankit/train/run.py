@@ -49,11 +49,12 @@ def load_data(cfg: dict, download: bool = True):
                          pad_value=cfg["data.pad_value"], strict=cfg["data.strict"], download=download)
 
 
-def _load_at_chosen_size(cfg: dict, log: Callable[[str], None]):
-    """Load data given no ``data.resolution``: an image folder at a size chosen from its images, then the networks'
-    nearest size; each choice is said, and recorded in ``cfg`` (the run's config.json), so that a resume, eval or
-    export reads the data at the size the run trained at, whatever files are added to the folder later."""
-    chosen, note = datasets.chosen_resolution(cfg["data"], cfg["data.size_policy"])
+def _load_at_chosen_size(cfg: dict, log: Callable[[str], None], new_run: bool = True):
+    """Load data given no ``data.resolution``: for a new run, an image folder at a size chosen from its images; then
+    the networks' nearest size. Each choice is said, and recorded in ``cfg`` (the run's config.json), so that a
+    resume, eval or export reads the data at the size the run trained at, whatever files the folder gains later.
+    A run resumed with 0 recorded trained before sizes were chosen: at the folder's own size, as it is read again."""
+    chosen, note = datasets.chosen_resolution(cfg["data"], cfg["data.size_policy"]) if new_run else (None, "")
     if chosen:
         cfg["data.resolution"] = chosen
         log(note)
@@ -189,7 +190,7 @@ def _build(state, held, hold, run_dir, path, *, recipe, data, sets, steps, kimg,
                                   f"recipe); refusing to write into it")
         check_writable(run_dir)
         hold(run_dir)
-    dataset = _load_at_chosen_size(cfg, log) if not cfg["data.resolution"] else load_data(cfg)
+    dataset = _load_at_chosen_size(cfg, log, new_run=state is None) if not cfg["data.resolution"] else load_data(cfg)
     if isinstance(dataset, datasets.ImageData):
         for line in dataset.skipped_report("--set data.strict=true"):
             log(line)

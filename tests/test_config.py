@@ -187,7 +187,7 @@ def test_sizes_have_upper_bounds(item):
 
 
 def test_a_network_too_large_to_train_is_refused_before_it_is_built():
-    cfg = apply_flags(default_config("dcgan", "fashion-mnist"), ["G.width=4096"])
+    cfg = apply_flags(default_config("dcgan", "fashion-mnist"), ["G.width=4096", "G.max_width=0"])  # 0: uncapped
     with pytest.raises(ConfigError, match=r"^G network dcgan-g: 4.5e\+10 parameters .* lower G.width or z_dim$"):
         recipes.get("dcgan").build(cfg, DataInfo("image", (1, 64, 64)))
 

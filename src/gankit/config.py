@@ -21,6 +21,8 @@ MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid
 # Keys newer than some checkpoints, whose defaults do what gankit did before them:
 # a checkpoint without them resumes with the default.
 NEUTRAL_WHEN_ABSENT = {"lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "reuse_fakes"}
+# Keys newer than some checkpoints, by the value those checkpoints trained with (where that is not the default).
+VALUE_WHEN_ABSENT = {"G.max_width": 0, "D.max_width": 0}  # before the width cap: none
 
 # Schedules that follow the share of the run done, by key and the value that turns them off: while one
 # is on, a resume with another --steps would move it mid-run.

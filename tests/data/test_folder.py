@@ -438,3 +438,34 @@ def test_an_image_in_pillows_warning_range_loads_without_a_raw_warning(tmp_path,
         data = load_folder(tmp_path, resolution=16)
     assert data.images.shape == (1, 1, 16, 16) and not data.skipped
     assert [w for w in shown_warnings if issubclass(w.category, Image.DecompressionBombWarning)] == []
+
+
+def _sized(folder: Path, sizes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (width, height) in enumerate(sizes):
+        Image.new("RGB", (width, height), (i * 20 % 256, 90, 160)).save(folder / f"{i:02d}.jpg", quality=50)
+    return folder
+
+
+def test_a_folder_of_mixed_sizes_trains_at_the_medians_power_of_two_at_most_64(tmp_path):
+    from gankit.data.folder import choose_resolution
+
+    mixed = _sized(tmp_path / "mixed", [(s, s * 3 // 4) for s in (20, 30, 45, 60, 80, 100, 120, 150, 180, 220, 260, 300)])
+    size, line = choose_resolution(mixed)
+    assert size == 64  # the median longer side is 110: capped, not the 300 of the largest
+    assert "20 to 300 px" in line and "64x64" in line and "data.resolution" in line
+    small = _sized(tmp_path / "small", [(s, s) for s in (10, 18, 20, 22, 40)])
+    assert choose_resolution(small)[0] == 16  # median 20: the nearest power of two
+    crop = _sized(tmp_path / "crop", [(300, 30), (200, 30), (250, 34)])
+    assert choose_resolution(crop, "crop")[0] == 32  # crop scales the shorter sides
+    assert choose_resolution(crop, "pad")[0] == 64
+
+
+def test_a_folder_of_one_size_keeps_it_up_to_64_and_a_bad_file_is_left_to_the_loader(tmp_path):
+    from gankit.data.folder import choose_resolution
+
+    same = _sized(tmp_path / "same", [(28, 28)] * 3)
+    (same / "notes.txt").write_text("not an image")
+    assert choose_resolution(same)[0] == 28
+    assert choose_resolution(_sized(tmp_path / "big", [(256, 256)] * 2))[0] == 64
+    assert choose_resolution(_sized(tmp_path / "none", []))[0] is None

@@ -90,3 +90,26 @@ def test_mlp_for_points_and_images():
 def test_unknown_arguments_are_refused():
     with pytest.raises(ValueError, match="depth"):
         nets.build("dcgan-g", depth=3)
+
+
+@pytest.mark.parametrize("recipe", ["dcgan", "ae"])
+def test_widths_are_capped_above_64_pixels_and_unchanged_at_28_32_64(recipe):
+    """Uncapped, widths double per level: a 256x256 G's 4x4 layer had 4096 channels and 185M parameters."""
+    from gankit.recipes.adversarial import build_net
+    from gankit.recipes.base import DataInfo
+    from gankit.train.run import default_config
+
+    cfg = default_config(recipe, "x")
+    roles = ["G", "D"] if recipe == "dcgan" else ["G"]
+
+    def widest(resolution, role, **changed):
+        with torch.device("meta"):
+            net = build_net({**cfg, **changed}, role, DataInfo("image", (3, resolution, resolution)))
+        return max(max(m.weight.shape[:2]) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
+
+    for role in roles:
+        assert widest(256, role) <= 1024
+        assert widest(256, role, **{f"{role}.max_width": 512}) == 512  # PGGAN's and StyleGAN's cap, on request
+        assert widest(256, role, **{f"{role}.max_width": 0}) > 1024  # 0: the uncapped widths, as before the cap
+        for resolution in (28, 32, 64):  # the defaults' models, and their checkpoints, are what they were
+            assert widest(resolution, role) == widest(resolution, role, **{f"{role}.max_width": 0})

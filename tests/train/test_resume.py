@@ -196,3 +196,48 @@ def test_resume_falls_back_past_damaged_checkpoints_naming_each_but_not_for_an_e
         p.write_text("")
     with pytest.raises(CheckpointError, match="no checkpoint can be loaded .*00000006.*00000005.*00000004"):
         open_run(recipe=None, data=None, out=str(run), resume="auto", log=lambda s: None, **common)
+
+
+def test_a_checkpoint_from_before_the_width_cap_resumes_with_its_uncapped_networks(tmp_path, small_images):
+    """DCGAN's widths are capped at G.max_width/D.max_width since those keys exist; a checkpoint without them trained
+    uncapped, and its networks must be built so (a capped 128x128 net would not take its weights)."""
+    from gankit.train import checkpoint
+
+    common = dict(recipe="dcgan", data=f"folder:{small_images}", batch=8, progress_bar=False, log=lambda s: None)
+    open_run(steps=1, sets=FAST + TINY_CONV, out=str(tmp_path / "r"), **common).fit()
+    state = checkpoint.load(checkpoint.latest(tmp_path / "r"))
+    for key in ("G.max_width", "D.max_width"):
+        del state["config"][key]
+    torch.save(state, tmp_path / "old.pt")
+    trainer = open_run(recipe=None, data=None, steps=2, resume=str(tmp_path / "old.pt"), out=str(tmp_path / "r2"),
+                       progress_bar=False, log=lambda s: None)
+    try:
+        assert trainer.cfg["G.max_width"] == trainer.cfg["D.max_width"] == 0
+        assert trainer.objective.G.config["max_width"] == trainer.objective.D.config["max_width"] == 0
+    finally:
+        trainer.close()
+
+
+def test_a_folder_run_from_before_sizes_were_chosen_resumes_at_the_folders_own_size(tmp_path):
+    """Without data.resolution such a run trained at its largest image's size; a resume must read the folder so
+    again, not at the size chosen for new runs."""
+    from PIL import Image
+
+    from gankit.train import checkpoint
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, side in enumerate((60, 80, 100, 96, 90, 70, 100, 85)):
+        Image.new("L", (side, side), 30 * i).save(folder / f"{i}.png")
+    common = dict(batch=4, progress_bar=False, log=lambda s: None)
+    open_run(recipe="dcgan", data=f"folder:{folder}", steps=1, sets=FAST + TINY_CONV + ["data.resolution=100"],
+             out=str(tmp_path / "r"), **common).fit()
+    state = checkpoint.load(checkpoint.latest(tmp_path / "r"))
+    state["config"]["data.resolution"] = 0  # as written before: the folder's own size, the largest image's
+    torch.save(state, tmp_path / "old.pt")
+    trainer = open_run(recipe=None, data=None, steps=2, resume=str(tmp_path / "old.pt"), out=str(tmp_path / "r2"),
+                       **common)
+    try:
+        assert trainer.feed.info.resolution == 100 and trainer.cfg["data.resolution"] == 0
+    finally:
+        trainer.close()

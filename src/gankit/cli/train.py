@@ -58,9 +58,7 @@ def run(args) -> int:
         trainer = open_run(recipe=args.recipe, data=args.data, sets=sets, steps=args.steps, kimg=args.kimg,
                            batch=args.batch, seed=args.seed, out=args.out, resume=args.resume, device=args.device,
                            progress_bar=not args.no_progress, log=log, dist=dist, torch_device=device)
-        ranks = f", {dist.world} processes" if dist.active else ""
-        log(f"training {trainer.cfg['recipe']} on {trainer.cfg['data']} for {trainer.cfg['steps']} steps "
-            f"(batch {trainer.cfg['batch']}{ranks}) on {trainer.device} into {trainer.run_dir}")
+        log(start_line(trainer, dist))
         try:
             out = trainer.fit(stop_on_signal=True)
         except NonFiniteError as e:  # every rank sees it at the same step
@@ -75,6 +73,18 @@ def run(args) -> int:
             trainer.close()  # after an error before fit; a no-op after it
         distributed.shutdown()  # after an error; a no-op once the group is left
     return out.get("interrupted", 0)  # 130 after Ctrl-C, as the shell reports a stopped command
+
+
+def start_line(trainer, dist) -> str:
+    """What is trained on what, at which size, for how long, where, and how big its networks and checkpoints are."""
+    from gankit.train import footprint
+
+    info, cfg = trainer.feed.info, trainer.cfg
+    shape = (f" at {info.resolution}x{info.resolution} ({info.channels} channel{'s' * (info.channels != 1)})"
+             if info.kind == "image" else "")
+    ranks = f", {dist.world} processes" if dist.active else ""
+    return (f"training {cfg['recipe']} on {cfg['data']}{shape} for {cfg['steps']} steps (batch {cfg['batch']}{ranks}) "
+            f"on {trainer.device} into {trainer.run_dir}; {footprint.summary(trainer)}")
 
 
 def print_outputs(run_dir, out: dict) -> None:

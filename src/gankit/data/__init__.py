@@ -7,7 +7,7 @@ import os
 from gankit.data.base import DataError, ImageData
 from gankit.data.mixtures import MIXTURES, Mixture
 
-__all__ = ["DataError", "ImageData", "Mixture", "load", "describe_specs", "source_key"]
+__all__ = ["DataError", "ImageData", "Mixture", "chosen_resolution", "load", "describe_specs", "source_key"]
 
 
 def describe_specs() -> str:
@@ -48,6 +48,19 @@ def load(spec: str, *, resolution: int | None = None, size_policy: str = "pad", 
 
     return load_folder(path, resolution=resolution, size_policy=size_policy, channels=channels,
                        canvas=canvas, pad_value=pad_value, strict=strict)
+
+
+def chosen_resolution(spec: str, size_policy: str = "pad") -> tuple[int | None, str]:
+    """The size to train ``spec`` at when no resolution is given, and the line that says why: an image folder's is
+    chosen from its images (see ``folder.choose_resolution``); None for data of a fixed size (Fashion-MNIST keeps 28)."""
+    if spec in MIXTURES or spec.startswith("fashion-mnist"):
+        return None, ""
+    path = spec[len("folder:"):] if spec.startswith("folder:") else spec
+    if not os.path.isdir(path):
+        return None, ""  # the loader names what is wrong with it
+    from gankit.data.folder import choose_resolution
+
+    return choose_resolution(path, size_policy)
 
 
 def _resize(data: ImageData, resolution: int) -> ImageData:

@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from gankit.nets.dcgan import DCGANGenerator, FourOrMore, downsampling_layers
+from gankit.nets.dcgan import MAX_WIDTH, DCGANGenerator, FourOrMore, downsampling_layers
 from gankit.nets.init import dcgan_init
 from gankit.nets.mlp import _stack
 from gankit.nets.registry import register
@@ -51,7 +51,7 @@ class ConvAutoencoder(FourOrMore, Autoencoder):
     """
 
     def __init__(self, z_dim: int = 16, img_resolution: int = 28, img_channels: int = 1, width: int = 32,
-                 max_width: int | None = None, norm: str = "batch", variational: bool = False):
+                 max_width: int | None = MAX_WIDTH, norm: str = "batch", variational: bool = False):
         super().__init__()
         self.z_dim, self.variational, self.squash = z_dim, variational, True
         layers, in_ch = downsampling_layers(img_resolution, img_channels, width, max_width, norm)

@@ -9,6 +9,11 @@ Sizes that are not 4 * 2^k are reached by halving with rounding up from the targ
 (100 -> 50 -> 25 -> 13 -> 7 -> 4; 28 -> 14 -> 7 -> 4): a step that lands on an odd size uses
 a 3x3 kernel, an even one the paper's 4x4 kernel. Where halving would pass below 4 (40 -> 20 ->
 10 -> 5), the last step goes from 4 to 5 or 6 with a stride-1 kernel of 2 or 3.
+
+Widths double per level towards 4x4 up to ``max_width`` (default 1024, the paper's widest layer), as
+PGGAN and StyleGAN cap theirs (at 512): uncapped, a 256x256 model's 4x4 layer would have 4096
+channels and some 185M parameters in G alone. The cap binds only above 64x64 at the default width
+64, so the models at 28, 32 and 64 pixels are the paper's.
 """
 
 from __future__ import annotations
@@ -41,11 +46,15 @@ def step_shape(small: int, big: int) -> tuple[int, int, int]:
     return big - small + 1, 1, 0  # 4 -> 5 or 6
 
 
+MAX_WIDTH = 1024  # the most channels of any layer, unless a net is built with another max_width (0/None: no cap)
+
+
 def level_widths(resolution: int, width: int, max_width: int | None) -> list[int]:
-    """Channels at each size of ``size_chain``: ``width * 2^(levels - i)``, 4x4 widest."""
+    """Channels at each size of ``size_chain``: ``width * 2^(levels - i)``, 4x4 widest, at most ``max_width``
+    (or ``width``, when that is wider: the cap never narrows the layer at the image's size)."""
     n = len(size_chain(resolution)) - 1
     widths = [width * 2 ** (n - i) for i in range(n + 1)]
-    return [min(w, max_width) if max_width else w for w in widths]
+    return [min(w, max(max_width, width)) if max_width else w for w in widths]
 
 
 def downsampling_layers(resolution: int, channels: int, width: int, max_width: int | None,
@@ -94,7 +103,7 @@ class FourOrMore:
 @register("dcgan-g")
 class DCGANGenerator(FourOrMore, nn.Module):
     def __init__(self, z_dim: int = 100, img_resolution: int = 64, img_channels: int = 3, width: int = 64,
-                 max_width: int | None = None, norm: str = "batch", c_dim: int = 0):
+                 max_width: int | None = MAX_WIDTH, norm: str = "batch", c_dim: int = 0):
         super().__init__()
         self.z_dim, self.c_dim = z_dim, c_dim
         sizes = size_chain(img_resolution)
@@ -127,7 +136,7 @@ class DCGANGenerator(FourOrMore, nn.Module):
 @register("dcgan-d")
 class DCGANDiscriminator(FourOrMore, nn.Module):
     def __init__(self, img_resolution: int = 64, img_channels: int = 3, width: int = 64,
-                 max_width: int | None = None, norm: str = "batch", c_dim: int = 0, aux_classes: int = 0,
+                 max_width: int | None = MAX_WIDTH, norm: str = "batch", c_dim: int = 0, aux_classes: int = 0,
                  minibatch_std: bool = False, minibatch_disc: int = 0):
         super().__init__()
         self.c_dim = c_dim

@@ -8,6 +8,7 @@ from torch import nn
 
 from gankit import losses, nets
 from gankit.config import ConfigError, Key, Range, above, at_least, count, one_of, share
+from gankit.nets.dcgan import MAX_WIDTH
 from gankit.recipes.base import ROLE_KEYS, DataInfo, Objective, Phase, StepContext
 from gankit.regularizers import clip_weights, gradient_penalty, r1_penalty
 from gankit.regularizers.augment import OPS, AdaptiveP, augment, parse_policy
@@ -335,7 +336,7 @@ def preset(*, loss: str, arch: str, opt: dict, batch: int = 64, n_critic: int = 
     """The full default config of an adversarial preset (every key can be changed with --set)."""
     # Every preset carries the arguments of both network families, so --set G.arch=... can switch
     # family (and convolutional presets size their MLP on 2-D points with ``hidden``).
-    net_defaults = {"hidden": [256, 256, 256], "width": 64, "norm": "batch"}
+    net_defaults = {"hidden": [256, 256, 256], "width": 64, "max_width": MAX_WIDTH, "norm": "batch"}
     d_defaults = {"minibatch_std": False, "minibatch_disc": 0}  # D-only: minibatch layers against collapse
     cfg = {"loss": loss, "n_critic": n_critic, "clip": clip, "gp": gp, "batch": batch, "steps": steps,
            **TRICK_DEFAULTS}

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from gankit.config import ConfigError, Key, at_least, one_of
+from gankit.nets.dcgan import MAX_WIDTH
 from gankit.recipes.adversarial import adam, build_net, families, net_arch
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
 
@@ -107,7 +108,7 @@ def vae(cfg: dict, info: DataInfo) -> Autoencoding:
 def defaults(arch: str = "dcgan", z_dim: int = 16, beta: float | None = None) -> dict:
     """The full default config (every key can be changed with --set); ``beta`` only for the VAE."""
     cfg = {"recon": KEYS["recon"].default, "z_dim": z_dim, "batch": 128, "steps": 5000,
-           "G.arch": arch, "G.width": 32, "G.norm": "batch", "G.hidden": [512, 256],
+           "G.arch": arch, "G.width": 32, "G.max_width": MAX_WIDTH, "G.norm": "batch", "G.hidden": [512, 256],
            **{f"G.{k}": v for k, v in adam(1e-3, (0.9, 0.999)).items()}}
     if beta is not None:
         cfg["beta"] = beta

@@ -29,6 +29,7 @@ NET_RULES: dict[str, Range] = {
     "?.lr": at_least(0, "a learning rate; 0 freezes the net"),
     "?.betas": Range(0.0, 1.0, open_high=True, length=2, means="Adam's two decay rates"),
     "?.width": count(1, "channels of the first or last convolution", high=4096),
+    "?.max_width": count(0, "the most channels of any convolution (widths double towards 4x4); 0 = no cap", high=2 ** 16),
     "?.hidden": count(1, "units per hidden layer", high=2 ** 16),
     "?.norm": one_of(*NORMS),
     "?.minibatch_disc": count(0, "minibatch discrimination features; 0 = off", high=4096),

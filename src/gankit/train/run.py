@@ -10,10 +10,10 @@ from typing import Callable
 
 from gankit import data as datasets
 from gankit import recipes
-from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TIED_TO_RUN_LENGTH, TRAINER_DEFAULTS, ConfigError,
-                           RangeError, apply_overrides, as_text, changed_keys)
+from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TIED_TO_RUN_LENGTH, TRAINER_DEFAULTS, VALUE_WHEN_ABSENT,
+                           ConfigError, RangeError, apply_overrides, as_text, changed_keys)
 from gankit.atomic import check_writable
-from gankit.train import checkpoint, distributed
+from gankit.train import checkpoint, distributed, footprint
 from gankit.train.lock import LOCK_NAME, TEMP_PATTERN, RunLock, remove_stale_temp_files
 from gankit.train.trainer import Trainer, resolve_device
 
@@ -47,6 +47,24 @@ def load_data(cfg: dict, download: bool = True):
     return datasets.load(cfg["data"], resolution=cfg["data.resolution"] or None, size_policy=cfg["data.size_policy"],
                          channels=cfg["data.channels"] or None, canvas=cfg["data.canvas"] or None,
                          pad_value=cfg["data.pad_value"], strict=cfg["data.strict"], download=download)
+
+
+def _load_at_chosen_size(cfg: dict, log: Callable[[str], None], new_run: bool = True):
+    """Load data given no ``data.resolution``: for a new run, an image folder at a size chosen from its images; then
+    the networks' nearest size. Each choice is said, and recorded in ``cfg`` (the run's config.json), so that a
+    resume, eval or export reads the data at the size the run trained at, whatever files the folder gains later.
+    A run resumed with 0 recorded trained before sizes were chosen: at the folder's own size, as it is read again."""
+    chosen, note = datasets.chosen_resolution(cfg["data"], cfg["data.size_policy"]) if new_run else (None, "")
+    if chosen:
+        cfg["data.resolution"] = chosen
+        log(note)
+    dataset = load_data(cfg)
+    if isinstance(dataset, datasets.ImageData):
+        resolution, note = recipes.fit_resolution(cfg, dataset.resolution)
+        if note:
+            cfg["data.resolution"], dataset = resolution, load_data({**cfg, "data.resolution": resolution})
+            log(note)
+    return dataset
 
 
 def slug(text: str) -> str:
@@ -133,7 +151,8 @@ def _build(state, held, hold, run_dir, path, *, recipe, data, sets, steps, kimg,
                               f"of gankit does not have; known recipes: {', '.join(recipes.RECIPES)}")
     if state is not None:
         defaults = default_config(state["config"]["recipe"], state["config"]["data"])
-        old = {**{k: defaults[k] for k in NEUTRAL_WHEN_ABSENT if k in defaults}, **state["config"]}
+        old = {**{k: defaults[k] for k in NEUTRAL_WHEN_ABSENT if k in defaults},
+               **{k: v for k, v in VALUE_WHEN_ABSENT.items() if k in defaults}, **state["config"]}
         for flag, given, key in (("--recipe", recipe, "recipe"), ("--data", data, "data")):
             if given is not None and given != old[key]:
                 raise ConfigError(f"{flag} {given}: the checkpoint was trained with {old[key]!r}; "
@@ -171,17 +190,13 @@ def _build(state, held, hold, run_dir, path, *, recipe, data, sets, steps, kimg,
                                   f"recipe); refusing to write into it")
         check_writable(run_dir)
         hold(run_dir)
-    dataset = load_data(cfg)
-    if isinstance(dataset, datasets.ImageData) and not cfg["data.resolution"]:  # the nets' nearest size, said
-        resolution, note = recipes.fit_resolution(cfg, dataset.resolution)
-        if note:
-            cfg["data.resolution"], dataset = resolution, load_data({**cfg, "data.resolution": resolution})
-            log(note)
+    dataset = _load_at_chosen_size(cfg, log, new_run=state is None) if not cfg["data.resolution"] else load_data(cfg)
     if isinstance(dataset, datasets.ImageData):
         for line in dataset.skipped_report("--set data.strict=true"):
             log(line)
     trainer = Trainer(cfg, dataset, run_dir, device=torch_device or resolve_device(device), progress_bar=progress_bar,
                       log=log, callbacks=callbacks, dist=dist, lock=held[0] if held else None)
+    footprint.check_fits(trainer)  # before the first step, and before a checkpoint's states are loaded
     if state is not None:
         try:
             trainer.load_state_dict(state)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from gankit import model_folder, nets
 from gankit.data import ImageData
 from gankit.nuisances import randomize
+from gankit.progress import bar
 
 CAS_NUISANCES = ("flip", "shift")  # the light augmentation of CAS classifiers and train_classifier's default
 
@@ -145,6 +146,7 @@ def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs:
     epochs = math.ceil(total_steps / steps_per_epoch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps)
     images, labels = train.images.to(device), train.labels.to(device)
+    shown = bar(total_steps, "training classifier", unit="step")
     for epoch in range(epochs):
         model.train()
         perm = torch.randperm(len(train), generator=g).to(device)
@@ -163,11 +165,13 @@ def train_classifier(train: ImageData, test: ImageData | None = None, *, epochs:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            shown.update(1)
             sched.step()
             total += loss.item()
         acc = accuracy(model, test, device=device) if test is not None else None
         log(f"epoch {epoch + 1}/{epochs}: loss {total / this_epoch:.4f}"
             + (f", test accuracy {acc:.4f}" if acc is not None else "") + f" ({time.perf_counter() - start:.0f} s)")
+    shown.close()
     return model.eval(), (accuracy(model, test, device=device) if test is not None else None)
 
 

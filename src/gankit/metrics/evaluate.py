@@ -24,6 +24,7 @@ from gankit.metrics.kid import kernel_inception_distance
 from gankit.metrics.modes import count_modes
 from gankit.metrics.prdc import K_DC, K_PR, prdc
 from gankit.atomic import save_npy, write_file
+from gankit.progress import bar
 
 IMAGE_METRICS = ("fd", "kid", "pr", "dc", "is", "cacc", "cas")
 DEFAULT_IMAGE_METRICS = ("fd", "kid", "pr", "dc")
@@ -66,9 +67,11 @@ def generate(G, z_dim: int, n: int, seed: int, batch: int = 500, device="cpu"):
     c_dim = getattr(G, "c_dim", 0)
     labels = torch.randint(c_dim, (n,), generator=g) if c_dim else None
     out = []
-    for i in range(0, n, batch):
-        z = torch.randn(min(batch, n - i), z_dim, generator=g).to(device)
-        out.append((G(z, labels[i:i + batch].to(device)) if c_dim else G(z)).float().cpu())
+    with bar(n, "generating") as shown:
+        for i in range(0, n, batch):
+            z = torch.randn(min(batch, n - i), z_dim, generator=g).to(device)
+            out.append((G(z, labels[i:i + batch].to(device)) if c_dim else G(z)).float().cpu())
+            shown.update(len(z))
     return torch.cat(out), labels
 
 

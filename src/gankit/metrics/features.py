@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from gankit.classify import load_classifier
+from gankit.progress import bar
 
 SHIPPED = Path(__file__).resolve().parent / "weights"
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -69,7 +70,12 @@ class Extractor:
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
-        return torch.cat([self.fn(self._fit(images[i:i + batch])).float().cpu() for i in range(0, len(images), batch)])
+        out = []
+        with bar(len(images), f"{self.name} features") as shown:
+            for i in range(0, len(images), batch):
+                out.append(self.fn(self._fit(images[i:i + batch])).float().cpu())
+                shown.update(len(out[-1]))
+        return torch.cat(out)
 
     def _fit(self, x: torch.Tensor) -> torch.Tensor:
         return prepare(x, self.channels, self.resolution)

@@ -16,6 +16,7 @@ import torch
 
 from gankit.classify import Domain, to_float
 from gankit.sampling import generate, to_uint8, truncate
+from gankit.progress import bar
 from gankit.synthetic import SyntheticError
 
 
@@ -94,6 +95,7 @@ def _labelled(G, z_dim, quota, class_names, k, labeller, min_confidence, seed, t
     # draws allowed and made: per class asked for (conditional), or one pool (unconditional: classes as they come)
     budget = [max_tries * q for q in quota] if k else [max_tries * sum(quota)]
     drawn = [0] * len(budget)
+    shown = bar(sum(quota), "images kept")
     while True:
         short = [c for c, q in enumerate(quota) if have[c] < q]
         if k:
@@ -127,6 +129,8 @@ def _labelled(G, z_dim, quota, class_names, k, labeller, min_confidence, seed, t
                 if len(pick):
                     kept[cls].append((images[pick], z[pick], None if conf is None else conf[pick]))
                     have[cls] += len(pick)
+                    shown.update(len(pick))
+    shown.close()
     parts = [(c, part) for c, per in enumerate(kept) for part in per]
     if not parts:
         raise SyntheticError(f"no image kept of {sum(drawn):,} drawn: the labeller ({labeller.name}) agreed with "

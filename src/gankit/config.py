@@ -200,6 +200,13 @@ def check_ranges(cfg: dict, ranges: dict[str, Range]) -> None:
             rule.refuse(f"--{key} {shown}" if key in SHORTCUT_FLAGS else f"--set {key}={shown}", value, key)
 
 
+def did_you_mean(word: str, known, n: int = 3) -> str:
+    """``; did you mean X?`` naming the ``known`` words closest to a misspelt ``word`` (a key, recipe, dataset or
+    command), or "" when none is close: one spelling check for every name a user types."""
+    near = difflib.get_close_matches(word, list(known), n=n)
+    return f"; did you mean {', '.join(near)}?" if near else ""
+
+
 def one_line(error: BaseException, limit: int = 300) -> str:
     """An error's text on one line, cut to ``limit`` characters (load_state_dict lists a mismatch per line)."""
     text = " ".join(str(error).split())
@@ -240,8 +247,7 @@ def apply_overrides(cfg: dict, items: list[str]) -> dict:
         key, raw = item.split("=", 1)
         key = key.strip()
         if key not in out:
-            near = difflib.get_close_matches(key, list(out), n=3)
-            hint = f"; did you mean {', '.join(near)}?" if near else "; `gankit recipes --show NAME` lists the keys"
+            hint = did_you_mean(key, out) or "; `gankit recipes --show NAME` lists the keys"
             raise ConfigError(f"--set {key}: unknown key{hint}")
         try:
             out[key] = parse_value(raw, out[key])

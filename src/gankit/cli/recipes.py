@@ -20,6 +20,9 @@ def run(args) -> int:
     from gankit.config import ConfigError, as_text, range_of
 
     if args.show:
+        problem = recipes.name_problem(args.show, "--show")
+        if problem:
+            raise ConfigError(problem)
         from gankit.train.run import default_config
 
         try:
@@ -40,7 +43,8 @@ def run(args) -> int:
         print(f"\n  networks on images: {', '.join(f'{role} {arch}' for role, arch in arches.items())}; "
               f"another <role>.arch reads that network's keys")
         return 0
-    width = max(len(n) for n in recipes.RECIPES)
-    for r in recipes.RECIPES.values():
-        print(f"{r.name:<{width}}  {r.summary}\n{'':<{width}}  paper: {r.paper}")
+    listing = recipes.listing()  # builds no recipe: the list is shown without importing torch
+    width = max(map(len, listing))
+    for name, about in listing.items():
+        print(f"{name:<{width}}  {about.summary}\n{'':<{width}}  paper: {about.paper}")
     return 0

@@ -58,3 +58,11 @@ def test_every_user_error_is_named_by_the_module_that_defines_it(module, name):
     """The CLI looks an error class up in its module only once imported; a class moved elsewhere is found here."""
     cls = getattr(importlib.import_module(module), name)
     assert issubclass(cls, Exception) and cls.__module__ == module
+
+
+def test_the_light_list_of_recipes_names_every_recipe_built():
+    from gankit import recipes
+
+    assert list(recipes.ABOUT) == list(recipes.RECIPES)
+    assert all((r.summary, r.paper) == (recipes.ABOUT[n].summary, recipes.ABOUT[n].paper)
+               for n, r in recipes.RECIPES.items())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gankit.config import TRAINER_RANGES, ConfigError, check_ranges, did_you_mean
+from gankit.config import TRAINER_KEYS, TRAINER_RANGES, ConfigError, Key, check_ranges, did_you_mean
 
 if TYPE_CHECKING:
     from gankit.recipes.base import Recipe
@@ -118,6 +118,13 @@ def rules(recipe: Recipe) -> dict:
     return {**TRAINER_RANGES, **NET_RULES, **recipe.ranges}
 
 
+def keys(recipe: Recipe) -> dict[str, Key]:
+    """Every key ``recipe`` may read, declared: the trainer's, its networks' (``?.name`` patterns) and its own."""
+    from gankit.recipes.base import NET_KEYS
+
+    return {**TRAINER_KEYS, **NET_KEYS, **recipe.keys}
+
+
 def data_kind(spec: str) -> str:
     """``points`` for a 2-D mixture, else ``image``: known from ``--data`` before any data is read."""
     from gankit.data import MIXTURES
@@ -183,11 +190,11 @@ def _register_builtins() -> None:
     def recipe(name: str, *args) -> Recipe:
         return register(Recipe(name, ABOUT[name].summary, ABOUT[name].paper, *args))
 
-    def adversarial(name: str, objective=Adversarial, extra: dict | None = None, ranges: dict | None = None,
+    def adversarial(name: str, objective=Adversarial, extra: dict | None = None, keys: dict | None = None,
                     networks=adversarial_recipe.networks, **preset_args) -> Recipe:
         """A preset of the adversarial recipe (see ``recipes.adversarial.preset``)."""
         return recipe(name, {**preset(**preset_args), **(extra or {})}, objective,
-                      ranges or adversarial_recipe.RANGES, networks)
+                      keys or adversarial_recipe.KEYS, networks)
 
     adversarial("gan", loss="minimax", arch="mlp", opt=adam(2e-4))
     adversarial("nsgan", loss="nonsaturating", arch="mlp", opt=adam(2e-4))
@@ -198,16 +205,16 @@ def _register_builtins() -> None:
                 D={"norm": "layer"})
     adversarial("cgan", loss="nonsaturating", arch="mlp", opt=adam(2e-4), **{"cond.mode": "input"})
     adversarial("acgan", loss="nonsaturating", arch="dcgan", opt=adam(2e-4), **{"cond.mode": "aux"})
-    adversarial("unrolled", objective=Unrolled, extra=unrolled.DEFAULTS, ranges=unrolled.RANGES,
+    adversarial("unrolled", objective=Unrolled, extra=unrolled.DEFAULTS, keys=unrolled.ALL_KEYS,
                 loss="nonsaturating", arch="mlp", opt=adam(1e-4))
     adversarial("sngan", loss="hinge", arch="resnet", opt=adam(2e-4, (0.0, 0.9)), n_critic=5, extra={"z_dim": 128})
     adversarial("hinge", loss="hinge", arch="dcgan", opt=adam(2e-4))
     adversarial("controlgan", objective=ControlGAN, extra={**CONTROLGAN_DEFAULTS, "D.lr": 8e-4},
-                ranges=controlgan.RANGES, networks=controlgan.networks, loss="wasserstein", arch="dcgan",
+                keys=controlgan.ALL_KEYS, networks=controlgan.networks, loss="wasserstein", arch="dcgan",
                 opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
-    recipe("ae", autoencoder.defaults(), autoencoder.ae, autoencoder.RANGES, autoencoder.networks)
-    recipe("vae", autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.RANGES, autoencoder.networks)
+    recipe("ae", autoencoder.defaults(), autoencoder.ae, autoencoder.KEYS, autoencoder.networks)
+    recipe("vae", autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.KEYS, autoencoder.networks)
 
 
 __all__ = ["ABOUT", "RECIPES", "DataInfo", "Objective", "Phase", "Recipe", "check_config", "data_kind", "fit_resolution",
-           "get", "listing", "name_problem", "register", "rules"]
+           "get", "keys", "listing", "name_problem", "register", "rules"]

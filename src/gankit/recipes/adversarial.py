@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit import losses, nets
-from gankit.config import ConfigError, Key, Range, above, at_least, count, one_of, share
+from gankit.config import ConfigError, Key, above, at_least, count, one_of, share
 from gankit.recipes.base import ROLE_KEYS, DataInfo, Objective, Phase, StepContext
 from gankit.regularizers import clip_weights, gradient_penalty, r1_penalty
 from gankit.regularizers.augment import OPS, AdaptiveP, augment, parse_policy

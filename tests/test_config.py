@@ -207,3 +207,11 @@ def test_show_lists_only_the_keys_the_recipe_reads(capsys):
     keys = {line.split("=")[0].strip() for line in capsys.readouterr().out.splitlines() if "=" in line[:40]}
     assert {"G.width", "D.width", "n_critic", "z_dim", "G.betas"} <= keys
     assert not keys & {"G.norm", "G.hidden", "D.hidden", "D.minibatch_std", "D.minibatch_disc"}
+
+
+def test_every_declared_key_says_what_it_does():
+    from gankit.config import TRAINER_KEYS
+    from gankit.recipes.base import NET_KEYS
+
+    declared = {**TRAINER_KEYS, **NET_KEYS, **{k: key for r in recipes.RECIPES.values() for k, key in r.keys.items()}}
+    assert [k for k, key in declared.items() if not key.about.strip()] == []

@@ -122,16 +122,27 @@ SEED = Range(-2**63, 2**63 - 1, whole=True)
 
 @dataclass(frozen=True)
 class Key:
-    """A config key, declared once: its default (whose type ``--set`` parses values to) and the values it takes.
+    """A config key, declared once: its default (whose type ``--set`` parses values to), the values it takes and
+    what it does, in one line (``gankit recipes --show`` prints it beside the values).
 
     Which code reads a key follows from where it is declared: the trainer reads ``TRAINER_KEYS``, a recipe
-    the keys it declares (``Recipe.ranges``), and a network the ``<role>.<argument>`` keys its constructor
-    takes (``recipes.base.NET_RULES`` holds their values), so ``recipes.check_config`` can refuse a ``--set``
+    the keys it declares (``Recipe.keys``), and a network the ``<role>.<argument>`` keys its constructor
+    takes (``recipes.base.NET_KEYS`` holds their values), so ``recipes.check_config`` can refuse a ``--set``
     key that nothing reads for the chosen recipe and networks.
     """
 
     default: object
     rule: Range | None = None
+    about: str = ""
+
+    def describe(self, value=None) -> str:
+        """What the key does and the values it takes, in words (``the adversarial loss of G and D; one of minimax,
+        ...``); ``value`` stands for a default declared elsewhere (a network key's is the recipe's)."""
+        rule, like = self.rule, self.default if value is None else value
+        if rule is not None:
+            means = f" ({rule.means})" if rule.means and rule.means.lower() not in self.about.lower() else ""
+            return f"{self.about}; {rule.describe()}{means}"
+        return f"{self.about}; true or false" if isinstance(like, bool) else self.about
 
 
 def one_of(*choices, means: str = "") -> Range:
@@ -142,38 +153,50 @@ AUTO_ON_OFF = one_of("auto", "on", "off")
 
 # Settings every run has, whatever the recipe; all read by the trainer. A recipe's defaults override these.
 TRAINER_KEYS: dict[str, Key] = {
-    "batch": Key(64, count(high=2 ** 20)),
-    "steps": Key(2000, count()),  # generator updates; --kimg sets this from images seen
-    "seed": Key(0, SEED),
-    "z_dim": Key(100, count(1, "latent dimensions", high=2 ** 16)),
-    "amp": Key("auto", one_of("auto", "bf16", "fp16", "off", means="auto: bf16 on CUDA, off elsewhere")),
-    "ema.beta": Key(0.0, share("the decay of G's moving average; 0 = off", open_high=True)),
+    "batch": Key(64, count(high=2 ** 20), "images (or points) per step, over all processes"),
+    "steps": Key(2000, count(), "generator updates to train for (--kimg sets it from images seen)"),
+    "seed": Key(0, SEED, "the random seed of weights, latents and data order"),
+    "z_dim": Key(100, count(1, "latent dimensions", high=2 ** 16), "the size of the latent vector"),
+    "amp": Key("auto", one_of("auto", "bf16", "fp16", "off", means="auto: bf16 on CUDA, off elsewhere"),
+               "mixed precision of the forward and backward passes"),
+    "ema.beta": Key(0.0, share("the decay of G's moving average; 0 = off", open_high=True),
+                    "keep a moving average of G's weights (G_ema) to sample from"),
     "lr.decay": Key("none", one_of("none", "linear", "cosine",
-                                   means="every net's rate falls to 0 by the end of the run, or none")),
-    "lr.decay_start": Key(0.5, share("the share of the run before the decay starts", open_high=True)),
-    "log.every": Key(50, count()),  # the most steps between log lines; a run logs at least 20 times
-    "snapshot.every_kimg": Key(5.0, above(0)),
-    "snapshot.grid": Key(64, count(high=4096)),
-    "ckpt.every_kimg": Key(25.0, above(0)),
-    "ckpt.keep": Key(3, count(0, "0 keeps every checkpoint")),
-    "data.resolution": Key(0, count(0, "0 = the data's own size", high=8192)),
-    "data.size_policy": Key("pad", one_of("pad", "crop", "resize")),
-    "data.channels": Key(0, Range(choices=(0, 1, 3), means="0 = the data's own")),
-    "data.canvas": Key(0, count(0, "0 = the largest image", high=8192)),
-    "data.pad_value": Key(0, Range(0, 255, whole=True)),
-    "data.strict": Key(False),
-    "data.flip": Key(False),
-    "data.brightness": Key(0.0, share("the largest brightness shift")),
-    "data.contrast": Key(0.0, share("the largest contrast change")),
-    "eval.every_kimg": Key(0.0, at_least(0, "0 = no evaluation during training")),
-    "eval.metrics": Key(""),    # comma-separated; empty: fd,kid,pr,dc for images, modes for 2-D data
-    "eval.n": Key(2000, count(2, "samples per evaluation", high=10 ** 6)),
-    "eval.features": Key(""),   # empty: fmnist for 28x28 grayscale, else inception
-    "eval.best": Key(""),       # keep checkpoints/best.pt by this metric (fd, kid, hq_percent, ...)
+                                   means="every net's rate falls to 0 by the end of the run, or none"),
+                    "a schedule of the learning rates"),
+    "lr.decay_start": Key(0.5, share("the share of the run before the decay starts", open_high=True),
+                          "when the learning-rate decay starts"),
+    "log.every": Key(50, count(), "the most steps between log lines and stats records (a run logs at least 20 times)"),
+    "snapshot.every_kimg": Key(5.0, above(0), "thousands of images between sample grids (and GIF frames)"),
+    "snapshot.grid": Key(64, count(high=4096), "samples in each snapshot grid"),
+    "ckpt.every_kimg": Key(25.0, above(0), "thousands of images between checkpoints"),
+    "ckpt.keep": Key(3, count(0, "0 keeps every checkpoint"), "the newest checkpoints kept"),
+    "data.resolution": Key(0, count(0, "0 = the data's own size; an image folder's is chosen from its images, at "
+                                       "most 64", high=8192), "the side of the training images"),
+    "data.size_policy": Key("pad", one_of("pad", "crop", "resize"),
+                            "how images of other sizes are made square and of one size"),
+    "data.channels": Key(0, Range(choices=(0, 1, 3), means="0 = the data's own"),
+                         "colour channels, 1 grey or 3 RGB"),
+    "data.canvas": Key(0, count(0, "0 = the largest image", high=8192), "the square that images are padded onto"),
+    "data.pad_value": Key(0, Range(0, 255, whole=True), "the grey level of the padding"),
+    "data.strict": Key(False, about="stop at the first image file that cannot be used, rather than skip it"),
+    "data.flip": Key(False, about="random horizontal flips of the training images"),
+    "data.brightness": Key(0.0, share("the largest brightness shift"), "random brightness shifts"),
+    "data.contrast": Key(0.0, share("the largest contrast change"), "random contrast changes"),
+    "eval.every_kimg": Key(0.0, at_least(0, "0 = no evaluation during training"),
+                           "thousands of images between evaluations during training"),
+    "eval.metrics": Key("", about="metrics of those evaluations, comma-separated (`gankit eval --help` lists "
+                                  "them); empty: fd,kid,pr,dc for images, modes for 2-D data"),
+    "eval.n": Key(2000, count(2, "samples per evaluation", high=10 ** 6), "samples per evaluation"),
+    "eval.features": Key("", about="the feature network of those evaluations (`gankit eval --help` lists them); "
+                                   "empty: fmnist for 28x28 grayscale, else inception"),
+    "eval.best": Key("", about="keep checkpoints/best.pt by this metric (fd, kid, hq_percent, ...); empty: none"),
     # The fast path (gankit/train/fast.py): same math, other scheduling; all may change on resume.
-    "fast.channels_last": Key("auto", AUTO_ON_OFF),  # auto: on for convolutional nets on CUDA and CPU
-    "fast.cudnn_benchmark": Key(True),  # CUDA: let cuDNN time its algorithms for the run's fixed shapes
-    "fast.compile": Key("off", AUTO_ON_OFF),  # torch.compile the nets' forward (auto: CUDA only), eager if that fails
+    "fast.channels_last": Key("auto", AUTO_ON_OFF, "channels-last memory layout (auto: on for convolutional nets "
+                                                   "on CUDA and CPU)"),
+    "fast.cudnn_benchmark": Key(True, about="on CUDA, let cuDNN time its algorithms for the run's fixed shapes"),
+    "fast.compile": Key("off", AUTO_ON_OFF, "torch.compile the nets' forward passes (auto: CUDA only); eager if "
+                                            "that fails"),
 }
 TRAINER_DEFAULTS: dict = {k: key.default for k, key in TRAINER_KEYS.items()}
 TRAINER_RANGES: dict[str, Range] = {k: key.rule for k, key in TRAINER_KEYS.items() if key.rule is not None}
@@ -181,8 +204,8 @@ TRAINER_RANGES: dict[str, Range] = {k: key.rule for k, key in TRAINER_KEYS.items
 SHORTCUT_FLAGS = ("batch", "steps", "seed")  # keys with a flag of their own: --batch N
 
 
-def range_of(key: str, ranges: dict[str, Range]) -> Range | None:
-    """The rule for ``key``: its own entry, else a ``?.name`` pattern it matches."""
+def range_of(key: str, ranges: dict):
+    """The rule (or Key) for ``key`` in ``ranges``: its own entry, else a ``?.name`` pattern it matches."""
     return ranges.get(key) or next((r for pattern, r in ranges.items()
                                     if "?" in pattern and fnmatch.fnmatchcase(key, pattern)), None)
 
@@ -200,6 +223,13 @@ def check_ranges(cfg: dict, ranges: dict[str, Range]) -> None:
         if rule:
             shown = as_text(value)
             rule.refuse(f"--{key} {shown}" if key in SHORTCUT_FLAGS else f"--set {key}={shown}", value, key)
+
+
+def did_you_mean(word: str, known, n: int = 3) -> str:
+    """``; did you mean X?`` naming the ``known`` words closest to a misspelt ``word`` (a key, recipe, dataset or
+    command), or "" when none is close: one spelling check for every name a user types."""
+    near = difflib.get_close_matches(word, list(known), n=n)
+    return f"; did you mean {', '.join(near)}?" if near else ""
 
 
 def one_line(error: BaseException, limit: int = 300) -> str:
@@ -242,8 +272,7 @@ def apply_overrides(cfg: dict, items: list[str]) -> dict:
         key, raw = item.split("=", 1)
         key = key.strip()
         if key not in out:
-            near = difflib.get_close_matches(key, list(out), n=3)
-            hint = f"; did you mean {', '.join(near)}?" if near else "; `gankit recipes --show NAME` lists the keys"
+            hint = did_you_mean(key, out) or "; `gankit recipes --show NAME` lists the keys"
             raise ConfigError(f"--set {key}: unknown key{hint}")
         try:
             out[key] = parse_value(raw, out[key])

@@ -92,8 +92,11 @@ def test_recipes_lists_every_recipe_with_its_paper(capsys):
         assert name in out and recipe.paper in out
     assert gankit("recipes", "--show", "wgan") == 0
     shown = capsys.readouterr().out
-    assert re.search(r"^  clip=0\.01 +at least 0$", shown, re.M)  # its default, then the values it accepts
-    assert re.search(r"^  ema\.beta=0\.0 +in \[0, 1\)$", shown, re.M)
+    # its default, what it does, then the values it accepts
+    assert re.search(r"^  clip=0\.01 +clip D's weights to \[-clip, clip\] \(WGAN\); at least 0 \(the weight clipping bound; "
+                     r"0 = off\)$", shown, re.M)
+    assert re.search(r"^  ema\.beta=0\.0 +keep a moving average of G's weights \(G_ema\) to sample from; in \[0, 1\) ",
+                     shown, re.M)
 
 
 def test_a_reader_that_stops_early_gets_no_traceback():

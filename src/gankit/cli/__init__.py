@@ -11,27 +11,27 @@ from pathlib import Path
 
 from gankit import __version__
 from gankit.cli.common import check_flags
+from gankit.config import did_you_mean
 from gankit.cli import dataset, demo, directions, edit, eval, export, features, latent_map, recipes, sample, train, walk
 
 COMMANDS = [train, sample, eval, latent_map, walk, directions, edit, dataset, recipes, export, features, demo]
 
 
-def _user_errors():
-    """Errors a user can fix: shown as one line naming the file, flag or value, without a traceback."""
-    from gankit.atomic import WriteError
-    from gankit.config import ConfigError
-    from gankit.data import DataError
-    from gankit.export import ExportError
-    from gankit.classify import ClassifierError
-    from gankit.model_folder import ModelFolderError
-    from gankit.metrics.features import FeatureError
-    from gankit.train.checkpoint import CheckpointError
-    from gankit.latent import LatentError
-    from gankit.synthetic import SyntheticError
+# Errors a user can fix, by the module that defines each: shown as one line naming the file, flag or value.
+USER_ERRORS = [("gankit.atomic", "WriteError"), ("gankit.config", "ConfigError"), ("gankit.data.base", "DataError"),
+               ("gankit.export", "ExportError"), ("gankit.train.checkpoint", "CheckpointError"),
+               ("gankit.classify", "ClassifierError"), ("gankit.metrics.features", "FeatureError"),
+               ("gankit.model_folder", "ModelFolderError"), ("gankit.latent", "LatentError"),
+               ("gankit.synthetic", "SyntheticError")]
 
-    return (ConfigError, DataError, ExportError, CheckpointError, ClassifierError, FeatureError, ModelFolderError,
-            LatentError, SyntheticError, WriteError, FileNotFoundError, FileExistsError, NotADirectoryError,
-            IsADirectoryError, PermissionError)
+
+def _user_errors():
+    """Errors a user can fix: shown as one line naming the file, flag or value, without a traceback.
+
+    Only from the modules imported already: an error of a module that was never imported cannot have been
+    raised, and a usage error caught before the command ran must not import torch just to be shown."""
+    found = tuple(getattr(sys.modules[module], name) for module, name in USER_ERRORS if module in sys.modules)
+    return found + (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
 def _one_line_warnings(command: str):
@@ -48,14 +48,32 @@ def _one_line_warnings(command: str):
     return show
 
 
+class _Parser(argparse.ArgumentParser):
+    """The top-level parser: to argparse's error for a misspelt command (``gankit trian``) it adds the nearest."""
+
+    commands: list[str] = []
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        word = next((w for w in getattr(self, "_words", []) if not w.startswith("-")), None)
+        if word is not None and word not in self.commands:
+            message += did_you_mean(word, self.commands)
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gankit", description="Train, evaluate, explore and use GANs and autoencoders on your own images.",
         epilog="Run `gankit COMMAND --help` for a command's options and examples.")
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=argparse.ArgumentParser)  # a command's own errors suggest nothing
     for module in COMMANDS:
         module.add_parser(sub)
+    parser.commands = list(sub.choices)
     return parser
 
 

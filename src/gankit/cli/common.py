@@ -25,8 +25,16 @@ def flag_ranges(p: argparse.ArgumentParser, ranges: dict[str, Range]) -> None:
 
 
 def check_flags(args: argparse.Namespace, argv: list[str] | None = None) -> None:
-    """Refuse a ranged flag's value outside its range, shown as typed in ``argv`` (``--fps 0``, not 0.0), and an
-    ``--out`` (every command's is ``args.out``) or a declared path flag that is empty or no file system takes."""
+    """Refuse a ranged flag's value outside its range, shown as typed in ``argv`` (``--fps 0``, not 0.0), an
+    ``--out`` (every command's is ``args.out``) or a declared path flag that is empty or no file system takes, and a
+    ``--recipe`` or ``--data`` (``args.recipe``, ``args.data`` in every command) that names no recipe or data, with
+    the nearest names: all before the command runs, and before torch is imported."""
+    from gankit import data, recipes
+
+    for problem in (recipes.name_problem(args.recipe) if getattr(args, "recipe", None) is not None else None,
+                    data.spec_problem(args.data) if getattr(args, "data", None) is not None else None):
+        if problem:
+            raise ConfigError(problem)
     for flag, (dest, rule) in (getattr(args, "flag_ranges", None) or {}).items():
         value = getattr(args, dest)
         if value is not None:

@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
         "gankit recipes --show wgan-gp",
     ])
     p.add_argument("--show", metavar="NAME", help="print every config key a recipe reads (on images, with its own "
-                   "networks) with its default and the values it accepts")
+                   "networks) with its default, what it does and the values it accepts")
     p.set_defaults(handler=run)
 
 
@@ -20,6 +20,9 @@ def run(args) -> int:
     from gankit.config import ConfigError, as_text, range_of
 
     if args.show:
+        problem = recipes.name_problem(args.show, "--show")
+        if problem:
+            raise ConfigError(problem)
         from gankit.train.run import default_config
 
         try:
@@ -28,19 +31,21 @@ def run(args) -> int:
             raise ConfigError(str(e)) from None
         r = recipes.get(args.show)
         print(f"{r.name}: {r.summary}\n  paper: {r.paper}\n")
-        rules = recipes.rules(r)
+        declared = recipes.keys(r)
         readers = r.reads(cfg, "image")  # on images, with the recipe's own networks
-        lines = [(f"{k}={as_text(v)}", range_of(k, rules), readers[k])
+        lines = [(f"{k}={as_text(v)}", key.describe(v) if (key := range_of(k, declared)) else "", readers[k])
                  for k, v in sorted(cfg.items()) if k in readers and k not in ("recipe", "data")]
         width = max(len(setting) for setting, _, _ in lines)
-        for setting, rule, reader in lines:
+        for setting, text, reader in lines:
             net = f"  ({reader})" if reader not in ("trainer", "recipe") else ""
-            print(f"  {setting:<{width}}  {rule.describe() if rule else ''}{net}".rstrip())
+            print(f"  {setting:<{width}}  {text}{net}".rstrip())
         arches = r.networks(cfg, "image")
         print(f"\n  networks on images: {', '.join(f'{role} {arch}' for role, arch in arches.items())}; "
               f"another <role>.arch reads that network's keys")
         return 0
-    width = max(len(n) for n in recipes.RECIPES)
-    for r in recipes.RECIPES.values():
-        print(f"{r.name:<{width}}  {r.summary}\n{'':<{width}}  paper: {r.paper}")
+    listing = recipes.listing()  # builds no recipe: the list is shown without importing torch
+    width = max(map(len, listing))
+    for name, about in listing.items():
+        print(f"{name:<{width}}  {about.summary}\n{'':<{width}}  paper: {about.paper}")
     return 0
+

@@ -3,16 +3,46 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from gankit.data.base import DataError, ImageData
+from gankit.config import did_you_mean
 from gankit.data.mixtures import MIXTURES, Mixture
 
-__all__ = ["DataError", "ImageData", "Mixture", "chosen_resolution", "load", "describe_specs", "source_key"]
+__all__ = ["DataError", "ImageData", "Mixture", "load", "describe_specs", "source_key", "spec_problem", "chosen_resolution"]
+
+if TYPE_CHECKING:
+    from gankit.data.base import DataError, ImageData
+
+FASHION_MNIST = ("fashion-mnist", "fashion-mnist:train", "fashion-mnist:test")
+
+
+def __getattr__(name: str):
+    """``DataError`` and ``ImageData`` from ``data.base``, imported (with torch) when first asked for, so that
+    ``--data`` is described and checked while a command's arguments are read without importing torch."""
+    if name in ("DataError", "ImageData"):
+        from gankit.data import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def describe_specs() -> str:
     return ("fashion-mnist | fashion-mnist:test | folder:PATH (or a bare PATH) | "
             + " | ".join(MIXTURES))
+
+
+def spec_problem(spec: str, flag: str = "--data") -> str | None:
+    """Why ``spec`` names no data (``--data 'fashon-mnist': not a known dataset (...) and no such folder; did you
+    mean fashion-mnist?``), or None: a known name, ``folder:PATH`` (its own reader checks the folder) or a path that
+    exists. Reads no data, so a misspelt name is refused before anything is loaded."""
+    if spec in FASHION_MNIST or spec in MIXTURES or (spec.startswith("folder:") and spec[len("folder:"):].strip()):
+        return None
+    if spec.startswith("folder:") or not spec.strip():
+        return f"{flag} {spec!r}: no folder given; use folder:PATH"
+    if os.path.exists(spec):
+        return None
+    return (f"{flag} {spec!r}: not a known dataset ({describe_specs()}) and no such folder"
+            + did_you_mean(spec, [*FASHION_MNIST, *MIXTURES]))
 
 
 def source_key(spec: str) -> str:
@@ -30,7 +60,9 @@ def load(spec: str, *, resolution: int | None = None, size_policy: str = "pad", 
     """Resolve a ``--data`` spec into images in memory or a 2-D mixture."""
     if spec in MIXTURES:
         return MIXTURES[spec]()
-    if spec in ("fashion-mnist", "fashion-mnist:train", "fashion-mnist:test"):
+    from gankit.data.base import DataError, ImageData
+
+    if spec in FASHION_MNIST:
         from gankit.data.fashion_mnist import load_fashion_mnist
 
         data = load_fashion_mnist("test" if spec.endswith(":test") else "train", download=download)
@@ -39,11 +71,10 @@ def load(spec: str, *, resolution: int | None = None, size_policy: str = "pad", 
         if channels == 3:  # grey as RGB, for a model trained on colour images
             data = ImageData(data.images.expand(-1, 3, -1, -1).contiguous(), data.labels, data.class_names, data.name)
         return data
+    problem = spec_problem(spec)
+    if problem:
+        raise DataError(problem)
     path = spec[len("folder:"):] if spec.startswith("folder:") else spec
-    if not path.strip():
-        raise DataError(f"--data {spec!r}: no folder given; use folder:PATH")
-    if not spec.startswith("folder:") and not os.path.exists(path):
-        raise DataError(f"--data {spec!r}: not a known dataset ({describe_specs()}) and no such folder")
     from gankit.data.folder import load_folder
 
     return load_folder(path, resolution=resolution, size_policy=size_policy, channels=channels,
@@ -63,8 +94,8 @@ def chosen_resolution(spec: str, size_policy: str = "pad") -> tuple[int | None, 
     return choose_resolution(path, size_policy)
 
 
-def _resize(data: ImageData, resolution: int) -> ImageData:
-    """Resize a whole in-memory dataset once, so training never resizes per step."""
+def _resize(data, resolution: int):
+    """Resize a whole in-memory dataset (an ``ImageData``) once, so training never resizes per step."""
     import torch.nn.functional as F
 
     x = F.interpolate(data.images.float(), size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where points are made, so the names here cost nothing to look up
+    import torch
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Mixture:
 
     def sample_with_modes(self, n: int, generator: torch.Generator | None = None, device=None):
         """(points [n, 2], index of the mode each was drawn from): the mode is the label of conditional recipes."""
+        import torch
+
         device = device if device is not None else (generator.device if generator is not None else "cpu")
         centers = self.centers.to(device)
         k = torch.randint(self.num_modes, (n,), generator=generator, device=device)
@@ -36,12 +40,16 @@ class Mixture:
 
 
 def ring8() -> Mixture:
+    import torch
+
     angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
     centers = torch.stack([angles.cos(), angles.sin()], dim=1).float()
     return Mixture("ring8", centers, std=0.01)
 
 
 def grid25() -> Mixture:
+    import torch
+
     axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
     centers = torch.cartesian_prod(axis, axis)
     return Mixture("grid25", centers, std=0.05)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit import losses, nets
-from gankit.config import ConfigError, Key, Range, above, at_least, count, one_of, share
+from gankit.config import ConfigError, Key, above, at_least, count, one_of, share
 from gankit.nets.dcgan import MAX_WIDTH
 from gankit.recipes.base import ROLE_KEYS, DataInfo, Objective, Phase, StepContext
 from gankit.regularizers import clip_weights, gradient_penalty, r1_penalty
@@ -282,45 +282,47 @@ def families(kind: str) -> tuple[str, ...]:
     return tuple(sorted(arch[:-len(kind) - 1] for arch in nets.NETS if arch.endswith("-" + kind)))
 
 
-# Every key of an adversarial preset besides its networks' (``recipes.base.NET_RULES``), all read by the recipe.
+# Every key of an adversarial preset besides its networks' (``recipes.base.NET_KEYS``), all read by the recipe.
 # The tricks are off by default; every preset accepts them through --set.
 KEYS: dict[str, Key] = {
-    "loss": Key("nonsaturating", one_of(*losses.LOSSES)),
-    "n_critic": Key(1, count(1, "D steps per G step")),
-    "clip": Key(0.0, at_least(0, "the weight clipping bound; 0 = off")),
-    "gp": Key(0.0, at_least(0, "the gradient penalty's weight; 0 = off")),
-    "G.arch": Key("dcgan", one_of(*families("g"))),
-    "D.arch": Key("dcgan", one_of(*families("d"))),
-    # real-label target; 0.9 = one-sided label smoothing
-    "tricks.label_smoothing": Key(1.0, share("the target for real images; 1 = off", open_low=True)),
-    "tricks.noisy_labels": Key(False),  # real targets in [0.7, 1.2], fake in [0, 0.3]
-    "tricks.flip_labels": Key(0.0, share("the share of labels flipped")),  # probability of swapping a label
-    # initial std of noise on D's inputs, annealed to 0 by the share of the run tricks.instance_noise_until
-    "tricks.instance_noise": Key(0.0, at_least(0, "the noise's starting standard deviation; 0 = off")),
-    "tricks.instance_noise_until": Key(1.0, share("the share of the run at which the noise reaches 0", open_low=True)),
-    "tricks.feature_matching": Key(False),  # G matches the mean of D's last hidden features
-    # weight of ||theta - mean of past thetas||^2 for G and D
-    "tricks.historical_averaging": Key(0.0, at_least(0, "the penalty's weight; 0 = off")),
-    "tricks.pack": Key(1, count(1, "samples per D input; 1 = off", high=64)),  # PacGAN
-    "r1": Key(0.0, at_least(0, "R1's gamma; 0 = off")),  # gamma / 2 * E ||grad D(real)||^2
-    "reuse_fakes": Key(False),  # G's step reuses the D step's fakes (one G forward less; needs n_critic=1)
-    "augment.policy": Key(""),  # DiffAugment: any of color,translation,cutout
-    "augment.ada": Key(False),  # ADA: adapt the augmentation probability to E[sign D(real)]
-    "ada.target": Key(0.6, share("the target of E[sign D(real)]")),
-    "ada.kimg": Key(100.0, above(0, "thousands of images for p to move from 0 to 1")),
-    "balance": Key(False),  # train D/G only while D's detection rates call for it
-    "balance.fake": Key(0.6, share("a detection rate")),  # train D on fakes while it detects fewer of them
-    "balance.real": Key(0.45, share("a detection rate")),  # train D on reals while it detects fewer of them
-    "balance.g": Key(0.5, share("a detection rate")),  # train G while D detects at least this share of fakes
-    # none | input (labels to G and D: cGAN) | aux (ACGAN's class head in D)
-    "cond.mode": Key("none", one_of("none", "input", "aux")),
-    "cond.aux_weight": Key(1.0, at_least(0, "the weight of the classification losses")),
+    "loss": Key("nonsaturating", one_of(*losses.LOSSES), "the adversarial loss of G and D"),
+    "n_critic": Key(1, count(1, "D steps per G step"), "D steps per G step"),
+    "clip": Key(0.0, at_least(0, "the weight clipping bound; 0 = off"), "clip D's weights to [-clip, clip] (WGAN)"),
+    "gp": Key(0.0, at_least(0, "the gradient penalty's weight; 0 = off"), "the gradient penalty's weight (WGAN-GP)"),
+    "G.arch": Key("dcgan", one_of(*families("g")), "G's network family"),
+    "D.arch": Key("dcgan", one_of(*families("d")), "D's network family"),
+    "tricks.label_smoothing": Key(1.0, share("the target for real images; 1 = off", open_low=True),
+                                  "D's target for real images; 0.9 = one-sided label smoothing"),
+    "tricks.noisy_labels": Key(False, about="noisy targets: real in [0.7, 1.2], fake in [0, 0.3]"),
+    "tricks.flip_labels": Key(0.0, share("the share of labels flipped"), "swap real and fake labels at random"),
+    "tricks.instance_noise": Key(0.0, at_least(0, "the noise's starting standard deviation; 0 = off"),
+                                 "Gaussian noise on D's inputs, annealed to 0 by tricks.instance_noise_until"),
+    "tricks.instance_noise_until": Key(1.0, share("the share of the run at which the noise reaches 0", open_low=True),
+                                       "when the instance noise reaches 0"),
+    "tricks.feature_matching": Key(False, about="G matches the mean of D's last hidden features"),
+    "tricks.historical_averaging": Key(0.0, at_least(0, "the penalty's weight; 0 = off"),
+                                       "penalise ||theta - mean of past thetas||^2 for G and D"),
+    "tricks.pack": Key(1, count(1, "samples per D input; 1 = off", high=64), "PacGAN: D judges samples in packs"),
+    "r1": Key(0.0, at_least(0, "R1's gamma; 0 = off"), "R1 penalty on D's gradient at real images: gamma / 2 * "
+                                                      "E ||grad D(real)||^2"),
+    "reuse_fakes": Key(False, about="G's step reuses the D step's fakes (one G forward less; needs n_critic=1)"),
+    "augment.policy": Key("", about=f"DiffAugment of reals and fakes: any of {','.join(OPS)}, comma-separated; "
+                                    f"empty = off"),
+    "augment.ada": Key(False, about="ADA: adapt the augmentation probability to E[sign D(real)]"),
+    "ada.target": Key(0.6, share("the target of E[sign D(real)]"), "the value ADA steers D's overfitting measure to"),
+    "ada.kimg": Key(100.0, above(0, "thousands of images for p to move from 0 to 1"), "how fast ADA adapts"),
+    "balance": Key(False, about="train D and G only while D's detection rates call for it"),
+    "balance.fake": Key(0.6, share("a detection rate"), "train D on fakes while it detects fewer of them"),
+    "balance.real": Key(0.45, share("a detection rate"), "train D on reals while it detects fewer of them"),
+    "balance.g": Key(0.5, share("a detection rate"), "train G while D detects at least this share of fakes"),
+    "cond.mode": Key("none", one_of("none", "input", "aux"),
+                     "class labels: none, input (to G and D: cGAN) or aux (ACGAN's class head in D)"),
+    "cond.aux_weight": Key(1.0, at_least(0, "the weight of the classification losses"),
+                           "the weight of ACGAN's classification losses"),
 }
 # The options a preset may set (the rest are preset() arguments).
 TRICK_DEFAULTS = {k: key.default for k, key in KEYS.items() if k not in ("loss", "n_critic", "clip", "gp", "G.arch",
                                                                          "D.arch")}
-# The values each key of every adversarial preset accepts (checked before a run).
-RANGES: dict[str, Range] = {k: key.rule for k, key in KEYS.items() if key.rule is not None}
 
 
 def adam(lr: float, betas=(0.5, 0.999)) -> dict:

@@ -25,13 +25,13 @@ from gankit.nets.dcgan import MAX_WIDTH
 from gankit.recipes.adversarial import adam, build_net, families, net_arch
 from gankit.recipes.base import DataInfo, Objective, Phase, StepContext
 
-# Its keys besides the trainer's and its network's (G.*: recipes.base.NET_RULES); beta is the VAE's alone.
+# Its keys besides the trainer's and its network's (G.*: recipes.base.NET_KEYS); beta is the VAE's alone.
 KEYS: dict[str, Key] = {
-    "recon": Key("auto", one_of("auto", "bce", "mse", means="auto: bce for images, mse for 2-D points")),
-    "G.arch": Key("dcgan", one_of(*families("ae"))),
-    "beta": Key(1.0, at_least(0, "the KL term's weight")),
+    "recon": Key("auto", one_of("auto", "bce", "mse", means="auto: bce for images, mse for 2-D points"),
+                 "the reconstruction loss"),
+    "G.arch": Key("dcgan", one_of(*families("ae")), "the autoencoder's network family"),
+    "beta": Key(1.0, at_least(0, "the KL term's weight"), "the weight of the VAE's KL term"),
 }
-RANGES = {k: key.rule for k, key in KEYS.items()}
 
 
 def bce_reconstruction(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

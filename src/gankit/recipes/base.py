@@ -13,7 +13,7 @@ from typing import Callable, Protocol
 import torch
 from torch import nn
 
-from gankit.config import Range, at_least, count, one_of
+from gankit.config import Key, Range, at_least, count, one_of
 from gankit.nets.dcgan import NORMS
 from gankit.regularizers.batch_random import BatchRandom
 
@@ -23,17 +23,25 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")  # what the trainer's make_optimizer bui
 # read only when the chosen network takes an argument of that name.
 ROLE_KEYS = {"arch", "opt", "lr", "betas", "eps", "weight_decay", "alpha", "momentum"}
 
-# The values of the <role>.<name> keys (``?`` stands for the role), wherever they are read.
-NET_RULES: dict[str, Range] = {
-    "?.opt": one_of(*OPTIMIZERS),
-    "?.lr": at_least(0, "a learning rate; 0 freezes the net"),
-    "?.betas": Range(0.0, 1.0, open_high=True, length=2, means="Adam's two decay rates"),
-    "?.width": count(1, "channels of the first or last convolution", high=4096),
-    "?.max_width": count(0, "the most channels of any convolution (widths double towards 4x4); 0 = no cap", high=2 ** 16),
-    "?.hidden": count(1, "units per hidden layer", high=2 ** 16),
-    "?.norm": one_of(*NORMS),
-    "?.minibatch_disc": count(0, "minibatch discrimination features; 0 = off", high=4096),
+# The <role>.<name> keys (``?`` stands for the role) wherever they are read: the values each takes and what it does.
+# Their defaults are each recipe's.
+NET_KEYS: dict[str, Key] = {
+    "?.opt": Key(None, one_of(*OPTIMIZERS), "the network's optimizer"),
+    "?.lr": Key(None, at_least(0, "a learning rate; 0 freezes the net"), "the network's learning rate"),
+    "?.betas": Key(None, Range(0.0, 1.0, open_high=True, length=2, means="Adam's two decay rates"),
+                   "Adam's beta1,beta2"),
+    "?.width": Key(None, count(1, "channels of the first or last convolution", high=4096),
+                   "the network's width"),
+    "?.max_width": Key(None, count(0, "0 = no cap", high=2 ** 16),
+                       "the most channels of any convolution (widths double towards 4x4)"),
+    "?.hidden": Key(None, count(1, "units per hidden layer", high=2 ** 16),
+                    "an MLP's hidden layer sizes, comma-separated"),
+    "?.norm": Key(None, one_of(*NORMS), "the normalisation after each convolution"),
+    "?.minibatch_std": Key(None, about="a minibatch standard-deviation feature in D, against mode collapse"),
+    "?.minibatch_disc": Key(None, count(0, "minibatch discrimination features; 0 = off", high=4096),
+                            "minibatch discrimination in D, against mode collapse"),
 }
+NET_RULES: dict[str, Range] = {k: key.rule for k, key in NET_KEYS.items() if key.rule is not None}
 
 
 @dataclass(frozen=True)
@@ -116,9 +124,14 @@ class Recipe:
     paper: str
     defaults: dict
     build: Callable[[dict, DataInfo], Objective]
-    ranges: dict[str, Range] = field(default_factory=dict)  # the values its own keys accept (config.Range)
+    keys: dict[str, Key] = field(default_factory=dict)  # its own keys: the values each accepts and what it does
     # the registered networks it builds, by role, from a config and the data's kind ("image" or "points")
     networks: Callable[[dict, str], dict[str, str]] = lambda cfg, data_kind: {}
+
+    @property
+    def ranges(self) -> dict[str, Range]:
+        """The values its own keys accept."""
+        return {k: key.rule for k, key in self.keys.items() if key.rule is not None}
 
     def reads(self, cfg: dict, data_kind: str) -> dict[str, str]:
         """Every key of ``cfg`` that some code reads for this recipe, its networks and data of ``data_kind``, with

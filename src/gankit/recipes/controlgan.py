@@ -20,19 +20,23 @@ import torch
 import torch.nn.functional as F
 
 from gankit.config import ConfigError, Key, at_least, one_of
-from gankit.recipes.adversarial import RANGES as ADVERSARIAL_RANGES, Adversarial, build_net
+from gankit.recipes.adversarial import KEYS as ADVERSARIAL_KEYS, Adversarial, build_net
 from gankit.recipes.adversarial import networks as adversarial_networks
 from gankit.recipes.base import DataInfo, Phase, StepContext
-from gankit.regularizers.augment import augment, parse_policy
+from gankit.regularizers.augment import OPS, augment, parse_policy
 
-# Its keys besides the adversarial presets' (C.*: the classifier's network and optimizer, recipes.base.NET_RULES).
+# Its keys besides the adversarial presets' (C.*: the classifier's network and optimizer, recipes.base.NET_KEYS).
 KEYS: dict[str, Key] = {
-    "cond.mode": Key("classifier", one_of("classifier", means="labels go to G only; C, not D, judges the class")),
-    "control.augment": Key("translation"),  # DiffAugment ops applied to C's real images
-    "control.gamma0": Key(0.0, at_least(0, "gamma's start, at most control.gamma_max")),
-    "control.rate": Key(1e-3, at_least(0, "the step of gamma's update")),  # r
-    "control.alpha": Key(1.0, at_least(0, "how much harder fakes may be to classify than reals")),
-    "control.gamma_max": Key(2.0, at_least(0, "gamma's ceiling")),
+    "cond.mode": Key("classifier", one_of("classifier", means="labels go to G only; C, not D, judges the class"),
+                     "class labels"),
+    "control.augment": Key("translation", about=f"DiffAugment of C's real images: any of {','.join(OPS)}, "
+                                                f"comma-separated"),
+    "control.gamma0": Key(0.0, at_least(0, "gamma's start, at most control.gamma_max"),
+                          "the starting weight gamma of G's class loss"),
+    "control.rate": Key(1e-3, at_least(0, "the step of gamma's update"), "gamma's step r"),
+    "control.alpha": Key(1.0, at_least(0, "how much harder fakes may be to classify than reals"),
+                         "the balance alpha of gamma's update"),
+    "control.gamma_max": Key(2.0, at_least(0, "gamma's ceiling"), "the largest gamma"),
 }
 DEFAULTS = {
     **{k: key.default for k, key in KEYS.items()},
@@ -40,7 +44,7 @@ DEFAULTS = {
     "C.width": 32,                   # convolutional classifier width (images)
     "C.hidden": [128, 128],          # MLP classifier layers (2-D points)
 }
-RANGES = {**ADVERSARIAL_RANGES, **{k: key.rule for k, key in KEYS.items() if key.rule is not None}}
+ALL_KEYS = {**ADVERSARIAL_KEYS, **KEYS}  # every key of the recipe besides the trainer's and the networks'
 
 
 def networks(cfg: dict, data_kind: str) -> dict[str, str]:

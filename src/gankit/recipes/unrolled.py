@@ -14,13 +14,14 @@ import torch
 from torch.func import functional_call
 
 from gankit.config import Key, above, count
-from gankit.recipes.adversarial import RANGES as ADVERSARIAL_RANGES, Adversarial
+from gankit.recipes.adversarial import KEYS as ADVERSARIAL_KEYS, Adversarial
 from gankit.recipes.base import StepContext
 
-KEYS: dict[str, Key] = {"unroll.steps": Key(5, count(0, "look-ahead D steps; 0 = a plain GAN", high=1000)),
-                        "unroll.lr": Key(0.01, above(0, "the look-ahead's SGD step"))}
+KEYS: dict[str, Key] = {"unroll.steps": Key(5, count(0, "look-ahead D steps; 0 = a plain GAN", high=1000),
+                                       "D steps G's loss looks ahead"),
+                        "unroll.lr": Key(0.01, above(0, "the look-ahead's SGD step"), "the look-ahead's SGD step")}
 DEFAULTS = {k: key.default for k, key in KEYS.items()}
-RANGES = {**ADVERSARIAL_RANGES, **{k: key.rule for k, key in KEYS.items()}}
+ALL_KEYS = {**ADVERSARIAL_KEYS, **KEYS}  # every key of the recipe besides the trainer's and the networks'
 
 
 class Unrolled(Adversarial):

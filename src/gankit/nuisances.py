@@ -6,15 +6,13 @@ a classifier to ignore them (``gankit features train``), and ``calibration_rows`
 each to measure how far a feature space still moves (``gankit features calibrate``).
 
 Images are float [N, C, H, W] in [-1, 1]; results stay in [-1, 1]. Every function works on the
-images' device, one call per batch (per-sample amounts are tensors, not Python loops).
+images' device, one call per batch (per-sample amounts are tensors, not Python loops). torch is imported
+where it is used, so the CLI can list the nuisances in its help without loading it.
 """
 
 from __future__ import annotations
 
 import math
-
-import torch
-import torch.nn.functional as F
 
 NAMES = ("flip", "shift", "brightness", "contrast", "resample", "blur")
 DEFAULT = NAMES
@@ -53,6 +51,8 @@ def contrast(x: torch.Tensor, factor: torch.Tensor | float, center: float | None
 
 def resample(x: torch.Tensor, size: int) -> torch.Tensor:
     """Through ``size`` x ``size`` and back, bilinear with antialiasing both ways (as any careful resize)."""
+    import torch.nn.functional as F
+
     h, w = x.shape[-2:]
     via = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return F.interpolate(via, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(-1, 1)
@@ -60,6 +60,9 @@ def resample(x: torch.Tensor, size: int) -> torch.Tensor:
 
 def blur(x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
     """Gaussian blur with one sigma per sample (0: unchanged), a separable kernel of radius 3 sigma_max."""
+    import torch
+    import torch.nn.functional as F
+
     sigma = _per_sample(sigma, x).flatten()
     radius = max(1, math.ceil(3 * float(sigma.max())))
     t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
@@ -75,6 +78,8 @@ def blur(x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
 
 
 def _per_sample(v, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
     if isinstance(v, torch.Tensor):
         return v.to(x.device, x.dtype).reshape(-1, 1, 1, 1)
     return torch.full((x.shape[0], 1, 1, 1), float(v), device=x.device, dtype=x.dtype)
@@ -87,6 +92,9 @@ def randomize(x: torch.Tensor, names: tuple[str, ...], generator: torch.Generato
     draw first and as they always did (a per-sample flip, a batch-wide shift of up to ``shift``
     pixels), so a classifier trained with only those sees the same batches as before.
     """
+    import torch
+    import torch.nn.functional as F
+
     n, dev = x.shape[0], x.device
 
     def draw(*shape):

@@ -149,7 +149,6 @@ def _build(state, held, hold, run_dir, path, *, recipe, data, sets, steps, kimg,
         if state["config"].get("recipe") not in recipes.RECIPES:
             raise ConfigError(f"checkpoint {path}: trained with recipe {state['config'].get('recipe')!r}, which this version "
                               f"of gankit does not have; known recipes: {', '.join(recipes.RECIPES)}")
-    if state is not None:
         defaults = default_config(state["config"]["recipe"], state["config"]["data"])
         old = {**{k: defaults[k] for k in NEUTRAL_WHEN_ABSENT if k in defaults},
                **{k: v for k, v in VALUE_WHEN_ABSENT.items() if k in defaults}, **state["config"]}

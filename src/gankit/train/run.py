@@ -191,7 +191,7 @@ def _build(state, held, hold, run_dir, path, *, recipe, data, sets, steps, kimg,
         hold(run_dir)
     dataset = _load_at_chosen_size(cfg, log, new_run=state is None) if not cfg["data.resolution"] else load_data(cfg)
     if isinstance(dataset, datasets.ImageData):
-        for line in dataset.skipped_report("--set data.strict=true"):
+        for line in dataset.skipped_report("--strict (--set data.strict=true)"):
             log(line)
     trainer = Trainer(cfg, dataset, run_dir, device=torch_device or resolve_device(device), progress_bar=progress_bar,
                       log=log, callbacks=callbacks, dist=dist, lock=held[0] if held else None)

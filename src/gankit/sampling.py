@@ -154,14 +154,11 @@ def walk_path(points: torch.Tensor, steps: int, method: str = "slerp") -> torch.
     return torch.cat(legs)
 
 
-@torch.no_grad()
 def generate(G, z: torch.Tensor, c: torch.Tensor | None = None, batch: int = 256, device="cpu") -> torch.Tensor:
     """G's images for latents ``z`` (and labels ``c`` for conditional models), batch by batch, on the CPU."""
-    out = []
-    for i in range(0, len(z), batch):
-        zi = z[i:i + batch].to(device)
-        out.append((G(zi) if c is None else G(zi, c[i:i + batch].to(device))).float().cpu())
-    return torch.cat(out)
+    from gankit.inference import render
+
+    return render(G, z, c, batch, device)
 
 
 def enlarge(image, min_side: int = 256):

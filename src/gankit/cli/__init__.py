@@ -19,7 +19,7 @@ COMMANDS = [train, sample, eval, latent_map, walk, directions, edit, dataset, re
 
 # Errors a user can fix, by the module that defines each: shown as one line naming the file, flag or value.
 USER_ERRORS = [("gankit.atomic", "WriteError"), ("gankit.config", "ConfigError"), ("gankit.data.base", "DataError"),
-               ("gankit.export", "ExportError"), ("gankit.train.checkpoint", "CheckpointError"),
+               ("gankit.inference", "ExportError"), ("gankit.run_folder", "CheckpointError"),
                ("gankit.classify", "ClassifierError"), ("gankit.metrics.features", "FeatureError"),
                ("gankit.model_folder", "ModelFolderError"), ("gankit.latent", "LatentError"),
                ("gankit.synthetic", "SyntheticError")]

@@ -85,7 +85,7 @@ def run(args) -> int:
     from gankit.synthetic import evidence as ev
     from gankit.synthetic.folder import MARKER, write_dataset
     from gankit.synthetic.labelled import label_names, synthesize
-    from gankit.train.trainer import resolve_device
+    from gankit.inference import resolve_device
 
     out = Path(args.out)
     check_replaceable(out, MARKER)  # before the work, not after

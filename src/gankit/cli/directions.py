@@ -58,7 +58,7 @@ def run(args) -> int:
     from gankit.latent.directions import fit_direction, load_direction, orthogonalize, save_direction, score_samples
     from gankit.latent.scores import get_scorer
     from gankit.sampling import latents
-    from gankit.train.trainer import resolve_device
+    from gankit.inference import resolve_device
 
     out = out_path(args.out, ".npy")
     start = time.perf_counter()

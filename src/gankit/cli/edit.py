@@ -53,7 +53,7 @@ def run(args) -> int:
     from gankit.latent.directions import load_direction
     from gankit.latent.scores import get_scorer
     from gankit.sampling import enlarge, generate, grid_image, save_gif, save_png
-    from gankit.train.trainer import resolve_device
+    from gankit.inference import resolve_device
 
     out = out_path(args.out, ".png")
     device = resolve_device(args.device)

@@ -42,10 +42,10 @@ def run(args) -> int:
 
     from gankit.cli.common import model_data
     from gankit.config import ConfigError
-    from gankit.export import load_any
+    from gankit.inference import load_any
     from gankit.data import ImageData, source_key
     from gankit.metrics.evaluate import append_results, eval_data_spec, evaluate
-    from gankit.train.trainer import resolve_device
+    from gankit.inference import resolve_device
 
     device = resolve_device(args.device)
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)

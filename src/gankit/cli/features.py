@@ -59,7 +59,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from gankit.config import ConfigError
-    from gankit.train.trainer import resolve_device
+    from gankit.inference import resolve_device
 
     train_only = [f for f, v in (("--out", args.out), ("--init", args.init)) if v is not None]
     cal_only = [f for f, v in (("--data", args.data), ("--record", args.record or None)) if v is not None]

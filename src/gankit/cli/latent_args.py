@@ -40,7 +40,7 @@ def allow_negative_values(p: argparse.ArgumentParser) -> None:
 
 def load_image_generator(args, device):
     """(G, meta) from --run/--checkpoint/--export; 2-D point generators are refused, these tools draw images."""
-    from gankit.export import load_any
+    from gankit.inference import load_any
 
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
     if meta.get("kind") == "points":

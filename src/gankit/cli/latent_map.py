@@ -53,10 +53,10 @@ def run(args) -> int:
     from gankit.cli.common import model_data
     from gankit.config import ConfigError
     from gankit.embedding import axis_values, lattice, plane_of, scatter_image
-    from gankit.export import load_any
+    from gankit.inference import load_any
     from gankit.nets.autoencoder import codes, has_encoder
     from gankit.sampling import grid_image, save_png
-    from gankit.train.trainer import resolve_device
+    from gankit.inference import resolve_device
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ConfigError(f"--out {args.out}: is a file; give a folder")

@@ -50,9 +50,9 @@ def run(args) -> int:
     from gankit.cli.common import check_grid, check_memory
     from gankit.cli.latent_args import apply_truncation
     from gankit.config import ConfigError
-    from gankit.export import load_any
+    from gankit.inference import load_any
     from gankit.sampling import generate, grid_image, latents, points_image, save_png, to_uint8
-    from gankit.train.trainer import resolve_device
+    from gankit.inference import resolve_device
 
     check_writable(Path(args.out))
     suffix = Path(args.out).suffix.lower()
@@ -129,6 +129,7 @@ def reconstruct(args, G, meta: dict, device) -> int:
     from gankit.atomic import save_npy
     from gankit.cli.common import model_data
     from gankit.config import ConfigError
+    from gankit.inference import render
     from gankit.nets.autoencoder import codes, has_encoder
     from gankit.sampling import grid_image, save_png
 
@@ -146,8 +147,7 @@ def reconstruct(args, G, meta: dict, device) -> int:
     index = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.n]
     x = data.images[index].float().div(127.5).sub(1.0)
     z = codes(G, x, args.batch, device)
-    with torch.no_grad():
-        x_hat = torch.cat([G(z[i:i + args.batch].to(device)).float().cpu() for i in range(0, args.n, args.batch)])
+    x_hat = render(G, z, None, args.batch, device)
     cols = min(args.n, math.ceil(math.sqrt(2 * args.n)))
     rows = math.ceil(args.n / cols)
     blank = torch.full((rows * cols - args.n, *x.shape[1:]), -1.0)

@@ -44,7 +44,7 @@ def run(args) -> int:
                                         load_image_generator, out_path)
     from gankit.config import ConfigError
     from gankit.sampling import enlarge, generate, grid_image, save_gif, save_png, walk_path
-    from gankit.train.trainer import resolve_device
+    from gankit.inference import resolve_device
 
     out = out_path(args.out, ".png")
     device = resolve_device(args.device)

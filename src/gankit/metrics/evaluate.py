@@ -24,6 +24,7 @@ from gankit.metrics.kid import kernel_inception_distance
 from gankit.metrics.modes import count_modes
 from gankit.metrics.prdc import K_DC, K_PR, prdc
 from gankit.atomic import save_npy, write_file
+from gankit.inference import render
 from gankit.progress import bar
 
 IMAGE_METRICS = ("fd", "kid", "pr", "dc", "is", "cacc", "cas")
@@ -60,19 +61,14 @@ def real_features(data: ImageData, extractor: Extractor, n: int | None = None) -
     return feats
 
 
-@torch.no_grad()
 def generate(G, z_dim: int, n: int, seed: int, batch: int = 500, device="cpu"):
     """(n samples, their requested labels or None); a conditional G gets uniformly drawn classes."""
     g = torch.Generator().manual_seed(seed)
     c_dim = getattr(G, "c_dim", 0)
     labels = torch.randint(c_dim, (n,), generator=g) if c_dim else None
-    out = []
+    z = torch.cat([torch.randn(min(batch, n - i), z_dim, generator=g) for i in range(0, n, batch)])  # as before
     with bar(n, "generating") as shown:
-        for i in range(0, n, batch):
-            z = torch.randn(min(batch, n - i), z_dim, generator=g).to(device)
-            out.append((G(z, labels[i:i + batch].to(device)) if c_dim else G(z)).float().cpu())
-            shown.update(len(z))
-    return torch.cat(out), labels
+        return render(G, z, labels, batch, device, shown.update), labels
 
 
 def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], seed: int = 0) -> dict:

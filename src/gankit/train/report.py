@@ -5,11 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from gankit.atomic import write_file
-from gankit.train.stats import read_stats
-
-
-def snapshot_paths(run_dir: Path) -> list[Path]:
-    return sorted((Path(run_dir) / "samples").glob("grid-*.png"))
+from gankit.run_folder import read_stats
+from gankit.run_folder import snapshots as snapshot_paths
 
 
 def write_gif(run_dir: Path, out: Path, seconds_per_frame: float = 0.25) -> Path | None:

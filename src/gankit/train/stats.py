@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from gankit.atomic import write_error
+from gankit.run_folder import RENAMED, current_names, read_stats, stats_path  # noqa: F401 - readers share them
 
 
 class Stats:
@@ -66,7 +67,7 @@ class StatsWriter:
     """Writes one JSON object per line to ``stats.jsonl`` and the same scalars to TensorBoard."""
 
     def __init__(self, run_dir: Path, tensorboard: bool = True):
-        self.path = Path(run_dir) / "stats.jsonl"
+        self.path = stats_path(run_dir)
         self._tb = None
         if tensorboard:
             try:
@@ -93,21 +94,6 @@ class StatsWriter:
             self._tb.close()
 
 
-# Names that runs of earlier versions logged, and what they are called now: D's mean outputs were logged as
-# ``D/real`` and ``D/fake`` though they are logits, and an autoencoder's objective as ``Loss/G``.
-RENAMED = {"D/real": "Logits/D/real", "D/fake": "Logits/D/fake"}
-
-
-def current_names(record: dict) -> dict:
-    """A logged line with today's names, so that old runs plot like new ones."""
-    record = {RENAMED.get(k, k): v for k, v in record.items()}
-    if "Loss/recon" in record and "Loss/G" in record:  # an autoencoder's objective: the VAE's total, the AE's recon
-        total = record.pop("Loss/G")
-        if "Loss/KL" in record:
-            record["Loss/total"] = total
-    return record
-
-
 def short_name(name: str) -> str:
     """The progress bar's name for a logged quantity: ``Loss/D/real`` -> ``D_loss_real``, ``Loss/recon`` ->
     ``recon_loss``, ``Logits/D/fake`` -> ``D_logit_fake``; the logged name itself for anything else."""
@@ -127,18 +113,3 @@ def log_interval(steps: int, every: int) -> int:
     spacing (every step below that many steps). Each log line is one device-to-host copy of the statistics,
     which a short run pays a few dozen times at most."""
     return max(1, min(every, steps // MIN_LOG_LINES))
-
-
-def read_stats(run_dir: Path) -> list[dict]:
-    """Every logged line, under today's names (``current_names``); a last line cut short (a kill or a full disk
-    mid-write, or a writer still at it) is left out rather than failing the reader."""
-    path = Path(run_dir) / "stats.jsonl"
-    if not path.exists():
-        return []
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    records = [json.loads(line) for line in lines[:-1]]
-    try:
-        records += [json.loads(line) for line in lines[-1:]]
-    except ValueError:
-        pass
-    return [current_names(r) for r in records]

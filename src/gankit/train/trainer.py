@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 import gankit
-from gankit import recipes
+from gankit import recipes, run_folder
+from gankit.inference import resolve_device  # noqa: F401 - where the CLI found it before
 from gankit.config import ConfigError
 from gankit.atomic import write_file
 from gankit.recipes.base import Phase
@@ -52,21 +53,6 @@ def make_optimizer(cfg: dict, name: str, params) -> torch.optim.Optimizer:
     if kind == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=cfg.get(f"{name}.momentum", 0.0))
     raise AssertionError(f"{name}.opt={kind}")  # refused by recipes.check_config (recipes.base.OPTIMIZERS)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available here; use --device cpu or auto")
-    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError("--device mps: no Apple GPU (MPS) is available here; use --device cpu or auto")
-    return device
 
 
 class _Context:
@@ -325,7 +311,7 @@ class Trainer:
             image = points_image(out, self.data.centers)
         else:
             image = grid_image(out, nrow=self.objective.num_classes or None)
-        path = self.run_dir / "samples" / f"grid-{self.nimg:010d}.png"  # named by images seen
+        path = run_folder.snapshot_path(self.run_dir, self.nimg)
         if not torch.isfinite(out).all():  # a grid of NaN is no sample; the next log step or checkpoint stops the run
             self.log(f"step {self.step}: the generator's samples hold NaN or infinity; {path.name} not written")
             return None
@@ -438,7 +424,7 @@ class Trainer:
 
     def _logs(self) -> dict:
         """The statistics written so far: none before the first log line (a run stopped that early)."""
-        stats = self.run_dir / "stats.jsonl"
+        stats = run_folder.stats_path(self.run_dir)
         if not stats.is_file():
             return {}
         tensorboard = self.run_dir / "tensorboard"

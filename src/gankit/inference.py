@@ -1,0 +1,230 @@
+"""Inference apart from training: a generator loaded from a run folder, a checkpoint or an export, which knows
+how to be sampled (latent size, classes and their names, which net: G or its moving average), and one batched
+render that every command and the studio draw through. Nothing here imports the trainer or the recipes, so a
+page or script that only samples loads in a fraction of the time and cannot be broken by training code."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import torch
+
+from gankit import model_folder, nets
+from gankit.config import TRAINER_RANGES, ConfigError, RangeError, check_ranges
+from gankit.nets.registry import LARGEST, LONGEST, NetConfigError, brief, check_buildable
+from gankit.run_folder import CheckpointError, load_checkpoint, load_newest, unusable
+
+NETS = ("auto", "ema", "G")  # which network of a checkpoint to sample: its moving average when kept, or G itself
+
+
+class ExportError(ValueError):
+    """An export folder that cannot be used; the message names it."""
+
+
+def _generator_from_state(state: dict, path: Path, net: str = "auto"):
+    """G (its moving average when the run kept one, unless ``net`` says "G") rebuilt from a checkpoint's recorded
+    config, which is checked first as an export's is: the same ranges, the same memory bound, finite weights."""
+    try:
+        check_ranges(state["config"], TRAINER_RANGES)
+        check_buildable(state["net_configs"]["G"], "G", "net_configs.G.")
+    except RangeError as e:
+        raise CheckpointError(f"checkpoint {path}: config {e.key} {e.value!r}: {e.why}") from None
+    except NetConfigError as e:
+        raise CheckpointError(f"checkpoint {path}: {e}") from None
+    if net == "ema" and state.get("G_ema") is None:
+        raise CheckpointError(f"checkpoint {path}: the run kept no moving average of G (ema.beta=0); sample G")
+    weights = state["G_ema"] if state.get("G_ema") is not None and net != "G" else state["nets"]["G"]
+    bad = model_folder.first_nonfinite(weights) if isinstance(weights, dict) else None
+    if bad:
+        raise CheckpointError(f"checkpoint {path}: the generator's {bad} holds NaN or inf values (the run "
+                                   "diverged); it cannot draw anything")
+    G = nets.from_config(state["net_configs"]["G"])
+    G.load_state_dict(weights)
+    return G.eval()
+
+
+def meta_from_state(state: dict) -> dict:
+    cfg = state["config"]
+    return {
+        "gankit_version": state.get("gankit_version", "?"),
+        "recipe": cfg["recipe"],
+        "data": cfg["data"],
+        "z_dim": cfg["z_dim"],
+        "step": state["step"],
+        "kimg": state["nimg"] / 1000,
+        "ema": state.get("G_ema") is not None,
+        **state.get("data_info", {}),
+        "data_options": {k: v for k, v in cfg.items() if isinstance(k, str) and k.startswith("data.")},
+    }
+
+
+def _from_checkpoint(path: Path, state: dict | None = None, net: str = "auto"):
+    """(G, meta) of a training checkpoint (``state``: already loaded from ``path``); one that does not describe
+    its generator is a CheckpointError."""
+    state = load_checkpoint(path) if state is None else state
+    try:
+        G, meta = _generator_from_state(state, path, net), meta_from_state(state)
+        meta["ema"] = meta["ema"] and net != "G"
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+        raise unusable(path, e) from None
+    check_meta(meta, G, f"checkpoint {path}")
+    return G, meta
+
+
+def newest_checkpoint(run: str) -> tuple[Path, dict]:
+    """The newest checkpoint of run folder ``run`` that loads, with its state: a damaged newest one (a copy cut
+    short, a disk fault) is passed over with a warning naming it, as ``gankit train --resume`` does."""
+    try:
+        return load_newest(Path(run), log=lambda line: warnings.warn(line, stacklevel=3))
+    except CheckpointError as e:
+        raise ExportError(f"--run {run}: {e}") from None
+
+
+def load_export(export_dir: Path, device="cpu"):
+    """(G in eval mode, meta dict) from an export folder; the weights must match their recorded sha256."""
+    try:
+        G, meta = model_folder.load(Path(export_dir), "generator", "export", device)
+    except model_folder.ModelFolderError as e:
+        raise ExportError(f"--export: {e}") from None
+    check_meta(meta, G, f"--export: {Path(export_dir) / 'config.json'}", ExportError)
+    return G, meta
+
+
+def check_meta(meta: dict, G, shown: str, error=CheckpointError) -> None:
+    """Refuse what a model's record says about it (an export's config.json or a checkpoint's) where it does not
+    fit the network or is out of any sensible range: commands size their work by ``z_dim`` and ``shape``.
+    ``shown`` starts each message (the file)."""
+    def refuse(key, why):
+        raise error(f"{shown}: {key} {brief(meta.get(key))} {why}; the file was edited")
+
+    z_dim = meta.get("z_dim")
+    if not isinstance(z_dim, int) or isinstance(z_dim, bool) or z_dim != G.config.get("z_dim", z_dim) or z_dim < 1:
+        refuse("z_dim", f"does not match the network's ({G.config.get('z_dim')})")
+    if "kind" in meta and meta["kind"] not in ("image", "points"):
+        refuse("kind", "is neither 'image' nor 'points'")
+    shape = meta.get("shape")
+    if shape is not None:
+        if not isinstance(shape, list) or not 1 <= len(shape) <= 3 or \
+                any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= LARGEST for v in shape):
+            refuse("shape", "is not 1 to 3 whole numbers of at least 1 (channels, height, width)")
+        try:
+            made = output_shape(G, z_dim)
+        except Exception as e:  # noqa: BLE001 - whatever stops it, the network cannot draw
+            raise error(f"{shown}: the network it describes does not run ({brief(str(e), 200)})") from None
+        if made != shape:
+            refuse("shape", f"does not match what the network makes ({made})")
+    names = meta.get("class_names")
+    if names is not None and (not isinstance(names, list) or len(names) > LONGEST or
+                              any(not isinstance(n, str) or len(n) > LONGEST for n in names)):
+        refuse("class_names", f"is not a list of at most {LONGEST} short names")
+    for key in ("recipe", "data"):
+        if key in meta and not isinstance(meta[key], str):
+            refuse(key, "is not a name")
+    for key in ("step", "kimg"):
+        value = meta.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or
+                                  not math.isfinite(value) or value < 0):
+            refuse(key, "is not a number of at least 0")
+    options = meta.get("data_options", {})
+    if not isinstance(options, dict):
+        refuse("data_options", "is not an object of data.* settings")
+    try:
+        check_ranges(options, TRAINER_RANGES)
+    except RangeError as e:
+        raise error(f"{shown}: data_options {e.key} {brief(e.value)}: {e.why}; the file was edited") from None
+
+
+def output_shape(G, z_dim: int) -> list:
+    """The shape of one sample of ``G``: one forward pass of a zero latent (class 0), which also shows the
+    network runs at all."""
+    device = next(G.parameters()).device
+    z = torch.zeros(1, z_dim, device=device)
+    with torch.no_grad():
+        x = G(z, torch.zeros(1, dtype=torch.long, device=device)) if getattr(G, "c_dim", 0) else G(z)
+    return list(x.shape[1:])
+
+
+def load_checkpoint_generator(path: Path, device="cpu", state: dict | None = None, net: str = "auto"):
+    G, meta = _from_checkpoint(path, state, net)
+    return G.to(device), {**meta, "network": G.config}
+
+
+def load_any(*, run: str | None = None, checkpoint: str | None = None, export: str | None = None, device="cpu",
+             net: str = "auto"):
+    """(G in eval mode, meta) of a run folder (newest checkpoint), a checkpoint file or an export folder."""
+    if net not in NETS:
+        raise ConfigError(f"--net {net}: use one of {', '.join(NETS)}")
+    if export:
+        if net == "G":
+            raise ConfigError("--net G: an export holds one generator (the moving average when the run kept one)")
+        return load_export(Path(export), device)
+    if run:
+        path, state = newest_checkpoint(run)
+        G, meta = load_checkpoint_generator(path, device, state, net)
+        return G, {**meta, "checkpoint": str(path)}
+    if checkpoint:
+        return load_checkpoint_generator(Path(checkpoint), device, net=net)
+    raise ExportError("give one of --run DIR, --checkpoint PATH or --export DIR")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is cuda, else mps, else cpu; a device asked for by name that is not here is refused."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("--device mps: no Apple GPU (MPS) is available here; use --device cpu or auto")
+    return device
+
+
+@torch.no_grad()
+def render(G, z: torch.Tensor, c: torch.Tensor | None = None, batch: int = 256, device=None, done=None) -> torch.Tensor:
+    """G's outputs for latents ``z`` [N, z_dim] (and labels ``c`` [N] for a conditional G), ``batch`` at a time,
+    as float32 on the CPU: the one place every command and the studio turn latents into images, so a model is
+    drawn the same way everywhere. ``done(k)`` is told after each batch (a progress bar)."""
+    device = device if device is not None else next(G.parameters()).device
+    conditional = getattr(G, "c_dim", 0) > 0
+    if conditional and c is None:
+        raise ConfigError("this generator is class-conditional: give a class for every latent")
+    out = []
+    for i in range(0, len(z), batch):
+        zi = z[i:i + batch].to(device)
+        out.append((G(zi, c[i:i + batch].to(device)) if conditional else G(zi)).float().cpu())
+        if done is not None:
+            done(len(zi))
+    return torch.cat(out) if out else torch.empty(0)
+
+
+class Generator:
+    """A loaded generator with what sampling it needs to know: ``z_dim``, ``num_classes`` and ``class_names``,
+    ``kind`` (image or points), ``shape`` and where it came from (``meta``)."""
+
+    def __init__(self, net, meta: dict):
+        self.net, self.meta = net, meta
+        self.device = next(net.parameters()).device
+        self.z_dim = meta["z_dim"]
+        self.num_classes = getattr(net, "c_dim", 0)
+        names = meta.get("class_names") or []
+        self.class_names = [names[i] if i < len(names) else str(i) for i in range(self.num_classes)]
+        self.kind = meta.get("kind", "image")
+        self.shape = meta.get("shape")
+
+    def render(self, z: torch.Tensor, c: torch.Tensor | None = None, batch: int = 256, done=None) -> torch.Tensor:
+        return render(self.net, z, c, batch, self.device, done)
+
+
+def load(*, run: str | None = None, checkpoint: str | None = None, export: str | None = None, device="cpu",
+         net: str = "auto") -> Generator:
+    """The ``Generator`` of a run folder (its newest loadable checkpoint), a checkpoint file or an export."""
+    G, meta = load_any(run=run, checkpoint=checkpoint, export=export, device=device, net=net)
+    return Generator(G, meta)

@@ -10,6 +10,7 @@ never listed). Nothing here imports training code.
       samples/grid-NIMG.png  fixed-latent snapshot grids, named by images seen
       checkpoints/ckpt-STEP.pt, best.pt, best.json
       eval.json              the last ``gankit eval`` of the run
+      tensorboard/, losses.png, progress.gif   written at the end
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import re
 from pathlib import Path
 from typing import Callable
 
-import torch
-
 from gankit.config import one_line
 
 CHECKPOINTS, SAMPLES, STATS, LOCK = "checkpoints", "samples", "stats.jsonl", ".lock"
+TENSORBOARD, LOSS_PLOT, PROGRESS_GIF, EVAL = "tensorboard", "losses.png", "progress.gif", "eval.json"
+BEST, BEST_RECORD = f"{CHECKPOINTS}/best.pt", f"{CHECKPOINTS}/best.json"  # periodic evaluation's best so far
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
 SNAPSHOT_PATTERN = re.compile(r"^grid-(\d+)\.png$")
 
@@ -89,6 +90,8 @@ def read_stats(run_dir: Path, start: int = 0) -> list[dict]:
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
     """Load with ``weights_only=True``: tensors and plain containers only, so no code in the file can run."""
+    import torch  # here: the layout is read by commands that never load a checkpoint
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path}: no such file")

@@ -109,6 +109,9 @@ def add_model_source(p: argparse.ArgumentParser) -> None:
     src.add_argument("--run", metavar="DIR", help="a run folder (its newest checkpoint is used)")
     src.add_argument("--checkpoint", metavar="PATH", help="a training checkpoint file")
     src.add_argument("--export", metavar="DIR", help="a folder written by `gankit export`")
+    p.add_argument("--net", default="auto", choices=["auto", "ema", "G"],
+                   help="which generator of a run or checkpoint: auto = its moving average when the run kept one "
+                        "(default), ema = only that, G = the trained network itself")
     path_flags(p, ["--run", "--checkpoint", "--export"])
 
 

@@ -42,13 +42,13 @@ def run(args) -> int:
 
     from gankit.cli.common import model_data
     from gankit.config import ConfigError
-    from gankit.inference import load_any
     from gankit.data import ImageData, source_key
+    from gankit.inference import load_any, resolve_device
     from gankit.metrics.evaluate import append_results, eval_data_spec, evaluate
-    from gankit.inference import resolve_device
+    from gankit.run_folder import EVAL
 
     device = resolve_device(args.device)
-    G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
+    G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device, net=args.net)
     data = model_data(meta, args.data, args.strict)
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     train_data = cas_test = None
@@ -71,9 +71,9 @@ def run(args) -> int:
     if result.get("scale"):
         print(result["scale"])
     if args.run:
-        out = Path(args.run) / "eval.json"
+        out = Path(args.run) / EVAL
     elif args.export:
-        out = Path(args.export) / "eval.json"
+        out = Path(args.export) / EVAL
     else:
         out = Path(args.checkpoint).with_suffix(".eval.json")
     append_results(out, result)

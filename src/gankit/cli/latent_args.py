@@ -42,7 +42,7 @@ def load_image_generator(args, device):
     """(G, meta) from --run/--checkpoint/--export; 2-D point generators are refused, these tools draw images."""
     from gankit.inference import load_any
 
-    G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
+    G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device, net=getattr(args, "net", "auto"))
     if meta.get("kind") == "points":
         raise ConfigError(f"{model_flag(args)}: this generator makes 2-D points, not images; "
                           f"gankit {args.command} needs an image generator")

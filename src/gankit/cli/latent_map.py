@@ -53,15 +53,14 @@ def run(args) -> int:
     from gankit.cli.common import model_data
     from gankit.config import ConfigError
     from gankit.embedding import axis_values, lattice, plane_of, scatter_image
-    from gankit.inference import load_any
+    from gankit.inference import load_any, resolve_device
     from gankit.nets.autoencoder import codes, has_encoder
     from gankit.sampling import grid_image, save_png
-    from gankit.inference import resolve_device
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ConfigError(f"--out {args.out}: is a file; give a folder")
     device = resolve_device(args.device)
-    G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
+    G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device, net=args.net)
     source = next(f"--{flag} {value}" for flag, value in
                   (("run", args.run), ("checkpoint", args.checkpoint), ("export", args.export)) if value)
     if not has_encoder(G):

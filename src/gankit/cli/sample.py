@@ -50,9 +50,8 @@ def run(args) -> int:
     from gankit.cli.common import check_grid, check_memory
     from gankit.cli.latent_args import apply_truncation
     from gankit.config import ConfigError
-    from gankit.inference import load_any
+    from gankit.inference import load_any, resolve_device
     from gankit.sampling import generate, grid_image, latents, points_image, save_png, to_uint8
-    from gankit.inference import resolve_device
 
     check_writable(Path(args.out))
     suffix = Path(args.out).suffix.lower()
@@ -66,7 +65,7 @@ def run(args) -> int:
     if args.reconstruct and args.cls is not None:
         raise ConfigError(f"--class {args.cls}: --reconstruct decodes real images, not classes")
     device = resolve_device(args.device)
-    G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device)
+    G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device, net=args.net)
     if args.reconstruct:
         return reconstruct(args, G, meta, device)
     out = Path(args.out)

@@ -21,15 +21,17 @@ import socket
 from pathlib import Path
 from typing import Callable
 
+from gankit import run_folder
+
 try:
     import fcntl
 except ImportError:  # Windows: the PID check alone
     fcntl = None
 
-LOCK_NAME = ".lock"
+LOCK_NAME = run_folder.LOCK
 # gankit.atomic.write_file's temp files: ".NAME." + mkstemp's 8 random characters + ".tmp"
 TEMP_PATTERN = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
-TEMP_FOLDERS = (".", "checkpoints", "samples")
+TEMP_FOLDERS = (".", run_folder.CHECKPOINTS, run_folder.SAMPLES)
 
 
 _HELD: dict[str, list] = {}  # this process's locks: real path of the folder -> [fd, holders]

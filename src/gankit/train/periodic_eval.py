@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from gankit.atomic import write_file
+from gankit import run_folder
 from gankit.train import checkpoint
 
 # For each metric, whether larger is better (the best checkpoint follows ``eval.best``).
@@ -79,7 +80,7 @@ class PeriodicEval:
         return values
 
     def _keep_if_best(self, trainer, values: dict, result: dict) -> None:
-        best_json = trainer.run_dir / "checkpoints" / "best.json"
+        best_json = trainer.run_dir / run_folder.BEST_RECORD
         value = float(values[self.best_key])
         if not math.isfinite(value):
             return  # a diverged generator is never the best; the trainer stops at its next log step or checkpoint
@@ -95,7 +96,7 @@ class PeriodicEval:
         state = trainer.state_dict()
         if checkpoint.first_nonfinite(checkpoint.weights(state)) is not None:
             return
-        checkpoint.save(state, trainer.run_dir / "checkpoints" / "best.pt")
+        checkpoint.save(state, trainer.run_dir / run_folder.BEST)
         record = {"metric": self.best_key, "value": value, "step": trainer.step, "kimg": trainer.nimg / 1000,
                   "metrics": values, "protocol": result["protocol"], "features_sha256": digest}
         write_file(best_json, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=2) + "\n"))

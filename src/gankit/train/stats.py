@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from gankit.atomic import write_error
-from gankit.run_folder import RENAMED, current_names, read_stats, stats_path  # noqa: F401 - readers share them
+from gankit.run_folder import TENSORBOARD, RENAMED, current_names, read_stats, stats_path  # noqa: F401 - readers share them
 
 
 class Stats:
@@ -73,7 +73,7 @@ class StatsWriter:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(str(Path(run_dir) / "tensorboard"))
+                self._tb = SummaryWriter(str(Path(run_dir) / TENSORBOARD))
             except ImportError:  # TensorBoard is optional at run time; the JSONL log is always written
                 self._tb = None
 

@@ -418,8 +418,8 @@ class Trainer:
             if not main:
                 return {}
             final = self.snapshot()
-            gif = write_gif(self.run_dir, self.run_dir / "progress.gif")
-            plot = write_loss_plot(self.run_dir, self.run_dir / "losses.png")
+            gif = write_gif(self.run_dir, self.run_dir / run_folder.PROGRESS_GIF)
+            plot = write_loss_plot(self.run_dir, self.run_dir / run_folder.LOSS_PLOT)
         return {"grid": final, "gif": gif, "plot": plot, "checkpoint": last_ckpt, **self._logs()}
 
     def _logs(self) -> dict:
@@ -427,7 +427,7 @@ class Trainer:
         stats = run_folder.stats_path(self.run_dir)
         if not stats.is_file():
             return {}
-        tensorboard = self.run_dir / "tensorboard"
+        tensorboard = self.run_dir / run_folder.TENSORBOARD
         return {"stats": stats, "tensorboard": tensorboard if tensorboard.is_dir() else None}
 
     def _announce_stop(self, signum: int) -> None:

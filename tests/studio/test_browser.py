@@ -1,0 +1,208 @@
+"""The studio's page in a real headless browser (Debian's chromium and its driver; `.ci/run` installs them): the
+gallery loads, a slider redraws the image, a direction taught by clicking becomes a slider, and the live view
+shows the snapshot a training run writes meanwhile. With GANKIT_SCREENSHOTS=DIR the tests save the screenshots
+the README and docs/studio.md show."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import gankit
+from tests.studio.browser import Browser, require_browser
+from tests.studio.conftest import open_session, serving
+
+# Draws an <img> into a canvas and returns its pixels as one string, so two images compare by what they show
+# (a blob: URL changes on every render even when the pixels do not).
+PIXELS = """
+const img = arguments[0];
+const c = document.createElement('canvas');
+c.width = img.naturalWidth; c.height = img.naturalHeight;
+const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+return c.width + 'x' + c.height + ':' + Array.from(g.getImageData(0, 0, c.width, c.height).data).join(',');
+"""
+
+# The bytes behind an <img> and behind an API URL, base64, fetched by the page itself.
+BYTES = """
+const b64 = async (url, init) => {
+  const buf = new Uint8Array(await (await fetch(url, init)).arrayBuffer());
+  let s = ''; for (const x of buf) s += String.fromCharCode(x); return btoa(s);
+};
+Promise.all([b64(arguments[0]), b64(arguments[1], arguments[2])]).then(done, (e) => done('error: ' + e));
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_browser()
+    b = Browser()
+    yield b
+    b.quit()
+
+
+def loaded(b: Browser, css: str) -> int:
+    """How many images match ``css`` and have decoded (naturalWidth > 0)."""
+    return b.js("return Array.from(document.querySelectorAll(arguments[0]))"
+                ".filter(i => i.complete && i.naturalWidth > 0).length", css)
+
+
+def view_pixels(b: Browser) -> str:
+    return b.js(PIXELS, b.driver.find_element("id", "view-image"))
+
+
+def test_gallery_loads_every_tile(browser, live_server):
+    browser.open(live_server)
+    tiles = browser.driver.find_elements("css selector", "#gallery .tile img")
+    assert len(tiles) == 24  # the first page, per_page 24
+    browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30, "gallery images did not all decode")
+    captions = [t.text for t in browser.driver.find_elements("css selector", "#gallery .tile .caption")]
+    assert captions[0].startswith("seed 0") and captions[23].startswith("seed 23")
+    assert all("ψ 1.00" in c for c in captions)
+    # An unconditional model: no class picker. A run: the live tab is offered.
+    assert not browser.driver.find_element("id", "class-row").is_displayed()
+    assert browser.driver.find_element("id", "tab-live").is_displayed()
+    # Next page: seeds 24..47.
+    browser.driver.find_element("id", "page-next").click()
+    browser.wait(lambda d: d.find_element("css selector", "#gallery .tile .caption").text.startswith("seed 24"))
+    browser.driver.find_element("id", "page-prev").click()
+    browser.wait(lambda d: d.find_element("css selector", "#gallery .tile .caption").text.startswith("seed 0 "))
+    browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
+    browser.screenshot("studio-gallery")
+
+
+def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, live_server):
+    from selenium.webdriver.common.keys import Keys
+
+    browser.open(live_server)
+    browser.driver.find_elements("css selector", "#gallery .tile img")[3].click()
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30, "the image view never showed an image")
+    assert "seed 3" in browser.driver.find_element("id", "view-caption").text
+    browser.wait(lambda d: d.find_element("id", "latent").get_attribute("value").startswith("["))
+    z_dim = browser.js("return S.model.z_dim")
+    latent = browser.driver.find_element("id", "latent").get_attribute("value")
+    assert len(latent.strip("[]").split(",")) == z_dim
+    before = view_pixels(browser)
+
+    sliders = browser.driver.find_elements("css selector", ".direction-slider")
+    assert sliders, "no direction sliders"
+    name = sliders[0].get_attribute("data-name")
+    src = browser.driver.find_element("id", "view-image").get_attribute("src")
+    sliders[0].send_keys(Keys.END)  # a real key press: input events, alpha to the slider's maximum
+    for _ in range(4):  # and a few steps back at once: all but the newest answer are dropped
+        sliders[0].send_keys(Keys.LEFT)
+    browser.wait(lambda d: d.find_element("id", "view-image").get_attribute("src") != src, 30, "no redraw")
+    alpha = float(sliders[0].get_attribute("value"))
+    assert alpha > 2
+    recipe = {"seed": 3, "z": None, "class": None, "truncation": 1.0, "edits": [{"direction": name, "alpha": alpha}]}
+    # Wait for the newest request's image, then check it is exactly what the API draws for the final recipe.
+    browser.wait(lambda d: browser.js("return S.renderSeq + '' === document.querySelector('#view-image')"
+                                      ".dataset.seq && !document.querySelector('#view-image').classList"
+                                      ".contains('busy')"), 30)
+    shown, direct = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
+                                     "/api/image", {"method": "POST", "headers": {"Content-Type": "application/json"},
+                                                    "body": __import__("json").dumps(recipe)})
+    assert shown == direct
+    assert view_pixels(browser) != before, "moving the slider did not change the image"
+    # The latent box follows the edit.
+    browser.wait(lambda d: d.find_element("id", "latent").get_attribute("value") != latent, 30)
+
+    truncation = browser.driver.find_element("id", "slider-truncation")
+    edited = view_pixels(browser)
+    truncation.send_keys(Keys.HOME)  # psi 0: every seed draws the mean latent (plus the edit)
+    browser.wait(lambda d: d.find_element("id", "truncation-value").text == "0.00")
+    browser.wait(lambda d: view_pixels(browser) != edited, 30, "the truncation slider did not change the image")
+    browser.screenshot("studio-steer")
+
+
+def test_teaching_by_clicking_adds_a_slider(browser, live_server):
+    browser.open(live_server)
+    tiles = browser.driver.find_elements("css selector", "#gallery .tile")
+    for t in tiles[:4]:
+        t.find_element("css selector", ".mark-has").click()
+    for t in tiles[4:8]:
+        t.find_element("css selector", ".mark-lacks").click()
+    tiles[8].find_element("css selector", ".mark-has").click()
+    tiles[8].find_element("css selector", ".mark-has").click()  # a second click unmarks
+    assert browser.driver.find_element("id", "teach-n-has").text == "4"
+    assert browser.driver.find_element("id", "teach-n-lacks").text == "4"
+    assert len(browser.driver.find_elements("css selector", "#gallery .tile.has")) == 4
+    assert not browser.driver.find_elements("css selector", '.direction-slider[data-name="dark-sleeve"]')
+
+    browser.driver.find_element("id", "teach-name").send_keys("dark-sleeve")
+    browser.driver.find_element("id", "teach-fit").click()
+    browser.wait(lambda d: d.find_elements("css selector", '.direction-slider[data-name="dark-sleeve"]'), 30,
+                 "the taught direction has no slider")
+    accuracy = float(browser.driver.find_element("id", "teach-accuracy").get_attribute("data-accuracy"))
+    assert 0 <= accuracy <= 1
+    assert "validation accuracy" in browser.driver.find_element("id", "teach-accuracy").text
+    # The new slider steers like any other.
+    browser.driver.find_elements("css selector", "#gallery .tile img")[0].click()
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
+    before = view_pixels(browser)
+    from selenium.webdriver.common.keys import Keys
+
+    browser.driver.find_element("css selector", '.direction-slider[data-name="dark-sleeve"]').send_keys(Keys.END)
+    browser.wait(lambda d: view_pixels(browser) != before, 30, "the taught slider did not change the image")
+
+
+def test_pasted_recipe_reproduces_the_image(browser, live_server):
+    browser.open(live_server)
+    box = browser.driver.find_element("id", "reproduce-json")
+    box.send_keys('{"seed": 7, "truncation": 0.5}')
+    browser.driver.find_element("id", "reproduce-go").click()
+    browser.wait(lambda d: "seed 7" in d.find_element("id", "view-caption").text, 30)
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
+    browser.wait(lambda d: browser.js("return S.renderSeq + '' === document.querySelector('#view-image')"
+                                      ".dataset.seq"), 30)
+    shown, direct = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
+                                     "/api/image?seed=7&truncation=0.5", {})
+    assert shown == direct
+    assert browser.driver.find_element("id", "slider-truncation").get_attribute("value") == "0.5"
+
+
+def test_conditional_model_offers_its_classes(browser, cond_live_server):
+    browser.open(cond_live_server)
+    assert browser.driver.find_element("id", "class-row").is_displayed()
+    names = browser.js("return S.model.class_names")
+    options = browser.driver.find_elements("css selector", "#class-picker option")
+    assert len(options) == len(names) + 1 == 11
+    captions = [c.text for c in browser.driver.find_elements("css selector", "#gallery .tile .caption")]
+    assert names[0] in captions[0] and names[1] in captions[1]  # the gallery cycles classes like `gankit sample`
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.driver.find_element("id", "class-picker")).select_by_value("3")
+    browser.wait(lambda d: all(names[3] in c.text for c in d.find_elements("css selector", "#gallery .tile .caption")), 30)
+    browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
+
+
+def test_live_view_shows_the_snapshot_a_training_run_writes(browser, run_copy):
+    with serving(open_session(run=run_copy)) as url:
+        browser.open(url)
+        browser.driver.find_element("id", "tab-live").click()
+        browser.wait(lambda d: loaded(browser, "#live-snapshot") == 1, 30, "no snapshot shown")
+        first = int(browser.driver.find_element("id", "live-snapshot").get_attribute("data-nimg"))
+        seen = browser.driver.find_element("id", "live-nimg").text
+        lines = browser.js("return S.live.lines.length")
+        assert lines > 0
+        # A real `gankit train` continues the run in another process, writing stats lines, a snapshot grid and
+        # a checkpoint into the folder the page is watching.
+        env = {**os.environ, "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": os.pathsep.join([str(Path(gankit.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+        train = subprocess.Popen([sys.executable, "-m", "gankit", "train", "--resume", "auto", "--out", str(run_copy),
+                                  "--steps", "4", "--device", "cpu"], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            browser.wait(lambda d: int(d.find_element("id", "live-snapshot").get_attribute("data-nimg") or 0) > first
+                         or train.poll() not in (None, 0), 90, "the live view never showed the new snapshot")
+        finally:
+            _, err = train.communicate(timeout=120)
+        assert train.returncode == 0, err
+        browser.wait(lambda d: loaded(browser, "#live-snapshot") == 1, 30)
+        browser.wait(lambda d: d.find_element("id", "live-nimg").text != seen, 30)
+        browser.wait(lambda d: browser.js("return S.live.lines.length") > lines, 30, "no new stats lines drawn")
+        assert browser.js("return document.location.href").rstrip("/") == url  # updated without a reload
+        browser.screenshot("studio-live")

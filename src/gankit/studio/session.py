@@ -69,7 +69,7 @@ class Session:
         self.lock = threading.RLock()
         self.version = 0
         self._checked = time.monotonic()
-        self._loaded = generator.meta.get("checkpoint")
+        self._loaded = self._seen = generator.meta.get("checkpoint")
         if self.directions_dir:
             self.load_directions()
         self.batcher = Batcher(lambda: self.generator)
@@ -97,8 +97,9 @@ class Session:
         with self.lock:
             self._checked = time.monotonic()
             newest = run_folder.latest(self.run)
-            if newest is None or str(newest) == self._loaded:
+            if newest is None or str(newest) == self._seen:
                 return False
+            self._seen = str(newest)  # tried once: a damaged file is not read again at every request
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -106,6 +107,8 @@ class Session:
                                             net=self.source.get("net", "auto"))
             except (inference.ExportError, run_folder.CheckpointError):
                 return False
+            if loaded.meta.get("checkpoint") == self._loaded:
+                return False  # the newest was rotated away or damaged, and the one loaded is still the newest good
             if loaded.z_dim != self._generator.z_dim or loaded.num_classes != self._generator.num_classes:
                 return False  # not the same run any more; keep what the page was built for
             self._generator, self._loaded = loaded, loaded.meta.get("checkpoint")

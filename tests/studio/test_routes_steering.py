@@ -218,3 +218,29 @@ def test_an_autoencoder_projects_with_its_encoder_at_once(vae_run):
     assert state["state"] == "done"
     x = projection.to_model_image(Image.fromarray(rgb), session.generator.shape)
     assert state["recipe"]["z"] == [float(np.float32(v)) for v in codes(session.generator.net, x)[0]]
+
+
+def test_directions_are_computed_at_start_up_so_a_recipe_may_edit_along_them_at_once(dcgan_export):
+    import time
+
+    session = open_session(export=dcgan_export)
+    with make_client(session) as c:
+        end = time.monotonic() + 20
+        while "pca-7" not in session.directions and time.monotonic() < end:
+            time.sleep(0.02)
+        answer = c.post("/api/image", json={"seed": 2, "edits": [{"direction": "pca-7", "alpha": 2.0}]})
+        assert answer.status_code == 200, answer.text
+
+
+def test_a_conditional_model_is_steered_and_projected_within_a_class(cond_run):
+    session = open_session(run=cond_run)
+    with make_client(session) as c:
+        (expected, _), = steering.sefa(session.generator.net, session.generator.z_dim, 10, k=1)
+        one = c.get("/api/directions/sefa-0").json()
+        assert torch.allclose(torch.tensor(one["vector"]), expected, atol=1e-6)
+        image = c.get("/api/image", params={"seed": 5, "class": 3}).content
+        job = c.post("/api/project", files={"file": ("x.png", image)}, data={"steps": "2", "class": "3"}).json()
+        state = c.app.state.projection_jobs.wait(job["job"])
+        assert state["state"] == "done" and state["recipe"]["class"] == 3
+        bad = c.post("/api/project", files={"file": ("x.png", image)}, data={"class": "10"})
+        assert bad.status_code == 422 and bad.json()["detail"].startswith("class: '10'")

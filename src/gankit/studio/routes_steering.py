@@ -12,6 +12,7 @@ names the parameter."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 
@@ -22,7 +23,24 @@ from gankit.studio import projection, steering
 from gankit.studio.projection import Busy, ProjectionError
 from gankit.studio.steering import SteeringError
 
-router = APIRouter(tags=["steering"])
+
+
+@contextlib.asynccontextmanager
+async def _warm_up(app):
+    """At start-up, compute the model's directions in a background thread: the server answers meanwhile, and a
+    recipe that edits along sefa-0 (a reloaded PNG) finds it without the page having listed the directions."""
+    session = getattr(app.state, "session", None)
+    if session is not None:
+        def compute():
+            try:
+                ensure_unsupervised(session)
+            except Exception:  # noqa: BLE001 - a failure here is met again, and answered, at GET /directions
+                pass
+        threading.Thread(target=compute, name="gankit-studio-directions", daemon=True).start()
+    yield
+
+
+router = APIRouter(tags=["steering"], lifespan=_warm_up)
 
 UNSUPERVISED = ("sefa", "pca", "coordinate")  # computed from the model, replaced when the model changes
 MAX_EXAMPLES = 1000  # marked images per side of a taught direction

@@ -187,7 +187,7 @@ def test_one_projection_at_a_time_and_a_running_one_can_be_cancelled(api):
     ({"file": ("x.png", b"not an image at all")}, {}, 422, "file: not a readable image"),
     ({"file": ("x.png", "PNG")}, {"steps": "0"}, 422, "steps: '0'"),
     ({"file": ("x.png", "PNG")}, {"steps": "many"}, 422, "steps: 'many'"),
-    ({"file": ("x.png", "PNG")}, {"class": "1"}, 422, "class"),
+    ({"file": ("x.png", "PNG")}, {"class": "1"}, 422, "class: this model is not class-conditional"),
     ({"file": ("x.png", "BIG")}, {}, 413, "file: 5000x5000 pixels"),
 ])
 def test_project_refuses_bad_uploads_naming_the_field(api, files, data, status, start):
@@ -244,3 +244,22 @@ def test_a_conditional_model_is_steered_and_projected_within_a_class(cond_run):
         assert state["state"] == "done" and state["recipe"]["class"] == 3
         bad = c.post("/api/project", files={"file": ("x.png", image)}, data={"class": "10"})
         assert bad.status_code == 422 and bad.json()["detail"].startswith("class: '10'")
+
+
+def test_directions_computed_for_a_model_replaced_meanwhile_are_dropped(dcgan_export, monkeypatch):
+    from gankit.studio import routes_steering
+
+    session = open_session(export=dcgan_export)
+    real = steering.unsupervised
+
+    def reloaded_meanwhile(*args, **kwargs):
+        found = real(*args, **kwargs)
+        session.version += 1  # a newer checkpoint was loaded while these were computed
+        return found
+
+    monkeypatch.setattr(steering, "unsupervised", reloaded_meanwhile)
+    routes_steering.ensure_unsupervised(session)
+    assert "sefa-0" not in session.directions
+    monkeypatch.setattr(steering, "unsupervised", real)
+    routes_steering.ensure_unsupervised(session)
+    assert session.directions["sefa-0"][0] == "sefa"

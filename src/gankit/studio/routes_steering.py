@@ -63,6 +63,8 @@ def ensure_unsupervised(session) -> None:
             return
         found = steering.unsupervised(G.net, G.z_dim, G.num_classes)
         with session.lock:
+            if getattr(session, "version", 0) != key[0]:
+                return  # the session loaded another model meanwhile: these belong to the old one
             for name in [n for n, (kind, *_) in session.directions.items() if kind in UNSUPERVISED]:
                 del session.directions[name]
             for d in found:
@@ -221,9 +223,9 @@ async def project(request: Request):
     if G.kind != "image" or not G.shape or len(G.shape) != 3:
         raise HTTPException(422, "file: this model draws 2-D points; projection needs an image model")
     steps = _form_int(form, "steps", 1, projection.MAX_STEPS, projection.STEPS)
-    label = _form_int(form, "class", 0, max(G.num_classes - 1, 0), None)
-    if label is not None and not G.num_classes:
+    if form.get("class") not in (None, "") and not G.num_classes:
         raise HTTPException(422, "class: this model is not class-conditional; leave it out")
+    label = _form_int(form, "class", 0, G.num_classes - 1, None)
     image = pngmeta.open_image(await upload.read(), what="file")  # UploadError: 413 / 422
     try:
         x = projection.to_model_image(image, G.shape)

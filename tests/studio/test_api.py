@@ -185,7 +185,7 @@ def test_bad_input_is_a_4xx_naming_the_parameter(client, method, url, body, stat
     (png_of(4097, 4097), 413, "file: 4097x4097 pixels"),
     (claiming(60_000, 60_000), 413, "file: refused as a decompression bomb"),
     (b"x" * (pngmeta.MAX_BYTES + 10), 413, "request body: over the limit"),
-])
+], ids=["no-chunk", "garbage", "pixels", "bomb", "bytes"])
 def test_bad_uploads(client, data, status, message):
     response = client.post("/api/reproduce", files={"file": ("x.png", data, "image/png")})
     assert response.status_code == status and response.json()["detail"].startswith(message), response.text

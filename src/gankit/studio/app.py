@@ -138,15 +138,9 @@ def create_app(session: Session, *, port: int, host: str = "127.0.0.1", max_byte
     app.add_middleware(Guard, hosts=allowed_hosts(host, port), max_bytes=max_bytes)
     _error_handlers(app)
     _routes(app, session, files)
-    from gankit.studio import live
+    from gankit.studio import live, routes_steering
     app.include_router(live.router, prefix="/api/live")
-    try:
-        import gankit.studio.routes_steering as routes_steering
-    except ModuleNotFoundError as e:  # only while the steering module is not written yet
-        if getattr(e, "name", None) != "gankit.studio.routes_steering":
-            raise
-    else:
-        app.include_router(routes_steering.router, prefix="/api")
+    app.include_router(routes_steering.router, prefix="/api")
     return app
 
 

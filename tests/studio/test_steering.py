@@ -115,6 +115,18 @@ def test_pca_on_a_linear_first_layer_regresses_back_to_its_right_singular_vector
         assert share == pytest.approx(float(sigma[i] ** 2 / (sigma ** 2).sum()), rel=0.1)
 
 
+def test_pca_of_a_conditional_generator_ignores_what_the_class_alone_moves():
+    torch.manual_seed(0)
+    G = MLPGenerator(z_dim=4, hidden=(12,), c_dim=3)
+    U, _ = torch.linalg.qr(torch.randn(12, 4))
+    V, _ = torch.linalg.qr(torch.randn(4, 4))
+    with torch.no_grad():
+        G.net[0].weight[:, :4] = U @ torch.diag(torch.tensor([4.0, 2.0, 1.0, 0.5])) @ V.T
+        G.net[0].weight[:, 4:] = 30 * torch.randn(12, 3)  # classes move the output far more than z does
+    found = steering.pca(G.eval(), 4, num_classes=3, k=2, n=3000, layer="linear")
+    assert all(abs(float(v @ V[:, i])) > 0.99 for i, (v, _) in enumerate(found))
+
+
 def test_pca_is_deterministic_per_seed_and_works_on_conditional_generators():
     G = tiny_dcgan(z_dim=8, c_dim=3)
     a, b = steering.pca(G, 8, 3, k=3, n=200, seed=5), steering.pca(G, 8, 3, k=3, n=200, seed=5)

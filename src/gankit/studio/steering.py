@@ -210,7 +210,8 @@ def pca(G: nn.Module, z_dim: int, num_classes: int = 0, k: int | None = None, n:
     """The top ``k`` GANSpace-style directions of G as (unit vector [z_dim], explained-variance share), largest
     first, the same for the same G and ``seed``.
 
-    Draws ``n`` latents (and, for a conditional G, classes at random), takes ``early_activations`` X, finds their
+    Draws ``n`` latents (and, for a conditional G, classes at random, and X is centred per class, so that the
+    class's own effect does not pass for a direction), takes ``early_activations`` X, finds their
     principal components V (with standard deviations s) and the standardised coordinates ``x = V^T (X - mean) /
     s``, then solves ``x M = z`` by least squares: row i of M is the move in z that moves coordinate i alone, as
     GANSpace regresses its components back to z for BigGAN. After the first layer's norm and nonlinearity, not
@@ -226,7 +227,10 @@ def pca(G: nn.Module, z_dim: int, num_classes: int = 0, k: int | None = None, n:
     c = (torch.randint(num_classes, (n,), generator=torch.Generator().manual_seed(seed + 1))
          if num_classes else None)
     X = early_activations(G, z, num_classes, c, layer).double()
-    X = X - X.mean(0, keepdim=True)
+    groups = [c == k for k in range(num_classes)] if num_classes else [torch.ones(n, dtype=torch.bool)]
+    for g in groups:  # centred per class: what the class alone moves is not a direction in z
+        if g.any():
+            X[g] -= X[g].mean(0, keepdim=True)
     total = float((X ** 2).sum()) / (n - 1)
     if not total > 0 or not math.isfinite(total):
         raise SteeringError("the generator's early activations do not vary with z: there are no principal components")

@@ -66,6 +66,9 @@ class Browser:
             shutil.rmtree(self.profile, ignore_errors=True)
             raise
         self.driver.set_script_timeout(30)
+        # The page's own size, whatever the window's frame takes (screenshots are exactly width x height).
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
     def quit(self) -> None:
         try:

@@ -44,6 +44,13 @@ def browser():
     b.quit()
 
 
+@pytest.fixture(autouse=True)
+def leave_page(browser):
+    """Each test leaves the page afterwards, closing its event stream before its server stops."""
+    yield
+    browser.driver.get("about:blank")
+
+
 def loaded(b: Browser, css: str) -> int:
     """How many images match ``css`` and have decoded (naturalWidth > 0)."""
     return b.js("return Array.from(document.querySelectorAll(arguments[0]))"
@@ -67,9 +74,10 @@ def test_gallery_loads_every_tile(browser, live_server):
     assert browser.driver.find_element("id", "tab-live").is_displayed()
     # Next page: seeds 24..47.
     browser.driver.find_element("id", "page-next").click()
-    browser.wait(lambda d: d.find_element("css selector", "#gallery .tile .caption").text.startswith("seed 24"))
+    first_seed = lambda d: d.find_element("css selector", "#gallery .tile .seed").text  # noqa: E731
+    browser.wait(lambda d: first_seed(d) == "seed 24")
     browser.driver.find_element("id", "page-prev").click()
-    browser.wait(lambda d: d.find_element("css selector", "#gallery .tile .caption").text.startswith("seed 0 "))
+    browser.wait(lambda d: first_seed(d) == "seed 0")
     browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
     browser.screenshot("studio-gallery")
 

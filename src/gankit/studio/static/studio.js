@@ -201,9 +201,10 @@ async function loadDirections() {
         rerender();
       });
       slider.addEventListener("dblclick", () => { slider.value = "0"; slider.dispatchEvent(new Event("input")); });
-      const score = typeof d.score === "number" ? ` (${d.kind === "taught" || d.kind === "saved" ? "acc " : ""}${fixed(d.score, 2)})` : "";
+      const score = typeof d.score !== "number" ? ""
+        : d.kind === "sefa" || d.kind === "pca" ? ` ${(d.score * 100).toFixed(1)}%` : ` acc ${fixed(d.score)}`;
       const label = el("label", {class: "row", title: `${d.name}: ${d.kind}${score}`},
-                       el("span", {class: "dname", text: (d.label || d.name) + score}), out);
+                       el("span", {class: "dname", text: d.label || d.name}, el("small", {text: score})), out);
       group.append(el("div", {class: "direction", dataset: {name: d.name}}, label, slider));
     }
     box.append(group);
@@ -291,7 +292,9 @@ function tile(item, {onOpen, marks = true} = {}) {
   const recipe = {seed: item.seed ?? null, z: item.z || null, class: item.class ?? null,
                   truncation: item.truncation ?? S.truncation, edits: item.edits || []};
   const key = recipeKey(recipe);
-  const img = el("img", {src: item.url, alt: describe(recipe), title: "open"});
+  // The model's version in the URL: after the live run's newest checkpoint is loaded, the same seed is a new image.
+  const url = item.url.startsWith("/api/") && S.model.version !== undefined ? `${item.url}&v=${S.model.version}` : item.url;
+  const img = el("img", {src: url, alt: describe(recipe), title: "open"});
   img.addEventListener("click", () => (onOpen || openImage)(recipe));
   img.addEventListener("error", () => img.classList.add("failed"));
   const caption = el("div", {class: "caption"});
@@ -620,9 +623,12 @@ function drawLoss() {
   }
   for (let i = 0; i <= 4; i++) {
     const x = x0 + (x1 - x0) * i / 4;
-    g.fillText(x.toPrecision(3), X(x) - 10, height - 8);
+    g.textAlign = i === 0 ? "left" : i === 4 ? "right" : "center";
+    g.fillText(Number(x.toPrecision(3)).toString(), X(x), height - 8);
   }
-  g.fillText(typeof lines[0].kimg === "number" ? "kimg" : "step", width - pad.r - 28, height - 8);
+  g.textAlign = "right";
+  g.fillText(typeof lines[0].kimg === "number" ? "thousands of images seen (kimg)" : "step", width - pad.r, pad.t + 10);
+  g.textAlign = "left";
   const legend = [];
   keys.forEach((k, i) => {
     g.strokeStyle = COLORS[i % COLORS.length];

@@ -5,7 +5,9 @@ the README and docs/studio.md show."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,10 @@ import pytest
 
 import gankit
 from tests.studio.browser import Browser, require_browser
+from gankit import run_folder
 from tests.studio.conftest import open_session, serving
+
+SHOWN_RUN_ENV = "GANKIT_SCREENSHOTS_RUN"
 
 # Draws an <img> into a canvas and returns its pixels as one string, so two images compare by what they show
 # (a blob: URL changes on every render even when the pixels do not).
@@ -44,6 +49,27 @@ def browser():
     b.quit()
 
 
+@pytest.fixture(scope="module")
+def server(request):
+    """Base URL of a studio over the tiny ``dcgan_run``; over the run named by GANKIT_SCREENSHOTS_RUN instead when
+    that is set (a model trained longer, whose pictures are worth showing in the docs)."""
+    shown = os.environ.get(SHOWN_RUN_ENV)
+    if not shown:
+        yield request.getfixturevalue("live_server")
+        return
+    with serving(open_session(run=shown)) as url:
+        yield url
+
+
+@pytest.fixture
+def watched_run(request, tmp_path) -> Path:
+    """A writable copy of the run the live test watches: ``dcgan_run``, or GANKIT_SCREENSHOTS_RUN's run."""
+    shown = os.environ.get(SHOWN_RUN_ENV)
+    if not shown:
+        return request.getfixturevalue("run_copy")
+    return Path(shutil.copytree(shown, tmp_path / "run", ignore=shutil.ignore_patterns(".lock", "tensorboard")))
+
+
 @pytest.fixture(autouse=True)
 def leave_page(browser):
     """Each test leaves the page afterwards, closing its event stream before its server stops."""
@@ -61,16 +87,17 @@ def view_pixels(b: Browser) -> str:
     return b.js(PIXELS, b.driver.find_element("id", "view-image"))
 
 
-def test_gallery_loads_every_tile(browser, live_server):
-    browser.open(live_server)
+def test_gallery_loads_every_tile(browser, server):
+    browser.open(server)
     tiles = browser.driver.find_elements("css selector", "#gallery .tile img")
     assert len(tiles) == 24  # the first page, per_page 24
     browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30, "gallery images did not all decode")
     captions = [t.text for t in browser.driver.find_elements("css selector", "#gallery .tile .caption")]
     assert captions[0].startswith("seed 0") and captions[23].startswith("seed 23")
     assert all("ψ 1.00" in c for c in captions)
-    # An unconditional model: no class picker. A run: the live tab is offered.
-    assert not browser.driver.find_element("id", "class-row").is_displayed()
+    # The class picker only for a conditional model; the live tab for a run.
+    conditional = browser.js("return S.model.num_classes") > 0
+    assert browser.driver.find_element("id", "class-row").is_displayed() == conditional
     assert browser.driver.find_element("id", "tab-live").is_displayed()
     # Next page: seeds 24..47.
     browser.driver.find_element("id", "page-next").click()
@@ -82,10 +109,10 @@ def test_gallery_loads_every_tile(browser, live_server):
     browser.screenshot("studio-gallery")
 
 
-def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, live_server):
+def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, server):
     from selenium.webdriver.common.keys import Keys
 
-    browser.open(live_server)
+    browser.open(server)
     browser.driver.find_elements("css selector", "#gallery .tile img")[3].click()
     browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30, "the image view never showed an image")
     assert "seed 3" in browser.driver.find_element("id", "view-caption").text
@@ -105,14 +132,15 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, l
     browser.wait(lambda d: d.find_element("id", "view-image").get_attribute("src") != src, 30, "no redraw")
     alpha = float(sliders[0].get_attribute("value"))
     assert alpha > 2
-    recipe = {"seed": 3, "z": None, "class": None, "truncation": 1.0, "edits": [{"direction": name, "alpha": alpha}]}
+    classes = browser.js("return S.model.num_classes")
+    recipe = {"seed": 3, "z": None, "class": 3 % classes if classes else None, "truncation": 1.0, "edits": [{"direction": name, "alpha": alpha}]}
     # Wait for the newest request's image, then check it is exactly what the API draws for the final recipe.
     browser.wait(lambda d: browser.js("return S.renderSeq + '' === document.querySelector('#view-image')"
                                       ".dataset.seq && !document.querySelector('#view-image').classList"
                                       ".contains('busy')"), 30)
     shown, direct = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
                                      "/api/image", {"method": "POST", "headers": {"Content-Type": "application/json"},
-                                                    "body": __import__("json").dumps(recipe)})
+                                                    "body": json.dumps(recipe)})
     assert shown == direct
     assert view_pixels(browser) != before, "moving the slider did not change the image"
     # The latent box follows the edit.
@@ -126,8 +154,8 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, l
     browser.screenshot("studio-steer")
 
 
-def test_teaching_by_clicking_adds_a_slider(browser, live_server):
-    browser.open(live_server)
+def test_teaching_by_clicking_adds_a_slider(browser, server):
+    browser.open(server)
     tiles = browser.driver.find_elements("css selector", "#gallery .tile")
     for t in tiles[:4]:
         t.find_element("css selector", ".mark-has").click()
@@ -157,8 +185,8 @@ def test_teaching_by_clicking_adds_a_slider(browser, live_server):
     browser.wait(lambda d: view_pixels(browser) != before, 30, "the taught slider did not change the image")
 
 
-def test_pasted_recipe_reproduces_the_image(browser, live_server):
-    browser.open(live_server)
+def test_pasted_recipe_reproduces_the_image(browser, server):
+    browser.open(server)
     box = browser.driver.find_element("id", "reproduce-json")
     box.send_keys('{"seed": 7, "truncation": 0.5}')
     browser.driver.find_element("id", "reproduce-go").click()
@@ -187,8 +215,10 @@ def test_conditional_model_offers_its_classes(browser, cond_live_server):
     browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
 
 
-def test_live_view_shows_the_snapshot_a_training_run_writes(browser, run_copy):
-    with serving(open_session(run=run_copy)) as url:
+def test_live_view_shows_the_snapshot_a_training_run_writes(browser, watched_run):
+    step = int(run_folder.CKPT_PATTERN.match(run_folder.latest(watched_run).name).group(1))
+    log_every = json.loads((watched_run / "config.json").read_text()).get("log.every", 1)
+    with serving(open_session(run=watched_run)) as url:
         browser.open(url)
         browser.driver.find_element("id", "tab-live").click()
         browser.wait(lambda d: loaded(browser, "#live-snapshot") == 1, 30, "no snapshot shown")
@@ -200,8 +230,8 @@ def test_live_view_shows_the_snapshot_a_training_run_writes(browser, run_copy):
         # a checkpoint into the folder the page is watching.
         env = {**os.environ, "OMP_NUM_THREADS": "1",
                "PYTHONPATH": os.pathsep.join([str(Path(gankit.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
-        train = subprocess.Popen([sys.executable, "-m", "gankit", "train", "--resume", "auto", "--out", str(run_copy),
-                                  "--steps", "4", "--device", "cpu"], env=env, stdout=subprocess.DEVNULL,
+        train = subprocess.Popen([sys.executable, "-m", "gankit", "train", "--resume", "auto", "--out", str(watched_run),
+                                  "--steps", str(step + max(2, log_every)), "--device", "cpu"], env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
         try:
             browser.wait(lambda d: int(d.find_element("id", "live-snapshot").get_attribute("data-nimg") or 0) > first

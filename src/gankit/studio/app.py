@@ -13,19 +13,15 @@ import mimetypes
 from pathlib import Path
 
 import numpy as np
-import torch
-from fastapi import Body, FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from gankit import sampling
 from gankit.studio import pngmeta
 from gankit.studio.session import MAX_SEED, TRUNCATION, RecipeError, Session
 
 STATIC = Path(__file__).with_name("static")
 STATIC_TYPES = {".html", ".js", ".css", ".png", ".svg", ".ico", ".json", ".woff2"}
-MAX_FRAMES = 256  # frames of an interpolation
-MAX_MIX = 32
 
 
 def static_files(folder: Path = STATIC) -> dict:

@@ -3,7 +3,6 @@ path ``gankit walk`` takes) and mixing two parents into children."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 
 import torch
@@ -69,12 +68,8 @@ def mix(session: Session, a: dict, b: dict, n: int, seed: int) -> list:
     return children
 
 
-async def _wait(function, *args):
-    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
-
-
 def routes(app: FastAPI, session: Session) -> None:
-    from gankit.studio.app import _ints, _json_body
+    from gankit.studio.app import _ints, _json_body, _wait
 
     @app.get("/api/interpolate", summary="A walk through seeds: strip PNG or GIF", response_class=Response)
     async def interpolate_get(seeds: str = Query(..., max_length=1000, description="comma-separated, 2 to 16"),

@@ -9,15 +9,18 @@ import time
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port`` (0: a free port); an address in use is an OSError naming it."""
+    """A listening socket on ``host:port`` (0: a free port); an address in use is a ConfigError naming it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as e:
+        from gankit.config import ConfigError
+
         sock.close()
-        raise OSError(e.errno, f"--host {host} --port {port}: cannot listen there ({e.strerror})") from None
+        raise ConfigError(f"--host {host} --port {port}: cannot listen there ({e.strerror}); choose another --port, "
+                          "or 0 for any free one") from None
     sock.listen(128)
     sock.setblocking(False)
     return sock

@@ -213,7 +213,9 @@ def test_an_autoencoder_projects_with_its_encoder_at_once(vae_run):
     rgb = np.zeros((40, 30, 3), dtype=np.uint8)  # RGB and another size: converted and resized for the model
     rgb[10:30, 5:25] = 200
     with make_client(session) as c:
-        job = c.post("/api/project", files={"file": ("x.png", png_of(rgb))}).json()["job"]
+        answer = c.post("/api/project", files={"file": ("x.png", png_of(rgb))})
+        assert answer.status_code == 200, answer.text
+        job = answer.json()["job"]
         state = c.get(f"/api/project/{job}").json()
     assert state["state"] == "done"
     x = projection.to_model_image(Image.fromarray(rgb), session.generator.shape)
@@ -263,3 +265,16 @@ def test_directions_computed_for_a_model_replaced_meanwhile_are_dropped(dcgan_ex
     monkeypatch.setattr(steering, "unsupervised", real)
     routes_steering.ensure_unsupervised(session)
     assert session.directions["sefa-0"][0] == "sefa"
+
+
+def test_a_points_model_has_directions_but_no_projection():
+    from gankit.inference import Generator
+    from gankit.nets.mlp import MLPGenerator
+    from gankit.studio.session import Session
+
+    torch.manual_seed(0)
+    G = Generator(MLPGenerator(z_dim=3, hidden=(8,)).eval(), {"z_dim": 3, "shape": [2], "kind": "points", "recipe": "gan"})
+    with make_client(Session(G, source={"export": "points"})) as c:
+        assert {"sefa-0", "pca-0", "z0", "z1", "z2"} <= set(listed(c))
+        answer = c.post("/api/project", files={"file": ("x.png", png_of(np.zeros((4, 4), dtype=np.uint8)))})
+        assert answer.status_code == 422 and "projection needs an image model" in answer.json()["detail"]

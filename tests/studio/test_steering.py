@@ -213,3 +213,39 @@ def test_direction_names_usable_in_edit_lists_and_as_file_names_only(name, tmp_p
     with pytest.raises(SteeringError, match="name"):
         steering.check_name(name)
     assert steering.check_name("smile-2_b") == "smile-2_b"
+
+
+class DrawsMeanwhile(nn.Module):
+    """A generator that, in the middle of each pass, has another thread draw with it (the server's renders go on
+    while directions are computed): hooks put on it for one thread must leave the other's passes alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.z_dim, self.first, self.act, self.last = 4, nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)
+        self.other: list = []
+
+    def plain(self, z):
+        return self.last(self.act(self.first(z)))
+
+    def forward(self, z):
+        import threading
+
+        def draw():
+            try:
+                self.other.append(self.plain(z))
+            except BaseException as e:  # noqa: BLE001 - what the other thread would have met
+                self.other.append(e)
+
+        t = threading.Thread(target=draw)
+        t.start()
+        t.join()
+        return self.plain(z)
+
+
+def test_hooks_for_directions_leave_other_threads_passes_alone():
+    torch.manual_seed(0)
+    G = DrawsMeanwhile().eval()
+    assert steering.find_z_layer(G, 4).name == "first"
+    x = steering.early_activations(G, torch.randn(6, 4), batch=3)
+    assert x.shape == (6, 8)
+    assert G.other and all(isinstance(o, torch.Tensor) and o.shape[1] == 2 for o in G.other)

@@ -220,6 +220,9 @@ async def project(request: Request):
     if upload is None or isinstance(upload, str):
         raise HTTPException(422, "file: upload the image as the multipart field 'file'")
     G = session.generator
+    jobs = _jobs(request)
+    if jobs.running() and not has_encoder(G.net):  # refused before the upload is decoded
+        raise HTTPException(429, "file: a projection is already running; wait for it to finish (one at a time)")
     if G.kind != "image" or not G.shape or len(G.shape) != 3:
         raise HTTPException(422, "file: this model draws 2-D points; projection needs an image model")
     steps = _form_int(form, "steps", 1, projection.MAX_STEPS, projection.STEPS)
@@ -238,7 +241,6 @@ async def project(request: Request):
                  "class": found.c, "truncation": 1.0, "edits": []}
         return {**session.check_recipe(drawn), "model": stamp}
 
-    jobs = _jobs(request)
     if has_encoder(G.net):
         found = await _off_loop(projection.encode, G, x)
         return {"job": jobs.done_now(recipe(found), found.loss)}

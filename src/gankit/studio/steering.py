@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +94,11 @@ def find_z_layer(G: nn.Module, z_dim: int, num_classes: int = 0) -> ZLayer:
     order: list[tuple[nn.Module, torch.Tensor | None]] = []
     hooks = []
 
+    me = threading.get_ident()
+
     def hook(module, inputs, output):
-        order.append((module, inputs[0] if inputs else None))
+        if threading.get_ident() == me:  # a hook sees every thread's passes: the server renders with G meanwhile
+            order.append((module, inputs[0] if inputs else None))
 
     for m in G.modules():
         if not list(m.children()):
@@ -187,7 +191,11 @@ def early_activations(G: nn.Module, z: torch.Tensor, num_classes: int = 0, c: to
     out: list[torch.Tensor] = []
     seen: list[torch.Tensor] = []
 
+    me = threading.get_ident()
+
     def keep_first(module, inputs, output):  # the first call only: an MLP calls its one ReLU module at every layer
+        if threading.get_ident() != me:
+            return  # another thread's pass (the server drawing images with G meanwhile): not ours to stop
         seen.append(output.detach().flatten(1).float().cpu().clone())
         raise _Enough  # the rest of G is not needed: stopping here makes sampling thousands of latents cheap
 

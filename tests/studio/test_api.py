@@ -138,6 +138,9 @@ BAD = [  # method, url, JSON body, status, the start of the message
     ("get", "/api/image?seed=99999999999999999999", None, 422, "query parameter seed"),
     ("post", "/api/image", "not json", 422, "body: not valid JSON"),
     ("post", "/api/image", [1], 422, "recipe: a JSON object is needed"),
+    ("post", "/api/image", "[" * 100_000, 422, "body: JSON nested too deeply"),
+    ("post", "/api/image", '{"seed": 1' + "0" * 5000 + "}", 422, "body: not valid JSON"),
+    ("post", "/api/image", b'{"seed": "\xff"}', 422, "body: not valid JSON"),
     ("post", "/api/image", {"seed": 1, "z": [1e9] * 100}, 422, "z[0]: 1e+09 is outside"),
     ("post", "/api/latent", {"seed": "1"}, 422, "seed: '1' is not a whole number"),
     ("post", "/api/latent.npy", {}, 422, "seed: give a seed"),
@@ -172,7 +175,7 @@ BAD = [  # method, url, JSON body, status, the start of the message
 
 @pytest.mark.parametrize("method,url,body,status,message", BAD)
 def test_bad_input_is_a_4xx_naming_the_parameter(client, method, url, body, status, message):
-    kwargs = {} if body is None else {"content": body} if isinstance(body, str) else {"json": body}
+    kwargs = {} if body is None else {"content": body} if isinstance(body, (str, bytes)) else {"json": body}
     response = client.request(method.upper(), url, **kwargs)
     assert response.status_code == status, response.text
     detail = response.json()["detail"]
@@ -189,6 +192,12 @@ def test_bad_input_is_a_4xx_naming_the_parameter(client, method, url, body, stat
 def test_bad_uploads(client, data, status, message):
     response = client.post("/api/reproduce", files={"file": ("x.png", data, "image/png")})
     assert response.status_code == status and response.json()["detail"].startswith(message), response.text
+
+
+def test_the_png_names_the_model_that_drew_it_whatever_the_recipe_claims(client):
+    png = client.post("/api/image", json={"seed": 1, "model": {"sha256": "x" * 10_000}}).content
+    assert chunk(png)["model"] == client.post("/api/latent", json={"seed": 1}).json()["recipe"]["model"]
+    assert len(png) < 5000
 
 
 def test_an_upload_in_another_field_is_named(client):

@@ -48,6 +48,7 @@ def test_a_json_recipe_file_is_read_too():
     (png_of(4, 4), 422, "without a gankit recipe"),
     (png_of(4, 4, text="{not json"), 422, "neither a studio PNG nor a JSON recipe"),
     (b"[1, 2]", 422, "a recipe is a JSON object"),
+    (b"[" * 100_000, 422, "JSON nested too deeply"),
     (b"\xff\xfe garbage", 422, "neither a studio PNG nor a JSON recipe"),
     (pngmeta.PNG_SIGNATURE + b"\x00" * 40, 422, "not a readable image"),
     (b" " * (pngmeta.MAX_BYTES + 1), 413, "the limit is"),

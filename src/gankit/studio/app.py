@@ -52,7 +52,9 @@ class Guard:
         self.app, self.hosts, self.max_bytes = app, hosts, max_bytes
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] == "websocket":  # the studio has none; refused before anything reads the request
+            return await send({"type": "websocket.close", "code": 1008})
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         host = headers.get(b"host", b"").decode("latin-1")
@@ -175,6 +177,8 @@ async def _json_body(request: Request) -> object:
         return json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as e:
         raise RecipeError("body", f"not valid JSON ({e})") from None
+    except RecursionError:
+        raise RecipeError("body", "JSON nested too deeply") from None
 
 
 def _routes(app: FastAPI, session: Session, files: dict) -> None:

@@ -82,6 +82,8 @@ def recipe_from_upload(data: bytes, what: str = "file") -> dict:
         recipe = json.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise UploadError(422, f"{what}: neither a studio PNG nor a JSON recipe ({e})") from None
+    except RecursionError:
+        raise UploadError(422, f"{what}: JSON nested too deeply") from None
     if not isinstance(recipe, dict):
         raise UploadError(422, f"{what}: a recipe is a JSON object, not {type(recipe).__name__}")
     return recipe

@@ -182,8 +182,7 @@ class Session:
                                                            "/api/directions)")
             checked.append({"direction": name, "alpha": _number(edit.get("alpha"), f"edits[{i}].alpha",
                                                                 -MAX_ALPHA, MAX_ALPHA)})
-        model = recipe.get("model") if isinstance(recipe.get("model"), dict) else self.model_stamp()
-        return {"gankit": __version__, "model": model, "seed": seed, "z": z, "class": label,
+        return {"gankit": __version__, "model": self.model_stamp(), "seed": seed, "z": z, "class": label,
                 "truncation": truncation, "edits": checked}
 
     def final_latent(self, recipe: dict) -> torch.Tensor:

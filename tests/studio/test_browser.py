@@ -71,10 +71,23 @@ def watched_run(request, tmp_path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def leave_page(browser):
-    """Each test leaves the page afterwards, closing its event stream before its server stops."""
+def leave_page(request):
+    """Each browser test leaves the page afterwards, closing its event stream before its server stops."""
     yield
-    browser.driver.get("about:blank")
+    if "browser" in request.fixturenames:
+        request.getfixturevalue("browser").driver.get("about:blank")
+
+
+def test_a_missing_browser_skips_here_but_fails_under_ci(monkeypatch):
+    import tests.studio.browser as browser_module
+
+    monkeypatch.setattr(browser_module, "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
+        require_browser()
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="CI is set.*/nonexistent/chromium missing"):
+        require_browser()
 
 
 def loaded(b: Browser, css: str) -> int:
@@ -198,6 +211,43 @@ def test_pasted_recipe_reproduces_the_image(browser, server):
                                      "/api/image?seed=7&truncation=0.5", {})
     assert shown == direct
     assert browser.driver.find_element("id", "slider-truncation").get_attribute("value") == "0.5"
+
+
+def test_dropped_png_reproduces_the_image_exactly(browser, server):
+    browser.open(server)
+    # A PNG the studio wrote (an edit included), dropped onto the page as a file.
+    name = browser.js("return S.directions[0].name")
+    url = f"/api/image?seed=5&truncation=0.7&edits={name}:1.25"
+    browser.js_async("""
+        fetch(arguments[0]).then(r => r.blob()).then(blob => {
+          const data = new DataTransfer();
+          data.items.add(new File([blob], 'saved.png', {type: 'image/png'}));
+          document.body.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+          done(true);
+        });""", url)
+    browser.wait(lambda d: "seed 5" in d.find_element("id", "view-caption").text, 30, "the drop was not reproduced")
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1 and browser.js(
+        "return S.renderSeq + '' === document.querySelector('#view-image').dataset.seq"), 30)
+    shown, direct = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"), url, {})
+    assert shown == direct
+    slider = browser.driver.find_element("css selector", f'.direction-slider[data-name="{name}"]')
+    assert float(slider.get_attribute("value")) == 1.25
+    assert browser.driver.find_element("id", "slider-truncation").get_attribute("value") == "0.7"
+
+
+def test_picked_images_interpolate_and_mix(browser, server):
+    browser.open(server)
+    picks = browser.driver.find_elements("css selector", "#gallery .tile .mark-pick")
+    assert browser.driver.find_element("id", "interp-go").get_attribute("disabled")
+    picks[0].click()
+    picks[5].click()
+    browser.driver.find_element("id", "interp-go").click()
+    browser.wait(lambda d: loaded(browser, "#interp-strip") == 1, 30, "no interpolation strip")
+    width, height = browser.js("const i = document.querySelector('#interp-strip'); return [i.naturalWidth, i.naturalHeight]")
+    assert width > 7 * height  # 8 frames side by side
+    browser.wait(lambda d: d.find_element("id", "interp-gif").get_attribute("href").startswith("blob:"), 30, "no GIF")
+    browser.driver.find_element("id", "mix-go").click()
+    browser.wait(lambda d: loaded(browser, "#mix-children .tile img") == 6, 30, "the children did not all decode")
 
 
 def test_conditional_model_offers_its_classes(browser, cond_live_server):

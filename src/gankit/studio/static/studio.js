@@ -102,7 +102,7 @@ const recipeKey = (r) => JSON.stringify([r.seed ?? null, r.z ?? null, r.class ??
                                          r.edits || []]);
 
 function describe(r) {
-  const parts = [r.z ? "projected/z" : `seed ${r.seed}`];
+  const parts = [r.z ? "latent z" : `seed ${r.seed}`];
   const name = className(r.class);
   if (name) parts.push(name);
   parts.push(`ψ ${fixed(r.truncation ?? 1)}`);
@@ -389,7 +389,7 @@ async function teach(save) {
     const how = answer.validation ? ` (${answer.validation})` : "";
     out.textContent = `${answer.name}: validation accuracy ${fixed(answer.val_accuracy)}${how}, ` +
       `training ${fixed(answer.train_accuracy)}, from ${answer.n_positive} + ${answer.n_negative} images` +
-      (save ? " · saved" : "");
+      (answer.saved ? ` · saved as ${answer.saved}` : "");
     out.dataset.accuracy = String(answer.val_accuracy);
     S.taught = answer.name;
     $("#teach-save").disabled = !S.model.directions_dir;
@@ -419,6 +419,7 @@ async function interpolate() {
     const img = $("#interp-strip");
     if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
     img.src = URL.createObjectURL(strip);
+    $("#interp").scrollIntoView({block: "nearest", behavior: "smooth"});
     const gif = await (await postJSON("/api/interpolate", {...body, format: "gif"})).blob();
     const link = $("#interp-gif");
     if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
@@ -441,6 +442,7 @@ async function mix() {
       tiles.push(tile({...child, url: URL.createObjectURL(blob)}));
     }
     box.replaceChildren(...tiles);
+    $("#mix").scrollIntoView({block: "nearest", behavior: "smooth"});
   } catch (e) {
     box.replaceChildren();
     toast(`mix: ${e.message}`);

@@ -110,6 +110,35 @@ function describe(r) {
   return parts.join(" · ");
 }
 
+// The JSON in a PNG's "gankit" tEXt chunk (the studio writes the recipe and the final latent there), or null.
+async function pngRecipe(blob) {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  const text = (part) => new TextDecoder("latin1").decode(part);
+  for (let i = 8; i + 12 <= bytes.length;) {
+    const length = ((bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3]) >>> 0;
+    const type = text(bytes.subarray(i + 4, i + 8));
+    if (type === "IEND") break;
+    if (type === "tEXt") {
+      const data = bytes.subarray(i + 8, i + 8 + length), zero = data.indexOf(0);
+      if (zero > 0 && text(data.subarray(0, zero)) === "gankit") {
+        try { return JSON.parse(text(data.subarray(zero + 1))); } catch (e) { return null; }
+      }
+    }
+    i += 12 + length;
+  }
+  return null;
+}
+
+// A recipe drawn by another model (another export, or the run at another step) draws another image here.
+function otherModel(recipe) {
+  const m = recipe && recipe.model, here = S.model;
+  if (!m || typeof m !== "object") return null;
+  if (m.sha256 && here.sha256 && m.sha256 !== here.sha256) return "another exported model";
+  if (m.recipe && here.recipe && m.recipe !== here.recipe) return `a ${m.recipe} model`;
+  if (m.step !== undefined && m.step !== null && here.step !== null && m.step !== here.step) return `this model at step ${m.step}`;
+  return null;
+}
+
 // ---------- tabs ----------
 
 function showTab(name) {
@@ -239,8 +268,12 @@ async function renderView() {
     $("#download-png").download = recipe.z ? "gankit-z.png" : `gankit-seed${recipe.seed}.png`;
     if (old) setTimeout(() => URL.revokeObjectURL(old), 1000);
     $("#view-caption").textContent = describe(recipe);
-    const answer = await (await postJSON("/api/latent", recipe)).json();
+    // The PNG carries its recipe and final latent; ask the API only if a PNG ever comes without them.
+    let answer = await pngRecipe(blob);
+    answer = answer && answer.latent ? {recipe: answer, latent: answer.latent}
+                                     : await (await postJSON("/api/latent", recipe)).json();
     if (seq !== S.renderSeq) return;
+    delete answer.recipe.latent;
     S.viewLatent = answer;
     $("#latent").value = "[" + answer.latent.map((v) => String(v)).join(", ") + "]";
     $("#recipe").value = JSON.stringify(answer.recipe, null, 1);
@@ -272,7 +305,9 @@ function openImage(recipe) {
     s.value = String(v);
     s.closest(".direction").querySelector("output").textContent = fixed(v);
   }
+  const other = otherModel(recipe);
   if (missing.length) toast(`not in this studio's directions, left out: ${missing.join(", ")}`);
+  else if (other) toast(`drawn by ${other}; shown here as this model draws it`);
   $("#view-empty").hidden = true;
   $("#view-body").hidden = false;
   showTab("view");

@@ -179,7 +179,9 @@ def test_one_projection_at_a_time_and_a_running_one_can_be_cancelled(api):
     assert api.delete(f"/api/project/{first}").json() == {"job": first, "cancelled": True}
     state = api.app.state.projection_jobs.wait(first)
     assert state["state"] == "failed" and state["error"] == "cancelled" and state["step"] < 5000
-    assert api.post("/api/project", files={"file": ("b.png", image)}, data={"steps": "1"}).status_code == 200
+    last = api.post("/api/project", files={"file": ("b.png", image)}, data={"steps": "1"})
+    assert last.status_code == 200
+    assert api.app.state.projection_jobs.wait(last.json()["job"])["state"] == "done"  # the next test starts idle
 
 
 @pytest.mark.parametrize("files, data, status, start", [

@@ -170,8 +170,12 @@ async function loadModel() {
     $("#class-row").hidden = false;
   }
   $("#tab-live").hidden = !m.live;
-  if (m.kind && m.kind !== "image") {
-    $("#project-panel").hidden = true;
+  if (m.kind && m.kind !== "image") {  // a model of 2-D points: no images to browse, but its run can be watched
+    for (const id of ["#panel", "#tab-view"]) $(id).hidden = true;
+    for (const node of $("#gallery-view").children) node.hidden = true;
+    $("#gallery-view").prepend(el("p", {class: "hint", id: "no-images",
+      text: `This model draws 2-D points, not images: the gallery, steering and projection need an image model.` +
+            (m.live ? " The Live tab shows its training." : "")}));
   }
   $("#project-how").textContent = m.has_encoder
     ? "Upload an image: the model's encoder finds its code at once."
@@ -799,9 +803,11 @@ async function main() {
     document.body.dataset.ready = "error";
     return;
   }
-  await Promise.all([loadGallery(), loadDirections()]);
+  const images = !S.model.kind || S.model.kind === "image";
+  if (images) await Promise.all([loadGallery(), loadDirections()]);
   paintMarks();
   if (S.model.live) startLive();
+  if (!images && S.model.live) showTab("live");
   document.body.dataset.ready = "1";
 }
 

@@ -275,7 +275,8 @@ def test_a_points_model_has_directions_but_no_projection():
     from gankit.studio.session import Session
 
     torch.manual_seed(0)
-    G = Generator(MLPGenerator(z_dim=3, hidden=(8,)).eval(), {"z_dim": 3, "shape": [2], "kind": "points", "recipe": "gan"})
+    meta = {"z_dim": 3, "shape": [2], "kind": "points", "recipe": "gan"}
+    G = Generator(MLPGenerator(z_dim=3, hidden=(8,)).eval(), meta)
     with make_client(Session(G, source={"export": "points"})) as c:
         assert {"sefa-0", "pca-0", "z0", "z1", "z2"} <= set(listed(c))
         answer = c.post("/api/project", files={"file": ("x.png", png_of(np.zeros((4, 4), dtype=np.uint8)))})

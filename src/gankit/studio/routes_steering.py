@@ -24,7 +24,6 @@ from gankit.studio.projection import Busy, ProjectionError
 from gankit.studio.steering import SteeringError
 
 
-
 @contextlib.asynccontextmanager
 async def _warm_up(app):
     """At start-up, compute the model's directions in a background thread: the server answers meanwhile, and a
@@ -56,8 +55,9 @@ def ensure_unsupervised(session) -> None:
     """Fill ``session.directions`` with the model's SeFa, PCA and per-coordinate directions, once per loaded
     model: the key is the session's model ``version`` (raised at each reload) and the network's identity. A name
     already used by a saved or taught direction keeps that direction."""
+    version = getattr(session, "version", 0)  # read before the model: a reload in between is then caught below
     G = session.generator
-    key = (getattr(session, "version", 0), id(G.net))
+    key = (version, id(G.net))
     with _lock:
         if getattr(session, "_steering_key", None) == key:
             return

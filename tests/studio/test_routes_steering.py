@@ -281,3 +281,10 @@ def test_a_points_model_has_directions_but_no_projection():
         assert {"sefa-0", "pca-0", "z0", "z1", "z2"} <= set(listed(c))
         answer = c.post("/api/project", files={"file": ("x.png", png_of(np.zeros((4, 4), dtype=np.uint8)))})
         assert answer.status_code == 422 and "projection needs an image model" in answer.json()["detail"]
+
+
+def test_the_steering_endpoints_are_in_the_openapi_page(api):
+    paths = api.get("/openapi.json").json()["paths"]
+    assert {"get"} <= set(paths["/api/directions"]) and {"get"} <= set(paths["/api/directions/{name}"])
+    assert "post" in paths["/api/directions/teach"] and "post" in paths["/api/project"]
+    assert {"get", "delete"} <= set(paths["/api/project/{job}"])

@@ -240,7 +240,8 @@ def test_only_the_enumerated_page_files_are_served(client):
     assert {"index.html", "studio.js", "studio.css"} <= set(files) <= {p.name for p in STATIC.iterdir()}
     for name, (data, media) in files.items():
         response = client.get(f"/static/{name}")
-        assert response.status_code == 200 and response.content == data
+        assert response.status_code == 200 and response.content == data and response.headers["content-type"] == media
+    assert files["studio.js"][1].startswith("text/javascript")
     assert client.get("/").status_code == 200 and "text/html" in client.get("/").headers["content-type"]
     assert client.get("/openapi.json").json()["paths"]["/api/image"]
     assert client.get("/docs").status_code == 200

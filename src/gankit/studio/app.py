@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import mimetypes
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,10 @@ from gankit.studio import pngmeta
 from gankit.studio.session import MAX_SEED, TRUNCATION, RecipeError, Session
 
 STATIC = Path(__file__).with_name("static")
-STATIC_TYPES = {".html", ".js", ".css", ".png", ".svg", ".ico", ".json", ".woff2"}
+# the page's file types and how they are served, spelt out: the system's MIME table varies (.js as text/plain)
+STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
+                ".ico": "image/x-icon", ".json": "application/json", ".woff2": "font/woff2"}
 
 
 def static_files(folder: Path = STATIC) -> dict:
@@ -30,7 +32,7 @@ def static_files(folder: Path = STATIC) -> dict:
     if folder.is_dir():
         for path in sorted(folder.iterdir()):
             if path.is_file() and path.suffix in STATIC_TYPES:
-                found[path.name] = (path.read_bytes(), mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+                found[path.name] = (path.read_bytes(), STATIC_TYPES[path.suffix])
     return found
 
 

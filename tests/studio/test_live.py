@@ -113,3 +113,8 @@ def test_the_event_stream_tells_of_each_change(run_copy, monkeypatch):
         monkeypatch.setattr(live, "MAX_STREAMS", 0)
         response = httpx.get(f"{url}/api/live/events")
         assert response.status_code == 429 and "streams are open" in response.json()["detail"]
+
+
+def test_the_shared_live_server_serves_the_run(live_server):
+    assert httpx.get(f"{live_server}/api/model").json()["live"] is True
+    assert httpx.get(f"{live_server}/api/live/state").json()["stats_count"] == 2

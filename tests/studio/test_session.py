@@ -121,3 +121,17 @@ def test_a_latent_renders_the_same_floats_alone_or_among_others(export_session):
     assert export_session.batcher.calls - calls < 6
     alone = torch.stack([export_session.render_latents(z[i:i + 1])[0] for i in range(6)])
     assert torch.equal(together, alone)
+
+
+def test_saved_directions_become_edits_and_misfits_are_skipped(dcgan_export, tmp_path):
+    import numpy as np
+
+    from gankit.latent.directions import save_direction
+
+    save_direction(tmp_path / "good.npy", np.ones(100, dtype=np.float32) / 10, {"why": "test"})
+    save_direction(tmp_path / "short.npy", np.ones(5, dtype=np.float32), {})
+    with pytest.warns(UserWarning, match="short.npy"):
+        session = open_session(export=dcgan_export, directions=tmp_path)
+    assert session.directions["good"][0] == "saved" and "short" not in session.directions
+    recipe = session.check_recipe({"seed": 1, "edits": [{"direction": "good", "alpha": 2}]})
+    assert torch.allclose(session.final_latent(recipe), sampling.latents(1, 100, 1)[0] + 2 * torch.ones(100) / 10)

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FAST, TINY_CONV
+from tests.helpers import FAST, small_nets
 
 TEST_PORT = 8765  # the port the test client's Host header names (the app checks it)
 
 
 def train_tiny(out: Path, recipe: str = "dcgan", data: str = "fashion-mnist:test", steps: int = 2,
                sets: tuple = ()) -> Path:
-    """A run folder of a few CPU steps: a checkpoint, stats lines and two snapshot grids."""
+    """A run folder of a few CPU steps with tiny networks: a checkpoint, stats lines and two snapshot grids."""
     from gankit.train.run import open_run
 
-    widths = ["G.width=4"] if recipe in ("ae", "vae") else TINY_CONV
     trainer = open_run(recipe=recipe, data=data, steps=steps, batch=16, out=str(out), device="cpu",
-                       sets=[*FAST, "log.every=1", *widths, *sets], progress_bar=False, log=lambda s: None)
+                       sets=[*FAST, "log.every=1", *small_nets(recipe, "16,16", data), *sets], progress_bar=False,
+                       log=lambda s: None)
     trainer.fit()
     return Path(out)
 

@@ -288,3 +288,13 @@ def test_a_real_server_batches_concurrent_requests_to_the_same_bytes(dcgan_expor
         for t in threads:
             t.join()
         assert together == alone and session.batcher.calls - calls < 16
+
+
+def test_a_points_model_says_it_draws_no_images(make_run):
+    with make_client(open_session(run=make_run("nsgan", data="ring8"))) as c:
+        model = c.get("/api/model").json()
+        assert model["kind"] == "points" and model["shape"] == [2]
+        for url in ("/api/image?seed=1", "/api/interpolate?seeds=1,2"):
+            response = c.get(url)
+            assert response.status_code == 422 and response.json()["detail"].startswith("model: this model draws 2-D")
+        assert len(c.post("/api/latent", json={"seed": 1}).json()["latent"]) == model["z_dim"]

@@ -259,6 +259,18 @@ def test_the_host_header_is_checked(client, host, status):
         assert "Host header" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("origin,status", [
+    (f"http://127.0.0.1:{TEST_PORT}", 200), (f"http://localhost:{TEST_PORT}", 200), ("https://evil.example", 403),
+    ("null", 403), (f"http://127.0.0.1:{TEST_PORT + 1}", 403),
+])
+def test_another_sites_page_cannot_post(client, origin, status):
+    response = client.post("/api/latent", content=json.dumps({"seed": 1}), headers={"origin": origin,
+                                                                                    "content-type": "text/plain"})
+    assert response.status_code == status
+    if status == 403:
+        assert response.json()["detail"].startswith(f"Origin header {origin!r}")
+
+
 def test_an_unexpected_error_is_a_500_line_and_the_server_stays_up(dcgan_export, monkeypatch):
     session = open_session(export=dcgan_export)
     with serving(session) as url:

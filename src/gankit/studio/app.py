@@ -47,8 +47,9 @@ def _json_error(status: int, detail: str) -> JSONResponse:
 
 
 class Guard:
-    """ASGI middleware: a request whose Host is not ours gets 421; a body over ``max_bytes`` gets 413 (by its
-    Content-Length, or once that many bytes arrived), before the app reads it."""
+    """ASGI middleware: a request whose Host is not ours gets 421, one sent by another site's page (its Origin)
+    403: a page elsewhere could otherwise post to 127.0.0.1 (a browser lets it send, only not read). A body
+    over ``max_bytes`` gets 413 (by its Content-Length, or once that many bytes arrived), before the app reads it."""
 
     def __init__(self, app, hosts: set, max_bytes: int):
         self.app, self.hosts, self.max_bytes = app, hosts, max_bytes
@@ -64,6 +65,10 @@ class Guard:
             shown = sorted(h for h in self.hosts if ":" in h)
             return await _json_error(421, f"Host header {host!r}: this server answers only to {', '.join(shown)} "
                                           "(a page of another site cannot reach it)")(scope, receive, send)
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if origin and origin not in {f"http://{h}" for h in self.hosts}:  # another site's page posting here
+            return await _json_error(403, f"Origin header {origin!r}: requests from other sites' pages are "
+                                          "refused")(scope, receive, send)
         length = headers.get(b"content-length")
         too_big = _json_error(413, f"request body: over the limit of {self.max_bytes:,} bytes")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):

@@ -244,7 +244,9 @@ def test_only_the_enumerated_page_files_are_served(client):
     assert files["studio.js"][1].startswith("text/javascript")
     assert client.get("/").status_code == 200 and "text/html" in client.get("/").headers["content-type"]
     assert client.get("/openapi.json").json()["paths"]["/api/image"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs").text
+    assert "<code>GET /api/image</code>" in docs and "<code>POST /api/reproduce</code>" in docs
+    assert "<script" not in docs and "http" not in docs.replace('href=/openapi.json', "")  # works offline
 
 
 @pytest.mark.parametrize("host,status", [

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from gankit.studio import pngmeta
-from gankit.studio.session import MAX_SEED, TRUNCATION, RecipeError, Session
+from gankit.studio.session import MAX_SEED, RECIPE_DOC, TRUNCATION, RecipeError, Session
 
 STATIC = Path(__file__).with_name("static")
 # the page's file types and how they are served, spelt out: the system's MIME table varies (.js as text/plain)
@@ -136,8 +136,11 @@ def create_app(session: Session, *, port: int, host: str = "127.0.0.1", max_byte
                static: Path = STATIC) -> FastAPI:
     """The studio app over ``session``, answering to Host ``127.0.0.1:port``, ``localhost:port``, ``[::1]:port``
     (and ``host:port``)."""
-    app = FastAPI(title="gankit studio", version=session.model_stamp().get("recipe") or "",
-                  description="Browse, steer and watch a gankit generator. Images are PNGs carrying their recipe.")
+    from gankit import __version__
+
+    app = FastAPI(title="gankit studio", version=__version__, docs_url=None, redoc_url=None,
+                  description="Browse, steer and watch a gankit generator. Images are PNGs carrying their recipe "
+                              "(JSON in the PNG's 'gankit' text chunk), which POST bodies take too: " + RECIPE_DOC)
     app.state.session = session
     files = static_files(static)
     app.add_middleware(Guard, hosts=allowed_hosts(host, port), max_bytes=max_bytes)
@@ -201,6 +204,12 @@ def _routes(app: FastAPI, session: Session, files: dict) -> None:
             return Response("<!doctype html><title>gankit studio</title><p>The page is missing; the API is at "
                             "<a href=/docs>/docs</a>.", media_type="text/html")
         return page_file("index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        from gankit.studio.apidoc import page
+
+        return Response(page(app.openapi()), media_type="text/html; charset=utf-8")
 
     @app.get("/static/{name:path}", include_in_schema=False)
     def static(name: str):

@@ -28,6 +28,10 @@ TRUNCATION = (0.0, 2.0)
 MAX_ALPHA = 100.0
 MAX_EDITS = 64
 RELOAD_CHECK_S = 0.5  # how often a live run's checkpoints folder is looked at
+RECIPE_DOC = ('{"seed": S, "z": [z_dim numbers] or null (the base latent; overrides the seed), "class": K (conditional '
+              'models; default S mod classes), "truncation": 0 to 2 (default 1), "edits": [{"direction": NAME, "alpha": '
+              'A}] (names from /api/directions)}; it draws truncation * (z or the seed\'s latent) + the sum of alpha * '
+              'direction. Downloads add "latent": the final latent, and "model": what drew it.')
 
 
 class RecipeError(ValueError):

@@ -135,3 +135,12 @@ def test_saved_directions_become_edits_and_misfits_are_skipped(dcgan_export, tmp
     assert session.directions["good"][0] == "saved" and "short" not in session.directions
     recipe = session.check_recipe({"seed": 1, "edits": [{"direction": "good", "alpha": 2}]})
     assert torch.allclose(session.final_latent(recipe), sampling.latents(1, 100, 1)[0] + 2 * torch.ones(100) / 10)
+
+
+def test_a_recipe_editing_along_an_unsupervised_direction_works_before_any_listing(dcgan_export):
+    """A PNG dropped on a fresh studio may edit along sefa-0 before the start-up computation has run."""
+    session = open_session(export=dcgan_export)
+    assert "sefa-0" not in session.directions
+    recipe = session.check_recipe({"seed": 3, "edits": [{"direction": "sefa-0", "alpha": 2.0}]})
+    assert recipe["edits"] == [{"direction": "sefa-0", "alpha": 2.0}]
+    assert not torch.equal(session.final_latent(recipe), session.final_latent({**recipe, "edits": []}))

@@ -29,14 +29,18 @@ async def _warm_up(app):
     """At start-up, compute the model's directions in a background thread: the server answers meanwhile, and a
     recipe that edits along sefa-0 (a reloaded PNG) finds it without the page having listed the directions."""
     session = getattr(app.state, "session", None)
+    worker = None
     if session is not None:
         def compute():
             try:
                 ensure_unsupervised(session)
             except Exception:  # noqa: BLE001 - a failure here is met again, and answered, at GET /directions
                 pass
-        threading.Thread(target=compute, name="gankit-studio-directions", daemon=True).start()
+        worker = threading.Thread(target=compute, name="gankit-studio-directions")
+        worker.start()
     yield
+    if worker is not None:  # a process that exits while torch works in another thread aborts (rc 134)
+        worker.join()
 
 
 router = APIRouter(tags=["steering"], lifespan=_warm_up)

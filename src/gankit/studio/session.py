@@ -11,6 +11,7 @@ and draws truncate(z or latents(1, z_dim, seed)[0], psi) + sum(alpha * direction
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 import warnings
@@ -58,6 +59,9 @@ def _whole(value, param: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise RecipeError(param, f"{value} is outside [{low}, {high}]")
     return value
+
+
+UNSUPERVISED_NAME = re.compile(r"^(sefa-|pca-)\d+$|^z\d$")  # computed from the model on demand
 
 
 class Session:
@@ -181,6 +185,10 @@ class Session:
             if not isinstance(edit, dict):
                 raise RecipeError(f"edits[{i}]", "a {direction, alpha} object is needed")
             name = edit.get("direction")
+            if name not in self.directions and isinstance(name, str) and UNSUPERVISED_NAME.match(name):
+                from gankit.studio.routes_steering import ensure_unsupervised
+
+                ensure_unsupervised(self)  # a reloaded PNG may edit along sefa-0 before the start-up computation ends
             if name not in self.directions:
                 raise RecipeError(f"edits[{i}].direction", f"{name!r} is not a direction of this model (see "
                                                            "/api/directions)")

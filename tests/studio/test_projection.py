@@ -152,3 +152,20 @@ def test_a_job_that_breaks_is_failed_with_its_reason_and_old_jobs_are_forgotten(
     assert jobs.wait(job) == {**jobs.get(job), "state": "failed", "error": "RuntimeError: out of memory"}
     ids = [jobs.done_now({"seed": None}, 0.0) for _ in range(4)]
     assert jobs.get(job) is None and jobs.get(ids[0]) is None and jobs.get(ids[-1])["state"] == "done"
+
+
+def test_closing_the_jobs_cancels_a_running_projection_and_waits_for_its_thread():
+    """The server's shutdown: no projection thread is left working in torch when the process exits."""
+    jobs = projection.Jobs()
+    started = threading.Event()
+
+    def endless(progress, cancel):
+        started.set()
+        while not cancel.wait(0.01):
+            pass
+        raise ProjectionError("cancelled")
+
+    job = jobs.start(endless, steps=10)
+    assert started.wait(10)
+    jobs.close()
+    assert jobs.get(job)["state"] == "failed" and not any(t.is_alive() for t in jobs._threads.values())

@@ -148,6 +148,7 @@ class Jobs:
         self.keep = keep
         self._jobs: dict[str, dict] = {}
         self._cancel: dict[str, threading.Event] = {}
+        self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
     def running(self) -> str | None:
@@ -164,6 +165,7 @@ class Jobs:
                 break
             del self._jobs[old]
             self._cancel.pop(old, None)
+            self._threads.pop(old, None)
         return job
 
     def done_now(self, recipe: dict, loss: float) -> str:
@@ -196,8 +198,19 @@ class Jobs:
             with self._lock:
                 self._jobs[job].update(update)
 
-        threading.Thread(target=run, name=f"projection-{job}", daemon=True).start()
+        thread = self._threads[job] = threading.Thread(target=run, name=f"projection-{job}", daemon=True)
+        thread.start()
         return job
+
+    def close(self) -> None:
+        """Cancel a running projection and wait for its thread: a process that exits while torch works in
+        another thread aborts instead of ending cleanly (the server's shutdown calls this)."""
+        with self._lock:
+            for event in self._cancel.values():
+                event.set()
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join()
 
     def get(self, job: str) -> dict | None:
         with self._lock:

@@ -41,6 +41,9 @@ async def _warm_up(app):
     yield
     if worker is not None:  # a process that exits while torch works in another thread aborts (rc 134)
         worker.join()
+    jobs = getattr(app.state, "projection_jobs", None)
+    if jobs is not None:
+        jobs.close()
 
 
 router = APIRouter(tags=["steering"], lifespan=_warm_up)

@@ -85,9 +85,16 @@ class Browser:
             self.driver.find_element("id", "model-info").text
 
     def wait(self, condition, timeout: float = 30, message: str = ""):
+        """Wait for ``condition(driver)``; a timeout names what the page last reported (its toast)."""
+        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(condition, message)
+        try:  # an element found while the page redraws may be gone a moment later: look again
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.05,
+                                 ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
+        except TimeoutException:
+            said = self.driver.execute_script("const t = document.querySelector('#toast'); return t ? t.textContent : ''")
+            raise TimeoutException(f"{message} (after {timeout:g} s; the page last said: {said or 'nothing'})") from None
 
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)

@@ -250,6 +250,26 @@ def test_picked_images_interpolate_and_mix(browser, server):
     browser.wait(lambda d: loaded(browser, "#mix-children .tile img") == 6, 30, "the children did not all decode")
 
 
+def test_pages_left_behind_release_their_event_streams(browser, server):
+    # A browser opens at most six connections to one host: a page left behind (kept for "back") or a hidden tab
+    # that kept its live event stream would leave the next pages none. The server counts its open streams.
+    from gankit.studio import live
+
+    open_streams = lambda d: live._streams[0]  # noqa: E731
+    for _ in range(3):
+        browser.open(server)
+        browser.wait(lambda d: open_streams(d) == 1, 15, "the page opened no event stream")
+        browser.driver.get("about:blank")
+        browser.wait(lambda d: open_streams(d) == 0, 15, "a page left behind kept its event stream")
+    browser.open(server)
+    browser.js("Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+               "document.dispatchEvent(new Event('visibilitychange'))")
+    browser.wait(lambda d: open_streams(d) == 0, 15, "a hidden page kept its event stream")
+    browser.js("Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+               "document.dispatchEvent(new Event('visibilitychange'))")
+    browser.wait(lambda d: open_streams(d) == 1, 15, "the page shown again did not reopen its event stream")
+
+
 def test_conditional_model_offers_its_classes(browser, cond_live_server):
     browser.open(cond_live_server)
     assert browser.driver.find_element("id", "class-row").is_displayed()

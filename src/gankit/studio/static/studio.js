@@ -747,14 +747,29 @@ async function liveRefresh() {
   }
 }
 
-function startLive() {
-  liveRefresh();
-  if (!window.EventSource) { setInterval(liveRefresh, 2000); return; }
+// The event stream holds one of the few connections a browser opens to one host (six over HTTP/1.1): a page
+// keeps it only while it is shown, so that hidden tabs, and pages left for another, never starve the visible one.
+function openStream() {
+  if (S.live.source || document.hidden) return;
   const source = new EventSource("/api/live/events");
   S.live.source = source;
   const on = () => liveRefresh();
-  for (const name of ["message", "stats", "snapshot", "checkpoint", "state", "change"]) source.addEventListener(name, on);
-  source.addEventListener("open", on);  // catch up after a reconnect
+  source.addEventListener("state", on);
+  source.addEventListener("message", on);
+  source.addEventListener("open", on);  // catch up on what happened while closed or reconnecting
+}
+
+function closeStream() {
+  if (S.live.source) { S.live.source.close(); S.live.source = null; }
+}
+
+function startLive() {
+  liveRefresh();
+  if (!window.EventSource) { setInterval(() => { if (!document.hidden) liveRefresh(); }, 2000); return; }
+  openStream();
+  document.addEventListener("visibilitychange", () => (document.hidden ? closeStream() : openStream()));
+  window.addEventListener("pagehide", closeStream);
+  window.addEventListener("pageshow", (e) => { if (e.persisted) openStream(); });
 }
 
 // ---------- wiring ----------

@@ -119,7 +119,6 @@ def test_gallery_loads_every_tile(browser, server):
     browser.driver.find_element("id", "page-prev").click()
     browser.wait(lambda d: first_seed(d) == "seed 0")
     browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
-    browser.screenshot("studio-gallery")
 
 
 def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, server):
@@ -159,12 +158,12 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, s
     # The latent box follows the edit.
     browser.wait(lambda d: d.find_element("id", "latent").get_attribute("value") != latent, 30)
 
+    browser.screenshot("studio-steer")
     truncation = browser.driver.find_element("id", "slider-truncation")
     edited = view_pixels(browser)
     truncation.send_keys(Keys.HOME)  # psi 0: every seed draws the mean latent (plus the edit)
     browser.wait(lambda d: d.find_element("id", "truncation-value").text == "0.00")
     browser.wait(lambda d: view_pixels(browser) != edited, 30, "the truncation slider did not change the image")
-    browser.screenshot("studio-steer")
 
 
 def test_teaching_by_clicking_adds_a_slider(browser, server):
@@ -188,6 +187,8 @@ def test_teaching_by_clicking_adds_a_slider(browser, server):
     accuracy = float(browser.driver.find_element("id", "teach-accuracy").get_attribute("data-accuracy"))
     assert 0 <= accuracy <= 1
     assert "validation accuracy" in browser.driver.find_element("id", "teach-accuracy").text
+    browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
+    browser.screenshot("studio-gallery")  # the gallery with marked images and the slider they taught
     # The new slider steers like any other.
     browser.driver.find_elements("css selector", "#gallery .tile img")[0].click()
     browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
@@ -312,5 +313,11 @@ def test_live_view_shows_the_snapshot_a_training_run_writes(browser, watched_run
         browser.wait(lambda d: loaded(browser, "#live-snapshot") == 1, 30)
         browser.wait(lambda d: d.find_element("id", "live-nimg").text != seen, 30)
         browser.wait(lambda d: browser.js("return S.live.lines.length") > lines, 30, "no new stats lines drawn")
+        # Sampling follows the newest checkpoint: the model's step and the gallery's images move on with it.
+        newest = int(run_folder.CKPT_PATTERN.match(run_folder.latest(watched_run).name).group(1))
+        assert newest > step
+        browser.wait(lambda d: browser.js("return S.model.step") == newest, 30, "the studio kept the old checkpoint")
+        browser.wait(lambda d: browser.js("return document.querySelector('#gallery .tile img').src").endswith(
+            f"&v={browser.js('return S.model.version')}"), 30, "the gallery was not redrawn by the new model")
         assert browser.js("return document.location.href").rstrip("/") == url  # updated without a reload
         browser.screenshot("studio-live")

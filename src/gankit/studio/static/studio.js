@@ -22,7 +22,7 @@ const S = {
   viewUrl: null,
   taught: null,        // the last fitted direction's name (to save)
   mixSeed: 0,
-  live: {next: 0, lines: [], snapshot: null, step: null, source: null, busy: false, again: false},
+  live: {next: 0, lines: [], snapshot: null, source: null, busy: false, again: false, retry: null, retries: 0},
 };
 
 // ---------- small helpers ----------
@@ -728,16 +728,19 @@ async function liveRefresh() {
         S.live.next = stats.next;
         if (document.body.dataset.tab === "live") drawLoss();
       }
-      // Sampling follows the newest checkpoint: when it changes, the gallery and the image view redraw.
-      if (state.checkpoint_step !== undefined && state.checkpoint_step !== S.live.step) {
-        const first = S.live.step === null;
-        S.live.step = state.checkpoint_step;
-        if (!first) {
-          S.model = await getJSON("/api/model");
-          showModel();
+      // Sampling follows the newest checkpoint: once the server has loaded it (it looks every few seconds),
+      // the gallery and the image view redraw; until then the page asks again, a bounded number of times.
+      if (typeof state.checkpoint_step === "number" && state.checkpoint_step !== S.model.step) {
+        const version = S.model.version;
+        S.model = await getJSON("/api/model");
+        showModel();
+        if (S.model.version !== version) {
           loadGallery();
           if (S.current) renderView();
         }
+        clearTimeout(S.live.retry);
+        if (S.model.step !== state.checkpoint_step && S.live.retries++ < 60) S.live.retry = setTimeout(liveRefresh, 1000);
+        else if (S.model.step === state.checkpoint_step) S.live.retries = 0;
       }
     } while (S.live.again);
   } catch (e) {

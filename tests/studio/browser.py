@@ -114,5 +114,5 @@ class Browser:
         path.parent.mkdir(parents=True, exist_ok=True)
         image = Image.open(io.BytesIO(self.driver.get_screenshot_as_png())).convert("RGB")
         # A palette of 256 colours keeps a screenshot of a flat dark page small without visible loss.
-        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+        image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(path, optimize=True)
         return path

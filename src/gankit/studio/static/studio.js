@@ -708,7 +708,7 @@ async function liveRefresh() {
       $("#live-nimg").textContent = count(state.nimg);
       $("#live-step").textContent = count(state.step);
       $("#live-rate").textContent = typeof state.images_per_s === "number" ? count(Math.round(state.images_per_s)) : "–";
-      $("#live-eta").textContent = duration(state.eta_s);
+      $("#live-eta").textContent = state.eta_s === 0 ? "done" : duration(state.eta_s);
       $("#live-ckpt").textContent = state.checkpoint_step === null || state.checkpoint_step === undefined
         ? "none yet" : `step ${count(state.checkpoint_step)}`;
       showMetrics(state.metrics);

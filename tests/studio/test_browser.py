@@ -189,6 +189,7 @@ def test_teaching_by_clicking_adds_a_slider(browser, server):
     assert "validation accuracy" in browser.driver.find_element("id", "teach-accuracy").text
     browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
     browser.screenshot("studio-gallery")  # the gallery with marked images and the slider they taught
+    assert browser.driver.find_element("id", "teach-save").get_attribute("disabled")  # no --directions DIR
     # The new slider steers like any other.
     browser.driver.find_elements("css selector", "#gallery .tile img")[0].click()
     browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
@@ -197,6 +198,29 @@ def test_teaching_by_clicking_adds_a_slider(browser, server):
 
     browser.driver.find_element("css selector", '.direction-slider[data-name="dark-sleeve"]').send_keys(Keys.END)
     browser.wait(lambda d: view_pixels(browser) != before, 30, "the taught slider did not change the image")
+
+
+def test_a_taught_direction_is_saved_in_the_directions_folder(browser, dcgan_run, tmp_path):
+    from gankit.latent.directions import load_direction
+
+    with serving(open_session(run=dcgan_run, directions=tmp_path)) as url:
+        browser.open(url)
+        tiles = browser.driver.find_elements("css selector", "#gallery .tile")
+        for t in tiles[:3]:
+            t.find_element("css selector", ".mark-has").click()
+        for t in tiles[3:6]:
+            t.find_element("css selector", ".mark-lacks").click()
+        browser.driver.find_element("id", "teach-name").send_keys("collar")
+        browser.driver.find_element("id", "teach-fit").click()
+        browser.wait(lambda d: d.find_element("id", "teach-save").get_attribute("disabled") is None, 30,
+                     "Save was not offered after the fit")
+        assert not (tmp_path / "collar.npy").exists()  # fitting alone writes nothing
+        browser.driver.find_element("id", "teach-save").click()
+        browser.wait(lambda d: "saved as collar.npy" in d.find_element("id", "teach-accuracy").text, 30)
+        shown = browser.js_async("fetch('/api/directions/collar').then(r => r.json()).then(d => done(d.vector))")
+        browser.driver.get("about:blank")
+    saved = load_direction(tmp_path / "collar.npy", len(shown))  # the `gankit directions` format
+    assert max(abs(a - b) for a, b in zip(saved.tolist(), shown)) < 1e-5
 
 
 def test_pasted_recipe_reproduces_the_image(browser, server):

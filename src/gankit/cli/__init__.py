@@ -12,9 +12,10 @@ from pathlib import Path
 from gankit import __version__
 from gankit.cli.common import check_flags
 from gankit.config import did_you_mean
-from gankit.cli import dataset, demo, directions, edit, eval, export, features, latent_map, recipes, sample, train, walk
+from gankit.cli import (dataset, demo, directions, edit, eval, export, features, latent_map, recipes, sample, studio,
+                        train, walk)
 
-COMMANDS = [train, sample, eval, latent_map, walk, directions, edit, dataset, recipes, export, features, demo]
+COMMANDS = [train, sample, eval, latent_map, walk, directions, edit, dataset, recipes, export, features, demo, studio]
 
 
 # Errors a user can fix, by the module that defines each: shown as one line naming the file, flag or value.

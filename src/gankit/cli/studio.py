@@ -30,8 +30,6 @@ def add_parser(sub) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1, this machine only; another exposes the "
                         "studio to the network, with a warning)")
-    p.add_argument("--net", default="auto", choices=["auto", "ema", "G"],
-                   help="which network of a checkpoint to sample: its moving average when kept (auto), or G")
     p.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
     add_device(p)
     path_flags(p, ["--directions"])

@@ -223,6 +223,26 @@ def test_a_taught_direction_is_saved_in_the_directions_folder(browser, dcgan_run
     assert max(abs(a - b) for a, b in zip(saved.tolist(), shown)) < 1e-5
 
 
+def test_an_uploaded_image_is_projected_then_edited(browser, server, tmp_path):
+    import urllib.request
+    from selenium.webdriver.common.keys import Keys
+
+    target = tmp_path / "target.png"
+    target.write_bytes(urllib.request.urlopen(f"{server}/api/image?seed=11", timeout=30).read())
+    browser.open(server)
+    browser.driver.find_element("id", "project-file").send_keys(str(target))
+    browser.wait(lambda d: d.find_element("id", "project-status").text.startswith(("done", "could not")), 60,
+                 "the projection never finished")
+    assert browser.driver.find_element("id", "project-status").text.startswith("done"), \
+        browser.driver.find_element("id", "project-status").text
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
+    assert browser.js("return S.current.z.length") == browser.js("return S.model.z_dim")
+    assert browser.driver.find_element("id", "view-caption").text.startswith("latent z")
+    before = view_pixels(browser)
+    browser.driver.find_elements("css selector", ".direction-slider")[0].send_keys(Keys.END)
+    browser.wait(lambda d: view_pixels(browser) != before, 30, "the projected image did not take the edit")
+
+
 def test_pasted_recipe_reproduces_the_image(browser, server):
     browser.open(server)
     box = browser.driver.find_element("id", "reproduce-json")

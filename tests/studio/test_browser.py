@@ -5,6 +5,7 @@ the README and docs/studio.md show."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -145,7 +146,8 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, s
     alpha = float(sliders[0].get_attribute("value"))
     assert alpha > 2
     classes = browser.js("return S.model.num_classes")
-    recipe = {"seed": 3, "z": None, "class": 3 % classes if classes else None, "truncation": 1.0, "edits": [{"direction": name, "alpha": alpha}]}
+    recipe = {"seed": 3, "z": None, "class": 3 % classes if classes else None, "truncation": 1.0,
+              "edits": [{"direction": name, "alpha": alpha}]}
     # Wait for the newest request's image, then check it is exactly what the API draws for the final recipe.
     browser.wait(lambda d: browser.js("return S.renderSeq + '' === document.querySelector('#view-image')"
                                       ".dataset.seq && !document.querySelector('#view-image').classList"
@@ -164,6 +166,35 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, s
     truncation.send_keys(Keys.HOME)  # psi 0: every seed draws the mean latent (plus the edit)
     browser.wait(lambda d: d.find_element("id", "truncation-value").text == "0.00")
     browser.wait(lambda d: view_pixels(browser) != edited, 30, "the truncation slider did not change the image")
+
+
+def test_downloads_carry_the_image_its_latent_and_recipe(browser, server, tmp_path):
+    import numpy as np
+
+    browser.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.open(server)
+    browser.driver.find_elements("css selector", "#gallery .tile img")[2].click()
+    browser.wait(lambda d: d.find_element("id", "latent").get_attribute("value").startswith("["), 30)
+    shown = [float(v) for v in browser.driver.find_element("id", "latent").get_attribute("value").strip("[]").split(",")]
+    for button in ("download-png", "download-npy", "download-json"):
+        browser.driver.find_element("id", button).click()
+    names = ("gankit-seed2.png", "gankit-seed2.npy", "gankit-seed2.json")
+    browser.wait(lambda d: all((tmp_path / n).is_file() for n in names), 30, "not every download arrived")
+    latent = np.load(tmp_path / "gankit-seed2.npy", allow_pickle=False)
+    assert latent.shape == (1, len(shown)) and latent.dtype == np.float32
+    assert np.allclose(latent[0], shown, atol=1e-6)
+    saved = json.loads((tmp_path / "gankit-seed2.json").read_text())
+    assert saved["seed"] == 2 and np.allclose(saved["latent"], shown, atol=1e-6)
+    # The PNG is the image shown, its recipe inside: the API reads it back as this recipe.
+    back = browser.js_async("""
+        fetch(document.querySelector('#view-image').src).then(r => r.blob()).then(blob => {
+          const form = new FormData(); form.append('file', blob, 'x.png');
+          return fetch('/api/reproduce', {method: 'POST', body: form});
+        }).then(r => r.json()).then(done);""")
+    assert back["seed"] == 2 and back["truncation"] == 1.0
+    shown_png = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
+                                 "/api/image?seed=2", {})[0]
+    assert (tmp_path / "gankit-seed2.png").read_bytes() == base64.b64decode(shown_png)
 
 
 def test_teaching_by_clicking_adds_a_slider(browser, server):
@@ -288,7 +319,8 @@ def test_picked_images_interpolate_and_mix(browser, server):
     picks[5].click()
     browser.driver.find_element("id", "interp-go").click()
     browser.wait(lambda d: loaded(browser, "#interp-strip") == 1, 30, "no interpolation strip")
-    width, height = browser.js("const i = document.querySelector('#interp-strip'); return [i.naturalWidth, i.naturalHeight]")
+    width, height = browser.js("const i = document.querySelector('#interp-strip');"
+                               "return [i.naturalWidth, i.naturalHeight]")
     assert width > 7 * height  # 8 frames side by side
     browser.wait(lambda d: d.find_element("id", "interp-gif").get_attribute("href").startswith("blob:"), 30, "no GIF")
     browser.driver.find_element("id", "mix-go").click()
@@ -346,7 +378,8 @@ def test_live_view_shows_the_snapshot_a_training_run_writes(browser, watched_run
         env = {**os.environ, "OMP_NUM_THREADS": "1",
                "PYTHONPATH": os.pathsep.join([str(Path(gankit.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
         train = subprocess.Popen([sys.executable, "-m", "gankit", "train", "--resume", "auto", "--out", str(watched_run),
-                                  "--steps", str(step + max(2, log_every)), "--device", "cpu"], env=env, stdout=subprocess.DEVNULL,
+                                  "--steps", str(step + max(2, log_every)), "--device", "cpu"], env=env,
+                                 stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
         try:
             browser.wait(lambda d: int(d.find_element("id", "live-snapshot").get_attribute("data-nimg") or 0) > first

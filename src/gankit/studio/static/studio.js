@@ -106,7 +106,8 @@ function describe(r) {
   const name = className(r.class);
   if (name) parts.push(name);
   parts.push(`ψ ${fixed(r.truncation ?? 1)}`);
-  if (r.edits && r.edits.length) parts.push(r.edits.map((e) => `${e.direction} ${e.alpha > 0 ? "+" : ""}${fixed(e.alpha, 2)}`).join(", "));
+  const edit = (e) => `${e.direction} ${e.alpha > 0 ? "+" : ""}${fixed(e.alpha, 2)}`;
+  if (r.edits && r.edits.length) parts.push(r.edits.map(edit).join(", "));
   return parts.join(" · ");
 }
 

@@ -11,8 +11,10 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import gankit
@@ -97,6 +99,26 @@ def loaded(b: Browser, css: str) -> int:
                 ".filter(i => i.complete && i.naturalWidth > 0).length", css)
 
 
+def get_json(server: str, path: str):
+    return json.loads(urllib.request.urlopen(server + path, timeout=30).read())
+
+
+def post_json(server: str, path: str, body):
+    request = urllib.request.Request(server + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+
+def brightness(b: Browser, img) -> float:
+    """The mean of an <img>'s pixels' RGB values."""
+    return b.js("""const img = arguments[0], c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data; let sum = 0;
+        for (let i = 0; i < d.length; i += 4) sum += d[i] + d[i + 1] + d[i + 2];
+        return sum / (d.length / 4 * 3);""", img)
+
+
 def view_pixels(b: Browser) -> str:
     return b.js(PIXELS, b.driver.find_element("id", "view-image"))
 
@@ -169,8 +191,6 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, s
 
 
 def test_downloads_carry_the_image_its_latent_and_recipe(browser, server, tmp_path):
-    import numpy as np
-
     browser.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
     browser.open(server)
     browser.driver.find_elements("css selector", "#gallery .tile img")[2].click()
@@ -197,38 +217,51 @@ def test_downloads_carry_the_image_its_latent_and_recipe(browser, server, tmp_pa
     assert (tmp_path / "gankit-seed2.png").read_bytes() == base64.b64decode(shown_png)
 
 
-def test_teaching_by_clicking_adds_a_slider(browser, server):
-    browser.open(server)
-    tiles = browser.driver.find_elements("css selector", "#gallery .tile")
-    for t in tiles[:4]:
-        t.find_element("css selector", ".mark-has").click()
-    for t in tiles[4:8]:
-        t.find_element("css selector", ".mark-lacks").click()
-    tiles[8].find_element("css selector", ".mark-has").click()
-    tiles[8].find_element("css selector", ".mark-has").click()  # a second click unmarks
-    assert browser.driver.find_element("id", "teach-n-has").text == "4"
-    assert browser.driver.find_element("id", "teach-n-lacks").text == "4"
-    assert len(browser.driver.find_elements("css selector", "#gallery .tile.has")) == 4
-    assert not browser.driver.find_elements("css selector", '.direction-slider[data-name="dark-sleeve"]')
-
-    browser.driver.find_element("id", "teach-name").send_keys("dark-sleeve")
-    browser.driver.find_element("id", "teach-fit").click()
-    browser.wait(lambda d: d.find_elements("css selector", '.direction-slider[data-name="dark-sleeve"]'), 30,
-                 "the taught direction has no slider")
-    accuracy = float(browser.driver.find_element("id", "teach-accuracy").get_attribute("data-accuracy"))
-    assert 0 <= accuracy <= 1
-    assert "validation accuracy" in browser.driver.find_element("id", "teach-accuracy").text
-    browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
-    browser.screenshot("studio-gallery")  # the gallery with marked images and the slider they taught
-    assert browser.driver.find_element("id", "teach-save").get_attribute("disabled")  # no --directions DIR
-    # The new slider steers like any other.
-    browser.driver.find_elements("css selector", "#gallery .tile img")[0].click()
-    browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
-    before = view_pixels(browser)
+def test_teaching_by_clicking_adds_a_slider_that_moves_the_attribute(browser, server):
     from selenium.webdriver.common.keys import Keys
 
-    browser.driver.find_element("css selector", '.direction-slider[data-name="dark-sleeve"]').send_keys(Keys.END)
-    browser.wait(lambda d: view_pixels(browser) != before, 30, "the taught slider did not change the image")
+    browser.open(server)
+    browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
+    # The attribute taught is one the test can measure: brightness. The brightest images are marked as having it,
+    # the darkest as lacking it, by clicking their tiles' buttons as a user would.
+    tiles = browser.driver.find_elements("css selector", "#gallery .tile")
+    light = [brightness(browser, t.find_element("css selector", "img")) for t in tiles]
+    order = sorted(range(len(tiles)), key=light.__getitem__)
+    for i in order[-5:]:
+        tiles[i].find_element("css selector", ".mark-has").click()
+    for i in order[:5]:
+        tiles[i].find_element("css selector", ".mark-lacks").click()
+    middle = order[len(order) // 2]
+    tiles[middle].find_element("css selector", ".mark-has").click()
+    tiles[middle].find_element("css selector", ".mark-has").click()  # a second click unmarks
+    assert browser.driver.find_element("id", "teach-n-has").text == "5"
+    assert browser.driver.find_element("id", "teach-n-lacks").text == "5"
+    assert len(browser.driver.find_elements("css selector", "#gallery .tile.has")) == 5
+    assert not browser.driver.find_elements("css selector", '.direction-slider[data-name="bright"]')
+
+    browser.driver.find_element("id", "teach-name").send_keys("bright")
+    browser.driver.find_element("id", "teach-fit").click()
+    browser.wait(lambda d: d.find_elements("css selector", '.direction-slider[data-name="bright"]'), 30,
+                 "the taught direction has no slider")
+    text = browser.driver.find_element("id", "teach-accuracy").text
+    assert "validation accuracy" in text and "from 5 + 5 images" in text
+    assert 0 <= float(browser.driver.find_element("id", "teach-accuracy").get_attribute("data-accuracy")) <= 1
+    browser.screenshot("studio-gallery")  # the gallery with marked images and the slider they taught
+    assert browser.driver.find_element("id", "teach-save").get_attribute("disabled")  # no --directions DIR
+
+    # The direction points from the images marked "lacks" to those marked "has" (the page sent each side as such):
+    # every marked image's latent lies on its side.
+    vector = np.array(get_json(server, "/api/directions/bright")["vector"])
+    seeds = [int(t.get_attribute("data-seed")) for t in tiles]
+    side = [float(vector @ np.array(post_json(server, "/api/latent", {"seed": seeds[i]})["latent"])) for i in order]
+    assert min(side[-5:]) > max(side[:5]), side
+
+    # The new slider steers like any other.
+    browser.driver.find_elements("css selector", "#gallery .tile img")[middle].click()
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
+    pixels = view_pixels(browser)
+    browser.driver.find_element("css selector", '.direction-slider[data-name="bright"]').send_keys(Keys.END)
+    browser.wait(lambda d: view_pixels(browser) != pixels, 30, "the taught slider did not change the image")
 
 
 def test_a_taught_direction_is_saved_in_the_directions_folder(browser, dcgan_run, tmp_path):
@@ -255,7 +288,6 @@ def test_a_taught_direction_is_saved_in_the_directions_folder(browser, dcgan_run
 
 
 def test_an_uploaded_image_is_projected_then_edited(browser, server, tmp_path):
-    import urllib.request
     from selenium.webdriver.common.keys import Keys
 
     target = tmp_path / "target.png"

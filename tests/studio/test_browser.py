@@ -309,16 +309,16 @@ def test_an_uploaded_image_is_projected_then_edited(browser, server, tmp_path):
 def test_pasted_recipe_reproduces_the_image(browser, server):
     browser.open(server)
     box = browser.driver.find_element("id", "reproduce-json")
-    box.send_keys('{"seed": 7, "truncation": 0.5}')
+    box.send_keys('{"seed": 7, "truncation": 0.123}')  # off the slider's steps: drawn exactly as given
     browser.driver.find_element("id", "reproduce-go").click()
     browser.wait(lambda d: "seed 7" in d.find_element("id", "view-caption").text, 30)
     browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
     browser.wait(lambda d: browser.js("return S.renderSeq + '' === document.querySelector('#view-image')"
                                       ".dataset.seq"), 30)
     shown, direct = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
-                                     "/api/image?seed=7&truncation=0.5", {})
+                                     "/api/image?seed=7&truncation=0.123", {})
     assert shown == direct
-    assert browser.driver.find_element("id", "slider-truncation").get_attribute("value") == "0.5"
+    assert browser.driver.find_element("id", "truncation-value").text == "0.12"
 
 
 def test_dropped_png_reproduces_the_image_exactly(browser, server):

@@ -214,9 +214,8 @@ async function loadDirections() {
   if (!S.directions.length) box.append(el("p", {class: "hint", text: "no directions for this model"}));
   const groups = new Map();
   for (const d of S.directions) {
-    const kind = /^z\d+$/.test(d.name) && d.kind !== "taught" && d.kind !== "saved" ? "coordinate" : d.kind;
-    if (!groups.has(kind)) groups.set(kind, []);
-    groups.get(kind).push(d);
+    if (!groups.has(d.kind)) groups.set(d.kind, []);
+    groups.get(d.kind).push(d);
   }
   const order = ["taught", "saved", "sefa", "pca", "coordinate"];
   const kinds = [...groups.keys()].sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99);
@@ -293,7 +292,8 @@ const rerender = debounce(renderView, 30);
 
 function openImage(recipe) {
   S.current = {seed: recipe.seed ?? null, z: recipe.z || null, class: recipe.class ?? null};
-  if (recipe.truncation !== undefined && recipe.truncation !== null) setTruncation(recipe.truncation, false);
+  // The truncation slider serves the gallery and the image alike: an image opened at another one moves both.
+  if (typeof recipe.truncation === "number" && recipe.truncation !== S.truncation) setTruncation(recipe.truncation);
   if (S.cls !== "" && recipe.class !== undefined && recipe.class !== null && String(recipe.class) !== S.cls) {
     S.cls = String(recipe.class);  // the picker follows the opened image's class, and the gallery with it
     $("#class-picker").value = S.cls;
@@ -320,7 +320,7 @@ function openImage(recipe) {
 }
 
 function setTruncation(value, reloadGallery = true) {
-  S.truncation = Math.round(Number(value) * 100) / 100;
+  S.truncation = Number(value);  // exactly as given: a reproduced recipe's 0.123 must stay 0.123
   $("#slider-truncation").value = String(S.truncation);
   $("#truncation-value").textContent = fixed(S.truncation);
   if (reloadGallery) galleryLater();

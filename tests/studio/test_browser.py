@@ -411,10 +411,9 @@ def test_live_view_shows_the_snapshot_a_training_run_writes(browser, watched_run
         # a checkpoint into the folder the page is watching.
         env = {**os.environ, "OMP_NUM_THREADS": "1",
                "PYTHONPATH": os.pathsep.join([str(Path(gankit.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
-        train = subprocess.Popen([sys.executable, "-m", "gankit", "train", "--resume", "auto", "--out", str(watched_run),
-                                  "--steps", str(step + max(2, log_every)), "--device", "cpu"], env=env,
-                                 stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
+        command = [sys.executable, "-m", "gankit", "train", "--resume", "auto", "--out", str(watched_run),
+                   "--steps", str(step + max(2, log_every)), "--device", "cpu"]
+        train = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             browser.wait(lambda d: int(d.find_element("id", "live-snapshot").get_attribute("data-nimg") or 0) > first
                          or train.poll() not in (None, 0), 90, "the live view never showed the new snapshot")
@@ -430,5 +429,11 @@ def test_live_view_shows_the_snapshot_a_training_run_writes(browser, watched_run
         browser.wait(lambda d: browser.js("return S.model.step") == newest, 30, "the studio kept the old checkpoint")
         browser.wait(lambda d: browser.js("return document.querySelector('#gallery .tile img').src").endswith(
             f"&v={browser.js('return S.model.version')}"), 30, "the gallery was not redrawn by the new model")
-        assert browser.js("return document.location.href").rstrip("/") == url  # updated without a reload
         browser.screenshot("studio-live")
+        # A periodic evaluation's line (as `gankit train` logs one with eval.every_kimg set) shows in the metrics.
+        last = run_folder.read_stats(watched_run)[-1]
+        with open(run_folder.stats_path(watched_run), "a") as f:
+            f.write(json.dumps({"step": last["step"], "kimg": last["kimg"], "Metrics/fid": 123.456}) + "\n")
+        browser.wait(lambda d: "fid" in d.find_element("id", "live-metrics").text, 30, "the metric was not shown")
+        assert "123.5" in browser.driver.find_element("id", "live-metrics").text
+        assert browser.js("return document.location.href").rstrip("/") == url  # updated without a reload

@@ -288,7 +288,25 @@ async function renderView() {
   }
 }
 
-const rerender = debounce(renderView, 30);
+// Slider moves redraw while the slider is still moving: a short pause (~30 ms) gathers the events of one move,
+// at most one image request is in flight, and moves made meanwhile collapse into one request for the newest
+// settings once it is answered. (A plain debounce would draw nothing until the hand stops.)
+const redraw = {timer: null, busy: false, again: false};
+
+function rerender() {
+  if (redraw.busy) { redraw.again = true; return; }
+  if (redraw.timer) return;
+  redraw.timer = setTimeout(async () => {
+    redraw.timer = null;
+    redraw.busy = true;
+    try {
+      await renderView();
+    } finally {
+      redraw.busy = false;
+      if (redraw.again) { redraw.again = false; rerender(); }
+    }
+  }, 30);
+}
 
 function openImage(recipe) {
   S.current = {seed: recipe.seed ?? null, z: recipe.z || null, class: recipe.class ?? null};

@@ -106,7 +106,8 @@ function describe(r) {
   const name = className(r.class);
   if (name) parts.push(name);
   parts.push(`ψ ${fixed(r.truncation ?? 1)}`);
-  const edit = (e) => `${e.direction} ${e.alpha > 0 ? "+" : ""}${fixed(e.alpha, 2)}`;
+  const label = (name) => (S.directions.find((d) => d.name === name) || {}).label || name;
+  const edit = (e) => `${label(e.direction)} ${e.alpha > 0 ? "+" : ""}${fixed(e.alpha, 2)}`;
   if (r.edits && r.edits.length) parts.push(r.edits.map(edit).join(", "));
   return parts.join(" · ");
 }

@@ -1,7 +1,10 @@
 """The studio's page in a real headless browser (Debian's chromium and its driver; `.ci/run` installs them): the
-gallery loads, a slider redraws the image, a direction taught by clicking becomes a slider, and the live view
-shows the snapshot a training run writes meanwhile. With GANKIT_SCREENSHOTS=DIR the tests save the screenshots
-the README and docs/studio.md show."""
+gallery loads, a slider redraws the image, a direction taught by clicking becomes a slider, the live view shows the
+snapshot a training run writes meanwhile; and downloads, reproducing a dropped or pasted recipe, projection,
+interpolation and mixing work from the page.
+
+With GANKIT_SCREENSHOTS=DIR the tests save the screenshots the README and docs/studio.md show, of the run named by
+GANKIT_SCREENSHOTS_RUN=RUN when set (a model trained longer than the tests' tiny one, e.g. by `gankit demo`)."""
 
 from __future__ import annotations
 
@@ -18,8 +21,8 @@ import numpy as np
 import pytest
 
 import gankit
-from tests.studio.browser import Browser, require_browser
 from gankit import run_folder
+from tests.studio.browser import Browser, require_browser
 from tests.studio.conftest import open_session, serving
 
 SHOWN_RUN_ENV = "GANKIT_SCREENSHOTS_RUN"
@@ -226,7 +229,7 @@ def test_downloads_carry_the_image_its_latent_and_recipe(browser, server, tmp_pa
     assert (tmp_path / "gankit-seed2.png").read_bytes() == base64.b64decode(shown_png)
 
 
-def test_teaching_by_clicking_adds_a_slider_that_moves_the_attribute(browser, server):
+def test_teaching_by_clicking_adds_a_slider_along_the_marked_attribute(browser, server):
     from selenium.webdriver.common.keys import Keys
 
     browser.open(server)

@@ -145,6 +145,14 @@ def test_gallery_loads_every_tile(browser, server):
     browser.driver.find_element("id", "page-prev").click()
     browser.wait(lambda d: first_seed(d) == "seed 0")
     browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
+    # Any seed opens by number, drawn as `gankit sample --seed S -n 1` draws it.
+    browser.driver.find_element("id", "seed-input").send_keys("1234\n")
+    browser.wait(lambda d: "seed 1234" in d.find_element("id", "view-caption").text, 30)
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1 and browser.js(
+        "return S.renderSeq + '' === document.querySelector('#view-image').dataset.seq"), 30)
+    shown, direct = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
+                                     "/api/image?seed=1234", {})
+    assert shown == direct
 
 
 def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, server):

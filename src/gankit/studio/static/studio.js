@@ -812,6 +812,12 @@ function wire() {
   $("#reset-edits").addEventListener("click", resetEdits);
   $("#page-prev").addEventListener("click", () => { if (S.page > 0) { S.page--; loadGallery(); } });
   $("#page-next").addEventListener("click", () => { S.page++; loadGallery(); });
+  $("#seed-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const seed = Number($("#seed-input").value);
+    if (!Number.isInteger(seed) || seed < 0) { toast("seed: a whole number from 0"); return; }
+    openImage({seed, class: S.cls !== "" ? Number(S.cls) : null, truncation: S.truncation, edits: []});
+  });
   $("#teach-fit").addEventListener("click", () => teach(false));
   $("#teach-save").addEventListener("click", () => teach(true));
   $("#teach-name").addEventListener("keydown", (e) => { if (e.key === "Enter") teach(false); });

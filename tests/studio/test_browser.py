@@ -1,22 +1,28 @@
 """The studio's page in a real headless browser (Debian's chromium and its driver; `.ci/run` installs them): the
-gallery loads, a slider redraws the image, a direction taught by clicking becomes a slider, and the live view
-shows the snapshot a training run writes meanwhile. With GANKIT_SCREENSHOTS=DIR the tests save the screenshots
-the README and docs/studio.md show."""
+gallery loads, a slider redraws the image, a direction taught by clicking becomes a slider, the live view shows the
+snapshot a training run writes meanwhile; and downloads, reproducing a dropped or pasted recipe, projection,
+interpolation and mixing work from the page.
+
+With GANKIT_SCREENSHOTS=DIR the tests save the screenshots the README and docs/studio.md show, of the run named by
+GANKIT_SCREENSHOTS_RUN=RUN when set (a model trained longer than the tests' tiny one, e.g. by `gankit demo`)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import gankit
-from tests.studio.browser import Browser, require_browser
 from gankit import run_folder
+from tests.studio.browser import Browser, require_browser
 from tests.studio.conftest import open_session, serving
 
 SHOWN_RUN_ENV = "GANKIT_SCREENSHOTS_RUN"
@@ -96,6 +102,26 @@ def loaded(b: Browser, css: str) -> int:
                 ".filter(i => i.complete && i.naturalWidth > 0).length", css)
 
 
+def get_json(server: str, path: str):
+    return json.loads(urllib.request.urlopen(server + path, timeout=30).read())
+
+
+def post_json(server: str, path: str, body):
+    request = urllib.request.Request(server + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+
+def brightness(b: Browser, img) -> float:
+    """The mean of an <img>'s pixels' RGB values."""
+    return b.js("""const img = arguments[0], c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data; let sum = 0;
+        for (let i = 0; i < d.length; i += 4) sum += d[i] + d[i + 1] + d[i + 2];
+        return sum / (d.length / 4 * 3);""", img)
+
+
 def view_pixels(b: Browser) -> str:
     return b.js(PIXELS, b.driver.find_element("id", "view-image"))
 
@@ -119,6 +145,14 @@ def test_gallery_loads_every_tile(browser, server):
     browser.driver.find_element("id", "page-prev").click()
     browser.wait(lambda d: first_seed(d) == "seed 0")
     browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
+    # Any seed opens by number, drawn as `gankit sample --seed S -n 1` draws it.
+    browser.driver.find_element("id", "seed-input").send_keys("1234\n")
+    browser.wait(lambda d: "seed 1234" in d.find_element("id", "view-caption").text, 30)
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1 and browser.js(
+        "return S.renderSeq + '' === document.querySelector('#view-image').dataset.seq"), 30)
+    shown, direct = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
+                                     "/api/image?seed=1234", {})
+    assert shown == direct
 
 
 def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, server):
@@ -138,14 +172,22 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, s
     assert sliders, "no direction sliders"
     name = sliders[0].get_attribute("data-name")
     src = browser.driver.find_element("id", "view-image").get_attribute("src")
+    # Count the image requests the page makes, and how many are in flight at once.
+    browser.js("""window.seen = {sent: 0, open: 0, most: 0}; const plain = window.fetch;
+        window.fetch = async (url, init) => {
+          const image = url === '/api/image';
+          if (image) { seen.sent++; seen.open++; seen.most = Math.max(seen.most, seen.open); }
+          try { return await plain(url, init); } finally { if (image) seen.open--; }
+        };""")
     sliders[0].send_keys(Keys.END)  # a real key press: input events, alpha to the slider's maximum
-    for _ in range(4):  # and a few steps back at once: all but the newest answer are dropped
+    for _ in range(12):  # and steps back in a quick run of presses: they collapse into few requests
         sliders[0].send_keys(Keys.LEFT)
     browser.wait(lambda d: d.find_element("id", "view-image").get_attribute("src") != src, 30, "no redraw")
     alpha = float(sliders[0].get_attribute("value"))
-    assert alpha > 2
+    assert abs(alpha - (3 - 12 * 0.05)) < 1e-9
     classes = browser.js("return S.model.num_classes")
-    recipe = {"seed": 3, "z": None, "class": 3 % classes if classes else None, "truncation": 1.0, "edits": [{"direction": name, "alpha": alpha}]}
+    recipe = {"seed": 3, "z": None, "class": 3 % classes if classes else None, "truncation": 1.0,
+              "edits": [{"direction": name, "alpha": alpha}]}
     # Wait for the newest request's image, then check it is exactly what the API draws for the final recipe.
     browser.wait(lambda d: browser.js("return S.renderSeq + '' === document.querySelector('#view-image')"
                                       ".dataset.seq && !document.querySelector('#view-image').classList"
@@ -155,6 +197,8 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, s
                                                     "body": json.dumps(recipe)})
     assert shown == direct
     assert view_pixels(browser) != before, "moving the slider did not change the image"
+    seen = browser.js("return window.seen")
+    assert seen["most"] == 1 and seen["sent"] >= 1, seen  # never two image requests in flight at once
     # The latent box follows the edit.
     browser.wait(lambda d: d.find_element("id", "latent").get_attribute("value") != latent, 30)
 
@@ -166,38 +210,78 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, s
     browser.wait(lambda d: view_pixels(browser) != edited, 30, "the truncation slider did not change the image")
 
 
-def test_teaching_by_clicking_adds_a_slider(browser, server):
+def test_downloads_carry_the_image_its_latent_and_recipe(browser, server, tmp_path):
+    browser.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
     browser.open(server)
-    tiles = browser.driver.find_elements("css selector", "#gallery .tile")
-    for t in tiles[:4]:
-        t.find_element("css selector", ".mark-has").click()
-    for t in tiles[4:8]:
-        t.find_element("css selector", ".mark-lacks").click()
-    tiles[8].find_element("css selector", ".mark-has").click()
-    tiles[8].find_element("css selector", ".mark-has").click()  # a second click unmarks
-    assert browser.driver.find_element("id", "teach-n-has").text == "4"
-    assert browser.driver.find_element("id", "teach-n-lacks").text == "4"
-    assert len(browser.driver.find_elements("css selector", "#gallery .tile.has")) == 4
-    assert not browser.driver.find_elements("css selector", '.direction-slider[data-name="dark-sleeve"]')
+    browser.driver.find_elements("css selector", "#gallery .tile img")[2].click()
+    browser.wait(lambda d: d.find_element("id", "latent").get_attribute("value").startswith("["), 30)
+    shown = [float(v) for v in browser.driver.find_element("id", "latent").get_attribute("value").strip("[]").split(",")]
+    for button in ("download-png", "download-npy", "download-json"):
+        browser.driver.find_element("id", button).click()
+    names = ("gankit-seed2.png", "gankit-seed2.npy", "gankit-seed2.json")
+    browser.wait(lambda d: all((tmp_path / n).is_file() for n in names), 30, "not every download arrived")
+    latent = np.load(tmp_path / "gankit-seed2.npy", allow_pickle=False)
+    assert latent.shape == (1, len(shown)) and latent.dtype == np.float32
+    assert np.allclose(latent[0], shown, atol=1e-6)
+    saved = json.loads((tmp_path / "gankit-seed2.json").read_text())
+    assert saved["seed"] == 2 and np.allclose(saved["latent"], shown, atol=1e-6)
+    # The PNG is the image shown, its recipe inside: the API reads it back as this recipe.
+    back = browser.js_async("""
+        fetch(document.querySelector('#view-image').src).then(r => r.blob()).then(blob => {
+          const form = new FormData(); form.append('file', blob, 'x.png');
+          return fetch('/api/reproduce', {method: 'POST', body: form});
+        }).then(r => r.json()).then(done);""")
+    assert back["seed"] == 2 and back["truncation"] == 1.0
+    shown_png = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
+                                 "/api/image?seed=2", {})[0]
+    assert (tmp_path / "gankit-seed2.png").read_bytes() == base64.b64decode(shown_png)
 
-    browser.driver.find_element("id", "teach-name").send_keys("dark-sleeve")
-    browser.driver.find_element("id", "teach-fit").click()
-    browser.wait(lambda d: d.find_elements("css selector", '.direction-slider[data-name="dark-sleeve"]'), 30,
-                 "the taught direction has no slider")
-    accuracy = float(browser.driver.find_element("id", "teach-accuracy").get_attribute("data-accuracy"))
-    assert 0 <= accuracy <= 1
-    assert "validation accuracy" in browser.driver.find_element("id", "teach-accuracy").text
-    browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
-    browser.screenshot("studio-gallery")  # the gallery with marked images and the slider they taught
-    assert browser.driver.find_element("id", "teach-save").get_attribute("disabled")  # no --directions DIR
-    # The new slider steers like any other.
-    browser.driver.find_elements("css selector", "#gallery .tile img")[0].click()
-    browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
-    before = view_pixels(browser)
+
+def test_teaching_by_clicking_adds_a_slider_along_the_marked_attribute(browser, server):
     from selenium.webdriver.common.keys import Keys
 
-    browser.driver.find_element("css selector", '.direction-slider[data-name="dark-sleeve"]').send_keys(Keys.END)
-    browser.wait(lambda d: view_pixels(browser) != before, 30, "the taught slider did not change the image")
+    browser.open(server)
+    browser.wait(lambda d: loaded(browser, "#gallery .tile img") == 24, 30)
+    # The attribute taught is one the test can measure: brightness. The brightest images are marked as having it,
+    # the darkest as lacking it, by clicking their tiles' buttons as a user would.
+    tiles = browser.driver.find_elements("css selector", "#gallery .tile")
+    light = [brightness(browser, t.find_element("css selector", "img")) for t in tiles]
+    order = sorted(range(len(tiles)), key=light.__getitem__)
+    for i in order[-5:]:
+        tiles[i].find_element("css selector", ".mark-has").click()
+    for i in order[:5]:
+        tiles[i].find_element("css selector", ".mark-lacks").click()
+    middle = order[len(order) // 2]
+    tiles[middle].find_element("css selector", ".mark-has").click()
+    tiles[middle].find_element("css selector", ".mark-has").click()  # a second click unmarks
+    assert browser.driver.find_element("id", "teach-n-has").text == "5"
+    assert browser.driver.find_element("id", "teach-n-lacks").text == "5"
+    assert len(browser.driver.find_elements("css selector", "#gallery .tile.has")) == 5
+    assert not browser.driver.find_elements("css selector", '.direction-slider[data-name="bright"]')
+
+    browser.driver.find_element("id", "teach-name").send_keys("bright")
+    browser.driver.find_element("id", "teach-fit").click()
+    browser.wait(lambda d: d.find_elements("css selector", '.direction-slider[data-name="bright"]'), 30,
+                 "the taught direction has no slider")
+    text = browser.driver.find_element("id", "teach-accuracy").text
+    assert "validation accuracy" in text and "from 5 + 5 images" in text
+    assert 0 <= float(browser.driver.find_element("id", "teach-accuracy").get_attribute("data-accuracy")) <= 1
+    browser.screenshot("studio-gallery")  # the gallery with marked images and the slider they taught
+    assert browser.driver.find_element("id", "teach-save").get_attribute("disabled")  # no --directions DIR
+
+    # The direction points from the images marked "lacks" to those marked "has" (the page sent each side as such):
+    # every marked image's latent lies on its side.
+    vector = np.array(get_json(server, "/api/directions/bright")["vector"])
+    seeds = [int(t.get_attribute("data-seed")) for t in tiles]
+    side = [float(vector @ np.array(post_json(server, "/api/latent", {"seed": seeds[i]})["latent"])) for i in order]
+    assert min(side[-5:]) > max(side[:5]), side
+
+    # The new slider steers like any other.
+    browser.driver.find_elements("css selector", "#gallery .tile img")[middle].click()
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
+    pixels = view_pixels(browser)
+    browser.driver.find_element("css selector", '.direction-slider[data-name="bright"]').send_keys(Keys.END)
+    browser.wait(lambda d: view_pixels(browser) != pixels, 30, "the taught slider did not change the image")
 
 
 def test_a_taught_direction_is_saved_in_the_directions_folder(browser, dcgan_run, tmp_path):
@@ -223,19 +307,38 @@ def test_a_taught_direction_is_saved_in_the_directions_folder(browser, dcgan_run
     assert max(abs(a - b) for a, b in zip(saved.tolist(), shown)) < 1e-5
 
 
+def test_an_uploaded_image_is_projected_then_edited(browser, server, tmp_path):
+    from selenium.webdriver.common.keys import Keys
+
+    target = tmp_path / "target.png"
+    target.write_bytes(urllib.request.urlopen(f"{server}/api/image?seed=11", timeout=30).read())
+    browser.open(server)
+    browser.driver.find_element("id", "project-file").send_keys(str(target))
+    browser.wait(lambda d: d.find_element("id", "project-status").text.startswith(("done", "could not")), 60,
+                 "the projection never finished")
+    assert browser.driver.find_element("id", "project-status").text.startswith("done"), \
+        browser.driver.find_element("id", "project-status").text
+    browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
+    assert browser.js("return S.current.z.length") == browser.js("return S.model.z_dim")
+    assert browser.driver.find_element("id", "view-caption").text.startswith("latent z")
+    before = view_pixels(browser)
+    browser.driver.find_elements("css selector", ".direction-slider")[0].send_keys(Keys.END)
+    browser.wait(lambda d: view_pixels(browser) != before, 30, "the projected image did not take the edit")
+
+
 def test_pasted_recipe_reproduces_the_image(browser, server):
     browser.open(server)
     box = browser.driver.find_element("id", "reproduce-json")
-    box.send_keys('{"seed": 7, "truncation": 0.5}')
+    box.send_keys('{"seed": 7, "truncation": 0.123}')  # off the slider's steps: drawn exactly as given
     browser.driver.find_element("id", "reproduce-go").click()
     browser.wait(lambda d: "seed 7" in d.find_element("id", "view-caption").text, 30)
     browser.wait(lambda d: loaded(browser, "#view-image") == 1, 30)
     browser.wait(lambda d: browser.js("return S.renderSeq + '' === document.querySelector('#view-image')"
                                       ".dataset.seq"), 30)
     shown, direct = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
-                                     "/api/image?seed=7&truncation=0.5", {})
+                                     "/api/image?seed=7&truncation=0.123", {})
     assert shown == direct
-    assert browser.driver.find_element("id", "slider-truncation").get_attribute("value") == "0.5"
+    assert browser.driver.find_element("id", "truncation-value").text == "0.12"
 
 
 def test_dropped_png_reproduces_the_image_exactly(browser, server):
@@ -268,7 +371,8 @@ def test_picked_images_interpolate_and_mix(browser, server):
     picks[5].click()
     browser.driver.find_element("id", "interp-go").click()
     browser.wait(lambda d: loaded(browser, "#interp-strip") == 1, 30, "no interpolation strip")
-    width, height = browser.js("const i = document.querySelector('#interp-strip'); return [i.naturalWidth, i.naturalHeight]")
+    width, height = browser.js("const i = document.querySelector('#interp-strip');"
+                               "return [i.naturalWidth, i.naturalHeight]")
     assert width > 7 * height  # 8 frames side by side
     browser.wait(lambda d: d.find_element("id", "interp-gif").get_attribute("href").startswith("blob:"), 30, "no GIF")
     browser.driver.find_element("id", "mix-go").click()
@@ -280,13 +384,15 @@ def test_pages_left_behind_release_their_event_streams(browser, server):
     # that kept its live event stream would leave the next pages none. The server counts its open streams.
     from gankit.studio import live
 
-    open_streams = lambda d: live._streams[0]  # noqa: E731
+    others = live._streams[0]  # streams other tests' clients may still hold in this process
+    open_streams = lambda d: live._streams[0] - others  # noqa: E731
     for _ in range(3):
         browser.open(server)
         browser.wait(lambda d: open_streams(d) == 1, 15, "the page opened no event stream")
         browser.driver.get("about:blank")
         browser.wait(lambda d: open_streams(d) == 0, 15, "a page left behind kept its event stream")
     browser.open(server)
+    browser.wait(lambda d: open_streams(d) == 1, 15, "the page opened no event stream")
     browser.js("Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
                "document.dispatchEvent(new Event('visibilitychange'))")
     browser.wait(lambda d: open_streams(d) == 0, 15, "a hidden page kept its event stream")
@@ -325,9 +431,9 @@ def test_live_view_shows_the_snapshot_a_training_run_writes(browser, watched_run
         # a checkpoint into the folder the page is watching.
         env = {**os.environ, "OMP_NUM_THREADS": "1",
                "PYTHONPATH": os.pathsep.join([str(Path(gankit.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
-        train = subprocess.Popen([sys.executable, "-m", "gankit", "train", "--resume", "auto", "--out", str(watched_run),
-                                  "--steps", str(step + max(2, log_every)), "--device", "cpu"], env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
+        command = [sys.executable, "-m", "gankit", "train", "--resume", "auto", "--out", str(watched_run),
+                   "--steps", str(step + max(2, log_every)), "--device", "cpu"]
+        train = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             browser.wait(lambda d: int(d.find_element("id", "live-snapshot").get_attribute("data-nimg") or 0) > first
                          or train.poll() not in (None, 0), 90, "the live view never showed the new snapshot")
@@ -343,5 +449,11 @@ def test_live_view_shows_the_snapshot_a_training_run_writes(browser, watched_run
         browser.wait(lambda d: browser.js("return S.model.step") == newest, 30, "the studio kept the old checkpoint")
         browser.wait(lambda d: browser.js("return document.querySelector('#gallery .tile img').src").endswith(
             f"&v={browser.js('return S.model.version')}"), 30, "the gallery was not redrawn by the new model")
-        assert browser.js("return document.location.href").rstrip("/") == url  # updated without a reload
         browser.screenshot("studio-live")
+        # A periodic evaluation's line (as `gankit train` logs one with eval.every_kimg set) shows in the metrics.
+        last = run_folder.read_stats(watched_run)[-1]
+        with open(run_folder.stats_path(watched_run), "a") as f:
+            f.write(json.dumps({"step": last["step"], "kimg": last["kimg"], "Metrics/fid": 123.456}) + "\n")
+        browser.wait(lambda d: "fid" in d.find_element("id", "live-metrics").text, 30, "the metric was not shown")
+        assert "123.5" in browser.driver.find_element("id", "live-metrics").text
+        assert browser.js("return document.location.href").rstrip("/") == url  # updated without a reload

@@ -106,7 +106,9 @@ function describe(r) {
   const name = className(r.class);
   if (name) parts.push(name);
   parts.push(`ψ ${fixed(r.truncation ?? 1)}`);
-  if (r.edits && r.edits.length) parts.push(r.edits.map((e) => `${e.direction} ${e.alpha > 0 ? "+" : ""}${fixed(e.alpha, 2)}`).join(", "));
+  const label = (name) => (S.directions.find((d) => d.name === name) || {}).label || name;
+  const edit = (e) => `${label(e.direction)} ${e.alpha > 0 ? "+" : ""}${fixed(e.alpha, 2)}`;
+  if (r.edits && r.edits.length) parts.push(r.edits.map(edit).join(", "));
   return parts.join(" · ");
 }
 
@@ -213,9 +215,8 @@ async function loadDirections() {
   if (!S.directions.length) box.append(el("p", {class: "hint", text: "no directions for this model"}));
   const groups = new Map();
   for (const d of S.directions) {
-    const kind = /^z\d+$/.test(d.name) && d.kind !== "taught" && d.kind !== "saved" ? "coordinate" : d.kind;
-    if (!groups.has(kind)) groups.set(kind, []);
-    groups.get(kind).push(d);
+    if (!groups.has(d.kind)) groups.set(d.kind, []);
+    groups.get(d.kind).push(d);
   }
   const order = ["taught", "saved", "sefa", "pca", "coordinate"];
   const kinds = [...groups.keys()].sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99);
@@ -288,11 +289,30 @@ async function renderView() {
   }
 }
 
-const rerender = debounce(renderView, 30);
+// Slider moves redraw while the slider is still moving: a short pause (~30 ms) gathers the events of one move,
+// at most one image request is in flight, and moves made meanwhile collapse into one request for the newest
+// settings once it is answered. (A plain debounce would draw nothing until the hand stops.)
+const redraw = {timer: null, busy: false, again: false};
+
+function rerender() {
+  if (redraw.busy) { redraw.again = true; return; }
+  if (redraw.timer) return;
+  redraw.timer = setTimeout(async () => {
+    redraw.timer = null;
+    redraw.busy = true;
+    try {
+      await renderView();
+    } finally {
+      redraw.busy = false;
+      if (redraw.again) { redraw.again = false; rerender(); }
+    }
+  }, 30);
+}
 
 function openImage(recipe) {
   S.current = {seed: recipe.seed ?? null, z: recipe.z || null, class: recipe.class ?? null};
-  if (recipe.truncation !== undefined && recipe.truncation !== null) setTruncation(recipe.truncation, false);
+  // The truncation slider serves the gallery and the image alike: an image opened at another one moves both.
+  if (typeof recipe.truncation === "number" && recipe.truncation !== S.truncation) setTruncation(recipe.truncation);
   if (S.cls !== "" && recipe.class !== undefined && recipe.class !== null && String(recipe.class) !== S.cls) {
     S.cls = String(recipe.class);  // the picker follows the opened image's class, and the gallery with it
     $("#class-picker").value = S.cls;
@@ -319,7 +339,7 @@ function openImage(recipe) {
 }
 
 function setTruncation(value, reloadGallery = true) {
-  S.truncation = Math.round(Number(value) * 100) / 100;
+  S.truncation = Number(value);  // exactly as given: a reproduced recipe's 0.123 must stay 0.123
   $("#slider-truncation").value = String(S.truncation);
   $("#truncation-value").textContent = fixed(S.truncation);
   if (reloadGallery) galleryLater();
@@ -792,6 +812,12 @@ function wire() {
   $("#reset-edits").addEventListener("click", resetEdits);
   $("#page-prev").addEventListener("click", () => { if (S.page > 0) { S.page--; loadGallery(); } });
   $("#page-next").addEventListener("click", () => { S.page++; loadGallery(); });
+  $("#seed-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const seed = Number($("#seed-input").value);
+    if (!Number.isInteger(seed) || seed < 0) { toast("seed: a whole number from 0"); return; }
+    openImage({seed, class: S.cls !== "" ? Number(S.cls) : null, truncation: S.truncation, edits: []});
+  });
   $("#teach-fit").addEventListener("click", () => teach(false));
   $("#teach-save").addEventListener("click", () => teach(true));
   $("#teach-name").addEventListener("keydown", (e) => { if (e.key === "Enter") teach(false); });

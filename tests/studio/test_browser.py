@@ -443,6 +443,8 @@ def test_live_view_shows_the_snapshot_a_training_run_writes(browser, watched_run
         browser.wait(lambda d: loaded(browser, "#live-snapshot") == 1, 30)
         browser.wait(lambda d: d.find_element("id", "live-nimg").text != seen, 30)
         browser.wait(lambda d: browser.js("return S.live.lines.length") > lines, 30, "no new stats lines drawn")
+        legend = browser.driver.find_element("id", "live-legend").text  # the progress bar's names for losses
+        assert "G_loss" in legend and "D_loss_fake" in legend and "D/fake" not in legend, legend
         # Sampling follows the newest checkpoint: the model's step and the gallery's images move on with it.
         newest = int(run_folder.CKPT_PATTERN.match(run_folder.latest(watched_run).name).group(1))
         assert newest > step

@@ -634,6 +634,13 @@ async function project(file) {
 
 const COLORS = ["#5fb3f9", "#f98b5f", "#7ed67e", "#d77ee0", "#f2d05c", "#68d8cf", "#ef6f8a", "#a3a3ff"];
 
+// The progress bar's name of a logged loss (gankit.train.stats.short_name): Loss/D/fake -> D_loss_fake,
+// Loss/recon -> recon_loss; never "D/fake", which older runs used for D's logits.
+function shortName(key) {
+  const [net, ...part] = key.split("/").slice(1);
+  return [net, "loss", ...part].join("_");
+}
+
 function lossKeys() {
   const keys = new Set();
   for (const line of S.live.lines) for (const k of Object.keys(line)) {
@@ -704,7 +711,7 @@ function drawLoss() {
     g.stroke();
     const last = [...lines].reverse().find((line) => typeof line[k] === "number");
     legend.push(el("span", {class: "key"}, el("i", {style: `background:${COLORS[i % COLORS.length]}`}),
-                   `${k.slice(5)} ${last ? last[k].toPrecision(3) : ""}`));
+                   `${shortName(k)} ${last ? last[k].toPrecision(3) : ""}`));
   });
   $("#live-legend").replaceChildren(...legend);
 }

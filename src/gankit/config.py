@@ -20,7 +20,7 @@ MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid
 
 # Keys newer than some checkpoints, whose defaults do what gankit did before them:
 # a checkpoint without them resumes with the default.
-NEUTRAL_WHEN_ABSENT = {"lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "reuse_fakes"}
+NEUTRAL_WHEN_ABSENT = {"ema.rampup", "lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "reuse_fakes"}
 # Keys newer than some checkpoints, by the value those checkpoints trained with (where that is not the default).
 VALUE_WHEN_ABSENT = {"G.max_width": 0, "D.max_width": 0}  # before the width cap: none
 
@@ -161,6 +161,8 @@ TRAINER_KEYS: dict[str, Key] = {
                "mixed precision of the forward and backward passes"),
     "ema.beta": Key(0.0, share("the decay of G's moving average; 0 = off", open_high=True),
                     "keep a moving average of G's weights (G_ema) to sample from"),
+    "ema.rampup": Key(0.0, share("0 = off; StyleGAN2-ADA uses 0.05"),
+                      "ramp G's moving average up: its half-life is at most this share of the images seen"),
     "lr.decay": Key("none", one_of("none", "linear", "cosine",
                                    means="every net's rate falls to 0 by the end of the run, or none"),
                     "a schedule of the learning rates"),

@@ -33,7 +33,7 @@ from gankit.regularizers.batch_random import BatchRandom
 from gankit.sampling import grid_image, points_image, save_png
 from gankit.train import checkpoint, distributed, fast, interrupt, lr_schedule, rng
 from gankit.train.checkpoint import NonFiniteError
-from gankit.train.ema import make_ema, update_ema
+from gankit.train.ema import make_ema, ramped_beta, update_ema
 from gankit.train.lock import RunLock, remove_stale_temp_files
 from gankit.train.feed import make_feed
 from gankit.train.periodic_eval import PeriodicEval
@@ -212,7 +212,8 @@ class Trainer:
             for _ in range(phase.repeat):
                 self._run_phase(phase)
         if self.G_ema is not None:
-            update_ema(self.G_ema, self.objective.nets[self.objective.sampler_net], self.cfg["ema.beta"])
+            beta = ramped_beta(self.cfg["ema.beta"], self.cfg["ema.rampup"], self.nimg, self.cfg["batch"])
+            update_ema(self.G_ema, self.objective.nets[self.objective.sampler_net], beta)
         self.step += 1
         self.nimg += self.cfg["batch"]
 

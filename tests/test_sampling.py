@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 
 from gankit import nets
-from gankit.sampling import enlarge, generate, latents, lerp, save_gif, slerp, truncate, walk_path
+from gankit.inference import render
+from gankit.sampling import enlarge, latents, lerp, save_gif, slerp, truncate, walk_path
 
 
 def pair(d=64, seed=0, scale=(1.0, 1.0)):
@@ -25,7 +26,7 @@ def test_interpolation_endpoints_reproduce_the_endpoint_images():
     for method in ("lerp", "slerp"):
         path = walk_path(torch.stack([z0, z1]), 5, method)
         assert torch.equal(path[0], z0) and torch.equal(path[-1], z1)
-        x = generate(G, path, batch=2)  # batches that mix endpoints with inner frames
+        x = render(G, path, batch=2)  # batches that mix endpoints with inner frames
         with torch.no_grad():
             assert torch.allclose(x[0], G(z0[None])[0], atol=1e-6)
             assert torch.allclose(x[-1], G(z1[None])[0], atol=1e-6)

@@ -154,13 +154,6 @@ def walk_path(points: torch.Tensor, steps: int, method: str = "slerp") -> torch.
     return torch.cat(legs)
 
 
-def generate(G, z: torch.Tensor, c: torch.Tensor | None = None, batch: int = 256, device="cpu") -> torch.Tensor:
-    """G's images for latents ``z`` (and labels ``c`` for conditional models), batch by batch, on the CPU."""
-    from gankit.inference import render
-
-    return render(G, z, c, batch, device)
-
-
 def enlarge(image, min_side: int = 256):
     """``image`` scaled up by a whole factor (nearest neighbour) until its short side reaches ``min_side``:
     GIF viewers show tiny images tiny and blurred."""

@@ -52,8 +52,8 @@ def run(args) -> int:
                                         load_image_generator, model_record, out_path, parse_alphas)
     from gankit.latent.directions import load_direction
     from gankit.latent.scores import get_scorer
-    from gankit.sampling import enlarge, generate, grid_image, save_gif, save_png
-    from gankit.inference import resolve_device
+    from gankit.sampling import enlarge, grid_image, save_gif, save_png
+    from gankit.inference import render, resolve_device
 
     out = out_path(args.out, ".png")
     device = resolve_device(args.device)
@@ -73,7 +73,7 @@ def run(args) -> int:
     a = torch.tensor(alphas, dtype=torch.float32)
     z = (z0[:, None, :] + a[None, :, None] * n).reshape(rows * cols, z_dim)
     c = class_labels(args.cls, len(z), G, meta)
-    x = generate(G, z, c, args.batch, device)
+    x = render(G, z, c, args.batch, device)
 
     save_png(grid_image(x, nrow=cols), out)
     by_alpha = x.view(rows, cols, *x.shape[1:]).transpose(0, 1)

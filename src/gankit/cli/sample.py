@@ -50,8 +50,8 @@ def run(args) -> int:
     from gankit.cli.common import check_grid, check_memory
     from gankit.cli.latent_args import apply_truncation
     from gankit.config import ConfigError
-    from gankit.inference import load_any, resolve_device
-    from gankit.sampling import generate, grid_image, latents, points_image, save_png, to_uint8
+    from gankit.inference import load_any, render, resolve_device
+    from gankit.sampling import grid_image, latents, points_image, save_png, to_uint8
 
     check_writable(Path(args.out))
     suffix = Path(args.out).suffix.lower()
@@ -79,7 +79,7 @@ def run(args) -> int:
     z = apply_truncation(latents(args.n, meta["z_dim"], args.seed), args.truncation)
     c, nrow = class_labels(args.cls, args.n, G, meta)
     if out.suffix.lower() == ".png":
-        x = generate(G, z, c, args.batch, device)
+        x = render(G, z, c, args.batch, device)
         image = points_image(x) if meta.get("kind") == "points" else grid_image(x, nrow=nrow)
         save_png(image, out)
         save_npy(out.with_suffix(".latents.npy"), z.numpy())
@@ -93,7 +93,7 @@ def run(args) -> int:
     def fill(folder: Path) -> None:  # a batch at a time, so -n is bounded by the disk, not by memory
         for start in range(0, args.n, args.batch):
             part = slice(start, start + args.batch)
-            images = to_uint8(generate(G, z[part], None if c is None else c[part], args.batch, device))
+            images = to_uint8(render(G, z[part], None if c is None else c[part], args.batch, device))
             for i, img in enumerate(images, start):
                 arr = img.permute(1, 2, 0).numpy()
                 Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr).save(folder / f"{i:06d}.png")

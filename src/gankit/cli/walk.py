@@ -43,8 +43,8 @@ def run(args) -> int:
     from gankit.cli.latent_args import (apply_truncation, class_labels, endpoint_latents, latents_flag,
                                         load_image_generator, out_path)
     from gankit.config import ConfigError
-    from gankit.sampling import enlarge, generate, grid_image, save_gif, save_png, walk_path
-    from gankit.inference import resolve_device
+    from gankit.sampling import enlarge, grid_image, save_gif, save_png, walk_path
+    from gankit.inference import render, resolve_device
 
     out = out_path(args.out, ".png")
     device = resolve_device(args.device)
@@ -58,7 +58,7 @@ def run(args) -> int:
                meta["shape"][0])
     z = apply_truncation(walk_path(points, args.steps, args.method), args.truncation)
     c = class_labels(args.cls, len(z), G, meta)
-    x = generate(G, z, c, args.batch, device)
+    x = render(G, z, c, args.batch, device)
 
     save_png(grid_image(x, nrow=args.columns or len(x)), out)
     save_gif([enlarge(grid_image(frame[None], padding=0)) for frame in x], out.with_suffix(".gif"),

@@ -116,11 +116,11 @@ def score_samples(G, scorer, z: torch.Tensor, c: torch.Tensor | None = None, bat
                   device="cpu") -> torch.Tensor:
     """Scores [N] of G's images for latents ``z``, generated and scored batch by batch to bound memory."""
     from gankit.progress import bar
-    from gankit.sampling import generate
+    from gankit.inference import render
 
     scores = []
     with bar(len(z), "scoring") as shown:
         for i in range(0, len(z), batch):
-            scores.append(scorer(generate(G, z[i:i + batch], None if c is None else c[i:i + batch], batch, device)))
+            scores.append(scorer(render(G, z[i:i + batch], None if c is None else c[i:i + batch], batch, device)))
             shown.update(len(scores[-1]))
     return torch.cat(scores)

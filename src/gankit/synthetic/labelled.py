@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import torch
 
 from gankit.classify import Domain, to_float
-from gankit.sampling import generate, to_uint8, truncate
+from gankit.inference import render
+from gankit.sampling import to_uint8, truncate
 from gankit.progress import bar
 from gankit.synthetic import SyntheticError
 
@@ -81,7 +82,7 @@ def synthesize(G, z_dim: int, *, n: int | None = None, per_class: int | None = N
             raise SyntheticError(f"--per-class {per_class}: this generator is not class-conditional; add "
                                  f"--label-with fmnist or classifier:PATH to label its images, or use -n")
         z = _apply(torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed)), truncation)
-        return Synthetic(to_uint8(generate(G, z, None, batch, device)), z, None, None, None, [], n)
+        return Synthetic(to_uint8(render(G, z, None, batch, device)), z, None, None, None, [], n)
     return _labelled(G, z_dim, quotas(n, per_class, len(class_names)), class_names, k, labeller, min_confidence,
                      seed, truncation, batch, max_tries, device, data)
 
@@ -111,7 +112,7 @@ def _labelled(G, z_dim, quota, class_names, k, labeller, min_confidence, seed, t
                 size = min(size, quota[c] - have[c])
             z = _apply(torch.randn(size, z_dim, generator=g), truncation)
             asked = None if c is None else torch.full((size,), c, dtype=torch.long)
-            images = to_uint8(generate(G, z, asked, batch, device))  # what is saved is what is labelled
+            images = to_uint8(render(G, z, asked, batch, device))  # what is saved is what is labelled
             drawn[pool] += size
             seen, conf = asked, None
             if domain is not None:

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -31,6 +32,7 @@ SHOWN_RUN_ENV = "GANKIT_SCREENSHOTS_RUN"
 # (a blob: URL changes on every render even when the pixels do not).
 PIXELS = """
 const img = arguments[0];
+if (!img.complete || !img.naturalWidth) return null;  // a new src still decoding
 const c = document.createElement('canvas');
 c.width = img.naturalWidth; c.height = img.naturalHeight;
 const g = c.getContext('2d'); g.drawImage(img, 0, 0);
@@ -102,6 +104,17 @@ def loaded(b: Browser, css: str) -> int:
                 ".filter(i => i.complete && i.naturalWidth > 0).length", css)
 
 
+def settled(read, quiet_s: float, timeout_s: float = 30):
+    """``read()`` once it has kept one value for ``quiet_s`` seconds."""
+    value, since, start = read(), time.monotonic(), time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        assert time.monotonic() - start < timeout_s, f"the value kept changing for {timeout_s} s (last {value})"
+        time.sleep(0.05)
+        if (now := read()) != value:
+            value, since = now, time.monotonic()
+    return value
+
+
 def get_json(server: str, path: str):
     return json.loads(urllib.request.urlopen(server + path, timeout=30).read())
 
@@ -123,7 +136,8 @@ def brightness(b: Browser, img) -> float:
 
 
 def view_pixels(b: Browser) -> str:
-    return b.js(PIXELS, b.driver.find_element("id", "view-image"))
+    """The image view's pixels, once its image has decoded: a slider may have just given it a new src."""
+    return b.wait(lambda d: b.js(PIXELS, d.find_element("id", "view-image")), 30, "the image view never decoded")
 
 
 def test_gallery_loads_every_tile(browser, server):
@@ -195,6 +209,7 @@ def test_slider_redraws_the_image_and_the_view_shows_the_final_recipe(browser, s
     shown, direct = browser.js_async(BYTES, browser.driver.find_element("id", "view-image").get_attribute("src"),
                                      "/api/image", {"method": "POST", "headers": {"Content-Type": "application/json"},
                                                     "body": json.dumps(recipe)})
+    assert json.loads(browser.driver.find_element("id", "recipe").get_attribute("value"))["edits"] == recipe["edits"]
     assert shown == direct
     assert view_pixels(browser) != before, "moving the slider did not change the image"
     seen = browser.js("return window.seen")
@@ -384,7 +399,10 @@ def test_pages_left_behind_release_their_event_streams(browser, server):
     # that kept its live event stream would leave the next pages none. The server counts its open streams.
     from gankit.studio import live
 
-    others = live._streams[0]  # streams other tests' clients may still hold in this process
+    # Streams other tests' clients may still hold in this process; the last page's stream may still be closing
+    # (the server sees a client gone at its next look, every POLL_S), so count once the number stays put.
+    browser.driver.get("about:blank")
+    others = settled(lambda: live._streams[0], quiet_s=4 * live.POLL_S)
     open_streams = lambda d: live._streams[0] - others  # noqa: E731
     for _ in range(3):
         browser.open(server)

@@ -285,7 +285,8 @@ async function renderView() {
   } catch (e) {
     if (seq === S.renderSeq) toast(`image: ${e.message}`);
   } finally {
-    if (seq === S.renderSeq) $("#view-image").classList.remove("busy");
+    // Still busy while a newer move waits for its turn (see rerender): the image shown is not yet the newest.
+    if (seq === S.renderSeq && !redraw.again && !redraw.timer) $("#view-image").classList.remove("busy");
   }
 }
 
@@ -295,6 +296,7 @@ async function renderView() {
 const redraw = {timer: null, busy: false, again: false};
 
 function rerender() {
+  $("#view-image").classList.add("busy");
   if (redraw.busy) { redraw.again = true; return; }
   if (redraw.timer) return;
   redraw.timer = setTimeout(async () => {

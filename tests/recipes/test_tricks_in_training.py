@@ -64,6 +64,35 @@ def test_ada_probability_survives_resume(tmp_path, small_images):
     assert resumed.objective.ada.p.item() == p
 
 
+def test_auto_ada_speed_is_chosen_from_the_run_and_the_data_and_stated(tmp_path, small_images):
+    sets = FAST + TINY_CONV + ["augment.ada=true"]
+    trainer = open_run(recipe="dcgan", data=f"folder:{small_images}", steps=50, batch=16, out=str(tmp_path / "r"),
+                       progress_bar=False, log=lambda s: None, sets=sets)
+    size = trainer.feed.info.size
+    assert size == len(trainer.feed.images) > 0
+    assert trainer.objective.ada.speed_kimg == pytest.approx(max(min(20 * size, 0.1 * 50 * 16) / 1000, 50 * 4 * 16 / 1000))
+    notes = trainer.objective.notes()
+    assert len(notes) == 1 and f"{trainer.objective.ada.speed_kimg:.3g} kimg" in notes[0] and "Augment/p" in notes[0]
+    assert "Augment/p" in trainer.objective.progress  # on the progress bar
+    # a fixed ada.kimg is kept as given, and said to be
+    fixed = open_run(recipe="dcgan", data=f"folder:{small_images}", steps=50, batch=16, out=str(tmp_path / "f"),
+                     progress_bar=False, log=lambda s: None, sets=sets + ["ada.kimg=3"])
+    assert fixed.objective.ada.speed_kimg == 3 and "(ada.kimg)" in fixed.objective.notes()[0]
+    assert open_run(recipe="dcgan", data=f"folder:{small_images}", steps=5, batch=16, out=str(tmp_path / "n"),
+                    progress_bar=False, log=lambda s: None, sets=FAST + TINY_CONV).objective.notes() == []
+
+
+def test_train_states_the_ada_speed_under_its_start_line(tmp_path, small_images, capsys):
+    from gankit.cli import main
+
+    args = ["train", "--recipe", "dcgan", "--data", f"folder:{small_images}", "--steps", "2", "--batch", "8", "--out",
+            str(tmp_path / "r"), "--no-progress", "--set", *FAST, *TINY_CONV, "augment.ada=true"]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("training dcgan"))
+    assert lines[start + 1].startswith("ADA: p may move from 0 to 1 in 1.6 kimg (50 adjustments of 4 D steps of 8 ")
+
+
 def test_feature_matching_loss_is_the_squared_distance_of_mean_features():
     cfg = {**default_config("nsgan", "ring8"), "tricks.feature_matching": True, "G.hidden": [4], "D.hidden": [3]}
     obj = Adversarial(cfg, DataInfo("points", (2,)))

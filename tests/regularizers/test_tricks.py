@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gankit import losses
-from gankit.regularizers.augment import AdaptiveP, augment, color, cutout, parse_policy, translation
+from gankit.regularizers.augment import AdaptiveP, ada_speed, augment, color, cutout, parse_policy, translation
 from gankit.regularizers.gradient_penalty import gradient_penalty, r1_penalty
 from gankit.regularizers.instance_noise import instance_noise
 from gankit.regularizers.labels import targets
@@ -90,6 +90,42 @@ def test_ada_moves_p_towards_the_target_overfitting_signal():
     restored = AdaptiveP()
     restored.load_state_dict(ada.state_dict())
     assert restored.p == ada.p
+
+
+def test_ada_speed_follows_the_run_and_the_data():
+    # a long run over a large set: the paper's 500 kimg
+    assert ada_speed(run_kimg=25_000, data_size=70_000, batch=64) == (500.0, "the paper's")
+    # 40 crops, 10k images: 20 passes over the data (0.8 kimg) is the shortest; no fewer than 50 adjustments of 4
+    # steps of 14 images (2.8 kimg)
+    speed, why = ada_speed(run_kimg=10, data_size=40, batch=14)
+    assert speed == pytest.approx(2.8) and "50 adjustments" in why and "20 passes over 40 images" in why
+    # a tenth of the run when that is the shortest and still 50 adjustments or more
+    speed, why = ada_speed(run_kimg=100, data_size=60_000, batch=4)
+    assert speed == pytest.approx(10.0) and why == "a tenth of the run's 100 kimg"
+    assert ada_speed(run_kimg=1000, data_size=1000, batch=8) == (pytest.approx(20.0), "20 passes over 1000 images")
+
+
+def test_auto_ada_speed_lets_p_rise_within_a_short_run():
+    """The first-hour case: 700 steps of 14 over 42 crops, D overfitting throughout. The former fixed 100 kimg moved
+    p by at most 0.1 in the whole run; the speed chosen from the run lets p reach 1 within it."""
+    run_images, batch = 700 * 14, 14
+    for speed, reach in ((100.0, 0.1), (ada_speed(run_images / 1000, 42, batch)[0], 1.0)):
+        ada = AdaptiveP(target=0.6, speed_kimg=speed)
+        for _ in range(run_images // batch):
+            ada.observe(torch.tensor(1.0), batch=batch)
+        assert ada.p.item() == pytest.approx(reach, abs=0.01)
+
+
+def test_ada_speed_is_kept_by_the_checkpoint():
+    ada = AdaptiveP(speed_kimg=2.5)
+    restored = AdaptiveP(speed_kimg=7.0)  # a run resumed with another length would choose another speed
+    restored.load_state_dict(ada.state_dict())
+    assert restored.speed_kimg == 2.5
+    old = ada.state_dict()
+    del old["speed_kimg"]  # a checkpoint written before the speed was kept: its config's ada.kimg
+    restored = AdaptiveP(speed_kimg=100.0)
+    restored.load_state_dict(old)
+    assert restored.speed_kimg == 100.0
 
 
 def test_gradient_penalty_of_a_linear_critic():

@@ -59,6 +59,8 @@ def run(args) -> int:
                            batch=args.batch, seed=args.seed, out=args.out, resume=args.resume, device=args.device,
                            progress_bar=not args.no_progress, log=log, dist=dist, torch_device=device)
         log(start_line(trainer, dist))
+        for line in trainer.objective.notes():
+            log(line)
         try:
             out = trainer.fit(stop_on_signal=True)
         except NonFiniteError as e:  # every rank sees it at the same step

@@ -7,11 +7,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit import losses, nets
-from gankit.config import ConfigError, Key, above, at_least, count, one_of, share
+from gankit.config import ConfigError, Key, at_least, count, one_of, share
 from gankit.nets.dcgan import MAX_WIDTH
 from gankit.recipes.base import ROLE_KEYS, DataInfo, Objective, Phase, StepContext
 from gankit.regularizers import clip_weights, gradient_penalty, r1_penalty
-from gankit.regularizers.augment import OPS, AdaptiveP, augment, parse_policy
+from gankit.regularizers.augment import OPS, AdaptiveP, ada_speed, augment, parse_policy
 from gankit.regularizers.historical_averaging import HistoricalAverage
 from gankit.regularizers.instance_noise import instance_noise
 from gankit.regularizers.labels import targets
@@ -94,7 +94,12 @@ class Adversarial(Objective):
             raise ConfigError("augment.policy / augment.ada: augmentation needs image data")
         self.mode = cfg["cond.mode"]
         self.num_classes = info.num_classes if self.mode != "none" else 0
-        self.ada = AdaptiveP(cfg["ada.target"], cfg["ada.kimg"]) if cfg["augment.ada"] else None
+        self.ada, self._ada_why = None, ""
+        if cfg["augment.ada"]:
+            speed, self._ada_why = ((cfg["ada.kimg"], "ada.kimg") if cfg["ada.kimg"] > 0
+                                    else ada_speed(cfg["steps"] * cfg["batch"] / 1000, info.size, cfg["batch"]))
+            self.ada = AdaptiveP(cfg["ada.target"], speed)
+            self.progress = (*self.progress, "Augment/p")
         self.history = ({"G": HistoricalAverage(self.G), "D": HistoricalAverage(self.D)}
                         if cfg["tricks.historical_averaging"] > 0 else {})
         if self.ada is not None and not self.policy:
@@ -154,6 +159,12 @@ class Adversarial(Objective):
             self.ada.load_state_dict(state["ada"])
         for n, h in self.history.items():
             h.load_state_dict(state[f"history_{n}"])
+
+    def notes(self) -> list[str]:
+        if self.ada is None:
+            return []
+        return [f"ADA: p may move from 0 to 1 in {self.ada.speed_kimg:.3g} kimg ({self._ada_why}); its target "
+                f"E[sign D(real)] = {self.cfg['ada.target']:g}; p is logged as Augment/p"]
 
     def d_input(self, x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
         """What D sees: augmented (DiffAugment, or ADA with probability p) and with annealed instance noise."""
@@ -310,7 +321,9 @@ KEYS: dict[str, Key] = {
                                     f"empty = off"),
     "augment.ada": Key(False, about="ADA: adapt the augmentation probability to E[sign D(real)]"),
     "ada.target": Key(0.6, share("the target of E[sign D(real)]"), "the value ADA steers D's overfitting measure to"),
-    "ada.kimg": Key(100.0, above(0, "thousands of images for p to move from 0 to 1"), "how fast ADA adapts"),
+    "ada.kimg": Key(0.0, at_least(0, "thousands of images for p to move from 0 to 1; 0 = auto"),
+                    "how fast ADA adapts; 0 = auto: p may cross [0, 1] within the shortest of 500 kimg (the paper's), "
+                    "20 passes over the data, a tenth of the run, but no fewer than 50 adjustments"),
     "balance": Key(False, about="train D and G only while D's detection rates call for it"),
     "balance.fake": Key(0.6, share("a detection rate"), "train D on fakes while it detects fewer of them"),
     "balance.real": Key(0.45, share("a detection rate"), "train D on reals while it detects fewer of them"),

@@ -51,6 +51,7 @@ class DataInfo:
     kind: str  # "image" or "points"
     shape: tuple  # (C, H, W) or (2,)
     num_classes: int = 0
+    size: int = 0  # training images (0: not known, or a stream of points)
 
     @property
     def resolution(self) -> int:
@@ -107,6 +108,10 @@ class Objective:
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+    def notes(self) -> list[str]:
+        """Lines the start of a run states about what the recipe chose from the run and the data."""
+        return []
 
     num_classes: int = 0  # > 0: the generator takes class labels
 

@@ -83,9 +83,36 @@ def augment(x: Tensor, policy: list[str], p: float | Tensor = 1.0, generator: Ra
     return x
 
 
+PAPER_SPEED_KIMG = 500.0  # ADA's adjustment speed in the paper (p from 0 to 1 in 500k images)
+SPEED_PASSES = 20  # ... or in this many passes over the data, when that is shorter
+SPEED_RUN_SHARE = 0.1  # ... or in this share of the run, when that is shorter
+MIN_ADJUSTMENTS = 50  # ... but never in fewer adjustments than this: p moves in steps of at most 1/50
+
+
+def ada_speed(run_kimg: float, data_size: int, batch: int, interval: int = 4) -> tuple[float, str]:
+    """ADA's adjustment speed for ``ada.kimg=0`` (thousands of images for p to move from 0 to 1), and why.
+
+    The paper's 500k images suit its runs of tens of millions of images over tens of thousands of images; a run of
+    10k images over 40 crops would move p by 0.02 at most, though D overfits such a set within a few dozen passes.
+    So p may cross [0, 1] within the shortest of: the paper's 500k images, 20 passes over the data, a tenth of the
+    run; but in no fewer than 50 adjustments (one every ``interval`` D steps of ``batch`` images), since p moves
+    by a fixed step each time and would otherwise swing widely around its level."""
+    options = {"the paper's": PAPER_SPEED_KIMG}
+    if data_size > 0:
+        options[f"{SPEED_PASSES} passes over {data_size} images"] = SPEED_PASSES * data_size / 1000
+    if run_kimg > 0:
+        options[f"a tenth of the run's {run_kimg:g} kimg"] = SPEED_RUN_SHARE * run_kimg
+    why = min(options, key=options.get)
+    floor = MIN_ADJUSTMENTS * interval * batch / 1000
+    if options[why] < floor:
+        return floor, f"{MIN_ADJUSTMENTS} adjustments of {interval} D steps of {batch} images; {why} is shorter"
+    return options[why], why
+
+
 class AdaptiveP:
     """ADA's controller: every ``interval`` D steps, move p by sign(r_t - target) * batch * interval / (speed_kimg * 1000),
-    where r_t = E[sign D(real)] over those steps. p stays in [0, 1] and is part of the checkpoint."""
+    where r_t = E[sign D(real)] over those steps. p and the speed stay in the checkpoint: a run resumed with
+    another length keeps the speed it started with."""
 
     def __init__(self, target: float = 0.6, speed_kimg: float = 100.0, interval: int = 4):
         self.target, self.speed_kimg, self.interval = target, speed_kimg, interval
@@ -105,7 +132,8 @@ class AdaptiveP:
             self._signs, self._count = torch.zeros((), device=rt.device), 0
 
     def state_dict(self) -> dict:
-        return {"p": self.p.cpu(), "signs": self._signs.cpu(), "count": self._count}
+        return {"p": self.p.cpu(), "signs": self._signs.cpu(), "count": self._count, "speed_kimg": self.speed_kimg}
 
     def load_state_dict(self, state: dict) -> None:
         self.p, self._signs, self._count = state["p"], state["signs"], state["count"]
+        self.speed_kimg = float(state.get("speed_kimg", self.speed_kimg))  # older checkpoints: their config's ada.kimg

@@ -31,7 +31,7 @@ class ImageFeed:
         self.pos = 0
         self.mine = _slice(batch, rank, world)
         self.channels_last = False  # the trainer sets it with fast.channels_last: batches come out NHWC
-        self.info = DataInfo("image", tuple(data.images.shape[1:]), data.num_classes)
+        self.info = DataInfo("image", tuple(data.images.shape[1:]), data.num_classes, len(self.images))
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.pos + self.batch > len(self.perm):

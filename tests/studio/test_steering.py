@@ -158,6 +158,9 @@ def test_unsupervised_names_kinds_and_coordinates():
     assert torch.equal(small[-1].vector, torch.tensor([0, 0, 0, 1.0]))
     big = steering.unsupervised(tiny_dcgan(z_dim=9), 9, k=2, n=50)
     assert not [d for d in big if d.kind == "coordinate"]
+    # the studio knows these by kind and by name (to drop them at a reload, to compute them for a reloaded PNG)
+    assert all(d.kind in steering.COMPUTED and steering.COMPUTED_NAME.match(d.name) for d in small + big)
+    assert not steering.COMPUTED_NAME.match("bright") and not steering.COMPUTED_NAME.match("z12")
 
 
 def clicked(z_dim=6, n=6, seed=0, margin=1.5):

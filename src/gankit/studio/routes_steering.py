@@ -48,7 +48,6 @@ async def _warm_up(app):
 
 router = APIRouter(tags=["steering"], lifespan=_warm_up)
 
-UNSUPERVISED = ("sefa", "pca", "coordinate")  # computed from the model, replaced when the model changes
 MAX_EXAMPLES = 1000  # marked images per side of a taught direction
 _lock = threading.Lock()  # one computation of a model's directions at a time
 _jobs_lock = threading.Lock()  # guards creating an app's projection jobs
@@ -72,7 +71,7 @@ def ensure_unsupervised(session) -> None:
         with session.lock:
             if getattr(session, "version", 0) != key[0]:
                 return  # the session loaded another model meanwhile: these belong to the old one
-            for name in [n for n, (kind, *_) in session.directions.items() if kind in UNSUPERVISED]:
+            for name in [n for n, (kind, *_) in session.directions.items() if kind in steering.COMPUTED]:
                 del session.directions[name]
             for d in found:
                 if d.name not in session.directions:

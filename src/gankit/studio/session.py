@@ -11,7 +11,6 @@ and draws truncate(z or latents(1, z_dim, seed)[0], psi) + sum(alpha * direction
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 import warnings
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from gankit import __version__, inference, run_folder, sampling
+from gankit.studio import steering
 from gankit.studio.batcher import Batcher
 
 MAX_SEED = 2 ** 53 - 1  # the largest whole number a browser's JSON keeps exactly
@@ -59,9 +59,6 @@ def _whole(value, param: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise RecipeError(param, f"{value} is outside [{low}, {high}]")
     return value
-
-
-UNSUPERVISED_NAME = re.compile(r"^(sefa-|pca-)\d+$|^z\d$")  # computed from the model on demand
 
 
 class Session:
@@ -121,7 +118,7 @@ class Session:
                 return False  # not the same run any more; keep what the page was built for
             self._generator, self._loaded = loaded, loaded.meta.get("checkpoint")
             self.version += 1
-            for name in [n for n, (kind, *_) in self.directions.items() if kind in ("sefa", "pca")]:
+            for name in [n for n, (kind, *_) in self.directions.items() if kind in steering.FROM_WEIGHTS]:
                 del self.directions[name]
             return True
 
@@ -185,7 +182,7 @@ class Session:
             if not isinstance(edit, dict):
                 raise RecipeError(f"edits[{i}]", "a {direction, alpha} object is needed")
             name = edit.get("direction")
-            if name not in self.directions and isinstance(name, str) and UNSUPERVISED_NAME.match(name):
+            if name not in self.directions and isinstance(name, str) and steering.COMPUTED_NAME.match(name):
                 from gankit.studio.routes_steering import ensure_unsupervised
 
                 ensure_unsupervised(self)  # a reloaded PNG may edit along sefa-0 before the start-up computation ends

@@ -25,6 +25,9 @@ import torch
 from torch import nn
 
 KINDS = ("saved", "sefa", "pca", "taught", "coordinate")
+FROM_WEIGHTS = ("sefa", "pca")  # computed from G's weights: stale once another model is loaded
+COMPUTED = (*FROM_WEIGHTS, "coordinate")  # computed from the model (not saved, not taught): see ``unsupervised``
+COMPUTED_NAME = re.compile(r"^(sefa|pca)-\d+$|^z\d$")  # the names ``unsupervised`` gives them
 COORDINATE_MAX = 8  # per-coordinate directions only for latents this small: beyond it, single numbers mean little
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # usable in an edit list ("name:alpha,...") and as a file name
 ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish, nn.Tanh,

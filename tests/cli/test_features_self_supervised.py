@@ -63,3 +63,15 @@ def test_wrong_requests_are_one_line_errors(argv, message, capsys, tmp_path, mon
     assert main(["features", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("gankit features: error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_labelled_training_counts_steps_too(small_images, tmp_path, capsys):
+    out = tmp_path / "labelled"
+    assert main(["features", "train", f"folder:{small_images}", "--out", str(out), "--steps", "2", "--width", "4"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["steps"] == 2 and "epochs" not in config and "self_supervised" not in config
+    printed = capsys.readouterr().out  # a set smaller than --batch is one step per pass: 2 steps, 2 passes
+    assert "epoch 2/2:" in printed and "epoch 3/" not in printed
+    assert main(["features", "train", f"folder:{small_images}", "--out", str(out), "--steps", "2",
+                 "--epochs", "1"]) == 2
+    assert "--steps: counts the training instead of --epochs; give one of them" in capsys.readouterr().err

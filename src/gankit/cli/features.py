@@ -83,6 +83,8 @@ def run(args) -> int:
         raise ConfigError(f"{train_only[0]}: only for `gankit features train`")
     if args.action == "train" and cal_only:
         raise ConfigError(f"{cal_only[0]}: only for `gankit features calibrate`")
+    if args.epochs is not None and args.steps is not None:
+        raise ConfigError("--steps: counts the training instead of --epochs; give one of them")
     if args.self_supervised:
         labelled_only = [f for f, v in (("--init", args.init), ("--epochs", args.epochs),
                                         ("--invariance", args.invariance)) if v is not None]
@@ -125,11 +127,10 @@ def train(args, device) -> int:
     model, acc = train_classifier(train_data, test, epochs=epochs, batch=batch, width=width,
                                   seed=args.seed, device=device, nuisances=nuisances, invariance=invariance,
                                   lr=args.lr, init=init, steps=args.steps)
-    info = {"data": args.target, "test_data": test.name, "test_accuracy": acc, "epochs": epochs,
+    info = {"data": args.target, "test_data": test.name, "test_accuracy": acc,
+            **({"epochs": epochs} if args.steps is None else {"steps": args.steps}),
             "batch": batch, "lr": args.lr, "seed": args.seed, "nuisances": list(nuisances),
             "invariance": invariance}
-    if args.steps is not None:
-        info["steps"] = args.steps
     if init is not None:
         info["init_sha256"] = load_classifier(args.init)[1]["sha256"]  # the weights it was fine-tuned from
     save_classifier(model.cpu(), args.out, info)

@@ -13,6 +13,7 @@ from gankit.data import ImageData
 from gankit.metrics import evaluate as ev
 from gankit.metrics.memorization import memorization, nearest, pairs_image
 from gankit.sampling import to_uint8
+from tests.data.cell_crops import make_cell_crops
 from tests.helpers import FAST
 
 SIDE = 12
@@ -138,3 +139,11 @@ def test_eval_command_writes_the_pairs_beside_the_run(small_images, tmp_path, ca
     assert result["metrics"]["memorized"] == 0  # two steps of training draw noise, not copies
     assert "features: pixels (no network)" in result["protocol"]
     assert len(result["memorization_pairs"]) == 16 and Image.open(run / "memorization.png").size[0] > 0
+    assert f"nearest of all 64 training images (folder:{small_images})" in result["protocol"]
+    other = tmp_path / "other"  # compared with other data, the samples are still checked against the training set
+    make_cell_crops(other, count=6)
+    assert main(["eval", "--run", str(run), "--metrics", "memorization", "--features", "pixels", "--n", "20",
+                 "--data", f"folder:{other}"]) == 0
+    result = json.loads((run / "eval.json").read_text())[-1]
+    assert f"nearest of all 64 training images (folder:{small_images})" in result["protocol"]
+    assert result["data"] == f"folder:{other}"

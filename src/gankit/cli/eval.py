@@ -1,15 +1,16 @@
 """gankit eval: measure a generator against real data, offline; prints a table and appends JSON beside the model.
 
-Image metrics (features: fmnist for 28x28 grayscale, inception with a local weights file, or
-classifier:PATH): fd (Frechet distance), kid (kernel distance, unbiased, 100 subsets), pr
+Image metrics (features: fmnist for 28x28 grayscale, inception with a local weights file,
+classifier:PATH from `gankit features train`, with labels or self-supervised, or pixels): fd (Frechet distance), kid (kernel distance, unbiased, 100 subsets), pr
 (precision/recall, k=3), dc (density/coverage, k=5) by default; with a classifier's class head
 also is (Inception-Score formula with the domain classifier), and for class-conditional models
 cacc (share of samples classified as the requested class) and cas (Classification Accuracy
-Score, next to the same classifier trained on real images). memorization (on request): the share of
-samples nearer a training image than any two training images are to each other (copies), and nearer
-than 95% of the training images are to their nearest other one (memorized_p5), with the closest
-(sample, training image) pairs drawn side by side to memorization.png beside the results. 2-D data: modes (modes captured,
-HQ %, reverse KL, per the PacGAN protocol). A Fashion-MNIST model is compared with the test split.
+Score, next to the same classifier trained on real images). memorization (on request, against all
+the training images): the share of samples nearer a training image than any two training images are
+to each other (copies), and nearer than 95% of the training images are to their nearest other one
+(memorized_p5); the closest (sample, training image) pairs are drawn side by side to
+memorization.png beside the results. 2-D data: modes (modes captured, HQ %, reverse KL, per the
+PacGAN protocol). A Fashion-MNIST model is compared with the test split.
 Generated images reach the features as real ones do (8-bit values, antialiased resizing from the
 model's size to the extractor's); each result records the feature weights' sha256, and the space's
 floor (real vs test) and ceiling (noise) are printed when calibrated (`gankit features calibrate`).
@@ -69,7 +70,8 @@ def run(args) -> int:
             train_data = model_data(meta, meta["data"], args.strict)
     memorization_data = pairs = None
     if metrics and "memorization" in metrics and isinstance(data, ImageData):  # all the images it was trained on
-        memorization_data = model_data(meta, meta["data"], args.strict)
+        same = source_key(args.data or eval_data_spec(meta["data"])) == source_key(meta["data"])
+        memorization_data = data if same else model_data(meta, meta["data"], args.strict)
         pairs = (Path(args.run) / MEMORIZATION_PNG if args.run else Path(args.export) / MEMORIZATION_PNG
                  if args.export else Path(args.checkpoint).with_suffix(".memorization.png"))
     try:

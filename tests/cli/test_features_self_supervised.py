@@ -48,6 +48,9 @@ def test_eval_measures_in_the_self_supervised_space(small_images, tmp_path, caps
     capsys.readouterr()
     assert main(["eval", "--run", str(run), "--metrics", "is", "--features", str(feat), "--n", "20"]) == 2
     assert "need features with a class head" in capsys.readouterr().err  # its head was never trained
+    assert main(["features", "calibrate", str(feat), "--n", "40"]) == 0  # by its path, on its own data
+    table = capsys.readouterr().out
+    assert f"classifier:{feat} space:" in table and f"of folder:{small_images}" in table
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -11,7 +11,7 @@ from PIL import Image
 from gankit.cli import main
 from gankit.data import ImageData
 from gankit.metrics import evaluate as ev
-from gankit.metrics.memorization import memorization, nearest, pairs_image
+from gankit.metrics.memorization import SEPARATOR, memorization, nearest, pairs_image
 from gankit.sampling import to_uint8
 from tests.data.cell_crops import make_cell_crops
 from tests.helpers import FAST
@@ -67,18 +67,19 @@ def test_pairs_image_puts_each_sample_left_of_its_nearest_training_image_nearest
     pairs = memorization(train, samples).closest(4)
     assert [p[0] for p in pairs[:3]] == [5, 6, 7] and [p[1] for p in pairs[:3]] == [4, 11, 20]
     image = np.asarray(pairs_image(samples, train, pairs))
-    pad = 4
-    assert image.shape == (SIDE + 2 * pad, 4 * (2 * SIDE + pad) + pad)
-    first = image[pad:pad + SIDE, pad:pad + 2 * SIDE]
+    pad, tile = 4, 2 * SIDE + SEPARATOR
+    assert image.shape == (SIDE + 2 * pad, 4 * (tile + pad) + pad)
+    first = image[pad:pad + SIDE, pad:pad + tile]
     assert np.array_equal(first[:, :SIDE], to_uint8(samples[5])[0].numpy())
-    assert np.array_equal(first[:, SIDE:], to_uint8(train[4])[0].numpy())
+    assert np.array_equal(first[:, -SIDE:], to_uint8(train[4])[0].numpy())
+    assert (first[:, SIDE:SIDE + SEPARATOR] == 128).all()  # the grey line between the two
     i, j, _ = pairs[3]  # a near copy, so the two sides differ: the sample is on the left
     assert (i, j) in ((8, 7), (9, 25))
-    x = pad + 3 * (2 * SIDE + pad)  # the fourth tile of the row
-    fourth = image[pad:pad + SIDE, x:x + 2 * SIDE]
+    x = pad + 3 * (tile + pad)  # the fourth tile of the row
+    fourth = image[pad:pad + SIDE, x:x + tile]
     assert np.array_equal(fourth[:, :SIDE], to_uint8(samples[i])[0].numpy())
-    assert np.array_equal(fourth[:, SIDE:], to_uint8(train[j])[0].numpy())
-    assert not np.array_equal(fourth[:, :SIDE], fourth[:, SIDE:])
+    assert np.array_equal(fourth[:, -SIDE:], to_uint8(train[j])[0].numpy())
+    assert not np.array_equal(fourth[:, :SIDE], fourth[:, -SIDE:])
 
 
 class CopyingGenerator(torch.nn.Module):
@@ -117,7 +118,7 @@ def test_eval_counts_the_copies_among_the_samples_and_draws_the_copy_first(featu
     top = result["memorization_pairs"][0]
     assert top["train_image"] == 17 and top["distance"] == 0
     drawn = np.asarray(Image.open(out))
-    assert np.array_equal(drawn[4:4 + SIDE, 4 + SIDE:4 + 2 * SIDE], data.images[17, 0].numpy())
+    assert np.array_equal(drawn[4:4 + SIDE, 4 + SIDE + SEPARATOR:4 + 2 * SIDE + SEPARATOR], data.images[17, 0].numpy())
     assert "memorization: each sample's nearest of all 40 training images" in result["protocol"]
 
 

@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
     p.add_argument("target", metavar="DATA|NAME",
                    help="train: labelled data (fashion-mnist, or folder:PATH with one subfolder per class), "
                         "or any images with --self-supervised; "
-                        "calibrate: the extractor (fmnist, inception or classifier:PATH)")
+                        "calibrate: the extractor (fmnist, inception, pixels, or classifier:PATH or PATH)")
     train = p.add_argument_group("train")
     train.add_argument("--out", help="folder to write (config.json + classifier.safetensors)")
     train.add_argument("--self-supervised", action="store_true",
@@ -200,6 +200,8 @@ def calibrate(args, device) -> int:
     from gankit.metrics.calibration import calibrate as measure, format_table
     from gankit.metrics.features import SHIPPED, get_extractor
 
+    if ":" not in args.target and (Path(args.target) / "config.json").is_file():  # a folder named by its path
+        args.target = f"classifier:{args.target}"
     folder = SHIPPED / "fmnist" if args.target == "fmnist" else (
         Path(args.target.split(":", 1)[1]) if args.target.startswith("classifier:") else None)
     if args.record and folder is None:

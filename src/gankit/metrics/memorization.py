@@ -83,10 +83,18 @@ def memorization(train: torch.Tensor, samples: torch.Tensor) -> Memorization:
     return Memorization(sample_nn, index, train_nn)
 
 
+SEPARATOR = 2  # pixels of mid-grey between a sample and its training image; pairs are 4 black pixels apart
+
+
 def pairs_image(samples: torch.Tensor, train: torch.Tensor, pairs: list[tuple[int, int, float]], per_row: int = 4):
     """A PIL image of (sample, its nearest training image) pairs, nearest first, left to right then down; in each
-    tile the generated sample is on the left, the training image on the right. Images in [-1, 1] of one size."""
+    tile the generated sample is on the left, the training image on the right, a grey line between them (visible on
+    the dark backgrounds where black padding is not). Images in [-1, 1] of one size."""
     from gankit.sampling import grid_image
 
-    tiles = torch.stack([torch.cat([samples[i].float().cpu(), train[j].float().cpu()], dim=-1) for i, j, _ in pairs])
+    def tile(i: int, j: int) -> torch.Tensor:
+        a, b = samples[i].float().cpu(), train[j].float().cpu()
+        return torch.cat([a, torch.zeros(*a.shape[:-1], SEPARATOR), b], dim=-1)
+
+    tiles = torch.stack([tile(i, j) for i, j, _ in pairs])
     return grid_image(tiles, nrow=min(per_row, len(tiles)), padding=4)

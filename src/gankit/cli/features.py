@@ -8,9 +8,10 @@ blur): each batch is augmented twice and the two views' features are pulled toge
 `train --self-supervised`: for images without classes (a few dozen crops are enough). Two augmented views
 of each image (a random crop and shift, then the --nuisances) are told apart from the views of the other
 images (SimCLR's NT-Xent loss), so the space keeps what tells images apart and ignores what the views
-change. CPU-fast defaults: 300 steps of 32 images, width 8, images resized to at most 64 px.
+change. CPU-fast defaults: 300 steps of 32 images, width 8, images resized to at most 64 px. Measure
+with `gankit eval --features DIR` (for copies of training images too: --metrics memorization).
 
-`calibrate NAME` (fmnist, inception or classifier:PATH) prints where the space puts real data
+`calibrate NAME` (fmnist, inception, pixels, or classifier:PATH or PATH) prints where the space puts real data
 (the floor: training images vs the test split), the same images under each nuisance, and noise
 (the ceiling), each as a share of the ceiling; --record writes floor and ceiling into a classifier
 folder's config.json, and `gankit eval` then prints them beside every FD.

@@ -21,18 +21,21 @@ from gankit.metrics.classifier_scores import classification_accuracy_score, cond
 from gankit.metrics.features import Extractor, get_extractor
 from gankit.metrics.frechet import feature_stats, frechet_distance
 from gankit.metrics.kid import kernel_inception_distance
+from gankit.metrics.memorization import memorization, pairs_image
 from gankit.metrics.modes import count_modes
 from gankit.metrics.prdc import K_DC, K_PR, prdc
 from gankit.atomic import save_npy, write_file
 from gankit.inference import render
+from gankit.sampling import save_png
 from gankit.progress import bar
 
-IMAGE_METRICS = ("fd", "kid", "pr", "dc", "is", "cacc", "cas")
+IMAGE_METRICS = ("fd", "kid", "pr", "dc", "is", "cacc", "cas", "memorization")
 DEFAULT_IMAGE_METRICS = ("fd", "kid", "pr", "dc")
 POINT_METRICS = ("modes",)
 FD_WARN_BELOW = 2000
 DIGEST = 16  # hex digits of the feature weights' sha256 stored beside each result
 CACHE_DIR = Path(platformdirs.user_cache_dir("gankit")) / "features"
+PAIRS = 16  # closest (sample, training image) pairs drawn by ``memorization``
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -46,8 +49,10 @@ def real_subset(data: ImageData, n: int | None) -> torch.Tensor:
 
 
 def real_features(data: ImageData, extractor: Extractor, n: int | None = None) -> torch.Tensor:
-    """Features of ``real_subset(data, n)``, from the cache when present."""
+    """Features of ``real_subset(data, n)``, from the cache when present (``pixels`` are the images: not cached)."""
     images = real_subset(data, n)
+    if not extractor.digest:
+        return extractor(to_float(images))
     digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
     key = hashlib.sha256(f"{extractor.identity}|{digest}|{tuple(images.shape)}".encode()).hexdigest()[:24]
     path = CACHE_DIR / f"{key}.npy"
@@ -92,10 +97,11 @@ def image_metrics(real: torch.Tensor, fake: torch.Tensor, metrics: list[str], se
 
 
 def check_request(data, metrics: list[str] | None, features: str | None, classes: int, device="cpu", *,
-                  n: int, labelled_train_data: bool = False, extractor=None):
+                  n: int, labelled_train_data: bool = False, extractor=None, memorization_images: int | None = None):
     """(metrics with the defaults filled in, features name, extractor) for ``n`` samples of a generator of
     ``classes`` classes (0: unconditional) against ``data``; for 2-D points the last two are None. What cannot
-    run is a ValueError naming it, before any sample is drawn. ``extractor``: one built earlier, reused."""
+    run is a ValueError naming it, before any sample is drawn. ``extractor``: one built earlier, reused.
+    ``memorization_images``: how many training images ``memorization`` would compare with (None: none given)."""
     if isinstance(data, Mixture):
         metrics = metrics or list(POINT_METRICS)
         bad = [m for m in metrics if m not in POINT_METRICS]
@@ -111,6 +117,9 @@ def check_request(data, metrics: list[str] | None, features: str | None, classes
         raise ValueError(f"--metrics {','.join(needs_labels)}: need a class-conditional generator (cgan, acgan, ...)")
     if "cas" in metrics and not (labelled_train_data and data.labels is not None):
         raise ValueError("--metrics cas: needs labelled real training and test data")
+    if "memorization" in metrics and (memorization_images or 0) < 2:
+        raise ValueError("--metrics memorization: needs the model's training images (at least 2) to compare with"
+                         + (f", got {memorization_images}" if memorization_images is not None else ""))
     k = max(K_PR, K_DC)  # one pass computes both
     if ("pr" in metrics or "dc" in metrics) and min(n, len(data)) <= k:
         raise ValueError(f"--metrics pr/dc: each sample's {k} nearest neighbours are needed, so more than {k} real "
@@ -129,16 +138,19 @@ def check_request(data, metrics: list[str] | None, features: str | None, classes
 
 def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 10000, features: str | None = None,
              seed: int = 0, device="cpu", train_data: ImageData | None = None, cas_epochs: int = 5,
-             extractor=None, cas_test_data: ImageData | None = None) -> dict:
+             extractor=None, cas_test_data: ImageData | None = None, memorization_data: ImageData | None = None,
+             pairs_path: Path | None = None) -> dict:
     """Run ``metrics`` on ``n`` samples of G against ``data``; returns results with their protocol.
     ``extractor``: the feature network of an earlier call with the same ``features``, reused.
     ``cas`` trains on ``train_data`` and tests on ``cas_test_data`` (default ``data``): held-out images,
-    when the training images would otherwise be among them."""
+    when the training images would otherwise be among them. ``memorization`` compares the samples with all of
+    ``memorization_data`` (the model's training images) and draws the closest pairs to ``pairs_path``."""
     G = G.to(device).eval()
     start = time.perf_counter()
     metrics, features, extractor = check_request(
         data, metrics, features, getattr(G, "c_dim", 0), device, n=n,
-        labelled_train_data=train_data is not None and train_data.labels is not None, extractor=extractor)
+        labelled_train_data=train_data is not None and train_data.labels is not None, extractor=extractor,
+        memorization_images=None if memorization_data is None else len(memorization_data))
     if isinstance(data, Mixture):
         fake, _ = generate(G, meta["z_dim"], n, seed, device=device)
         report = count_modes(fake, data)
@@ -149,9 +161,21 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
     fake_images, fake_labels = generate(G, meta["z_dim"], n, seed, device=device)
     results = {}
     distance_metrics = [m for m in metrics if m in DEFAULT_IMAGE_METRICS]
+    fake_features = extractor(fake_images) if distance_metrics or "memorization" in metrics else None
     if distance_metrics:
         real = real_features(data, extractor, min(n, len(data)))
-        results.update(image_metrics(real, extractor(fake_images), distance_metrics, seed))
+        results.update(image_metrics(real, fake_features, distance_metrics, seed))
+    extra = {}
+    if "memorization" in metrics:
+        found = memorization(real_features(memorization_data, extractor), fake_features)
+        results.update(found.metrics())
+        closest = found.closest(PAIRS)
+        extra["memorization_pairs"] = [{"sample": i, "train_image": j, "distance": d} for i, j, d in closest]
+        if pairs_path is not None:
+            train_images = to_float(memorization_data.images[[j for _, j, _ in closest]])
+            save_png(pairs_image(fake_images, train_images, [(i, k, d) for k, (i, _, d) in enumerate(closest)]),
+                     pairs_path)
+            extra["memorization_image"] = str(pairs_path)
     if "is" in metrics or "cacc" in metrics:
         probs = extractor.class_probs(fake_images)
         if "is" in metrics:
@@ -164,11 +188,16 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
                                                      device))
     protocol = (f"{min(n, len(data))} real images ({data.name}{', a fixed random subset' if n < len(data) else ''}) "
                 f"vs {n} generated (seed {seed}), "
-                f"features: {features} ({extractor.dim}-d, weights sha256 {extractor.digest[:DIGEST]})"
+                + (f"features: {features} ({extractor.dim}-d, weights sha256 {extractor.digest[:DIGEST]})"
+                   if extractor.digest else f"features: {features} (no network)")
                 + ("; not Inception: compare only with numbers in the same feature space" if features != "inception" else "")
                 + (f"; cas: {n} generated and {min(n, len(train_data))} real training images, tested on "
-                   f"{len(cas_test)} real images ({cas_test.name})" if "cas" in metrics else ""))
-    return {"metrics": results, "protocol": protocol, "features": features,
+                   f"{len(cas_test)} real images ({cas_test.name})" if "cas" in metrics else "")
+                + (f"; memorization: each sample's nearest of all {len(memorization_data)} training images "
+                   f"({memorization_data.name}) against the training images' leave-one-out nearest distances; "
+                   f"memorized = share nearer than the smallest of those, memorized_p5 = nearer than their 5th "
+                   f"percentile" if "memorization" in metrics else ""))
+    return {"metrics": results, "protocol": protocol, "features": features, **extra,
             "features_sha256": extractor.digest[:DIGEST], "scale": extractor.scale(), "data": data.name, "n": n,
             "seconds": time.perf_counter() - start}
 

@@ -6,7 +6,10 @@
   (``gankit features calibrate fmnist``). Its distances are not Inception FIDs.
 - ``inception``: the standard FID Inception-v3 (torch-fidelity's port of the TF graph), from a
   local weights file, since it cannot be downloaded at run time on many machines.
-- ``classifier:PATH``: any classifier folder written by ``gankit features train``.
+- ``classifier:PATH`` (or just ``PATH``): any folder written by ``gankit features train``, with labels or
+  ``--self-supervised`` (a space learnt from unlabelled images; it has no class head).
+- ``pixels``: the images themselves, flattened at the model's size: no network, so nothing learnt to
+  ignore; the plainest space for ``memorization`` (copies of training images).
 
 Every extractor takes images in [-1, 1], [N, C, H, W], and returns float features [N, D]. Real and
 generated images pass through the one ``prepare`` on the way in, so they are resized alike.
@@ -109,12 +112,20 @@ def classifier_extractor(folder: Path, name: str, device="cpu") -> Extractor:
     def logits(x):
         return model(x.to(device).float())
 
+    self_supervised = config.get("self_supervised") is True  # its class head was never trained: no classes
     calibration = config.get("calibration")
     if not (isinstance(calibration, dict) and calibration.get("sha256") == config["sha256"]):
         calibration = None  # measured on other weights: not this space's scale
     return Extractor(name, net["feature_dim"], fn, net["img_resolution"], net["img_channels"],
-                     f"{name}:{config['sha256']}", config["sha256"], logits, net.get("num_classes", 10),
-                     net.get("class_names"), trained_on=config.get("data"), calibration=calibration)
+                     f"{name}:{config['sha256']}", config["sha256"], None if self_supervised else logits,
+                     0 if self_supervised else net.get("num_classes", 10),
+                     None if self_supervised else net.get("class_names"), trained_on=config.get("data"),
+                     calibration=calibration)
+
+
+def pixel_extractor() -> Extractor:
+    """The images as vectors, at whatever size they come: distances between the pixels themselves."""
+    return Extractor("pixels", 0, lambda x: x.flatten(1), None, None, "pixels", "")
 
 
 def inception_path() -> Path:
@@ -163,6 +174,11 @@ def get_extractor(name: str, device="cpu") -> Extractor:
         return classifier_extractor(folder, "fmnist", device)
     if name == "inception":
         return inception_extractor(device)
+    if name == "pixels":
+        return pixel_extractor()
     if name.startswith("classifier:"):
         return classifier_extractor(Path(name.split(":", 1)[1]), name, device)
-    raise FeatureError(f"--features {name}: unknown; use fmnist, inception or classifier:PATH")
+    if (Path(name) / "config.json").is_file():  # a folder of `gankit features train`, named by its path
+        return classifier_extractor(Path(name), f"classifier:{name}", device)
+    raise FeatureError(f"--features {name}: unknown; use fmnist, inception, pixels, or classifier:PATH (a folder "
+                       f"written by `gankit features train`)")

@@ -39,14 +39,20 @@ def test_crops_padded_augmented_and_trained(tmp_path, resolution):
 def masked_run(tmp_path_factory):
     """100 steps of tiny DCGAN nets on the 42 crops of many sizes, with the content-mask channel: at a high learning
     rate, enough for the masks to stop filling the whole square."""
+    import contextlib
+    import io
+
     root = tmp_path_factory.mktemp("masked")
     make_cell_crops(root / "cells")
     run = root / "run"
-    code = main(["train", "--recipe", "dcgan", "--data", f"folder:{root / 'cells'}", "--batch", "14", "--steps", "100",
-                 "--out", str(run), "--no-progress", "--set", "data.resolution=8", "data.mask=true", "data.flip=true",
-                 "data.brightness=0.2", "snapshot.every_kimg=1000", "log.every=50", "G.width=4", "D.width=4",
-                 "G.lr=0.002", "D.lr=0.002"])
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        code = main(["train", "--recipe", "dcgan", "--data", f"folder:{root / 'cells'}", "--batch", "14", "--steps",
+                     "100", "--out", str(run), "--no-progress", "--set", "data.resolution=8", "data.mask=true",
+                     "data.flip=true", "data.brightness=0.2", "snapshot.every_kimg=1000", "log.every=50", "G.width=4",
+                     "D.width=4", "G.lr=0.002", "D.lr=0.002"])
     assert code == 0
+    (root / "said.txt").write_text(said.getvalue())
     return root, run
 
 
@@ -56,6 +62,9 @@ def test_a_masked_run_records_its_mask_and_shows_only_images(masked_run):
     root, run = masked_run
     config = json.loads((run / "config.json").read_text())
     assert config["data.mask"] is True and config["data.canvas"] > 0 and 0 <= config["data.pad_value"] <= 255
+    said = (root / "said.txt").read_text()
+    assert "at 8x8 (1 channel and a content mask)" in said  # the start line
+    assert f"padding canvas {config['data.canvas']} px" in said and f"padding with grey {config['data.pad_value']}" in said
     grid = Image.open(sorted((run / "samples").glob("grid-*.png"))[-1])
     assert grid.mode == "L"  # the images' one grey channel: the mask is no part of the picture
     G = inference.load(run=str(run))

@@ -64,7 +64,8 @@ def test_a_masked_run_records_its_mask_and_shows_only_images(masked_run):
     assert config["data.mask"] is True and config["data.canvas"] > 0 and 0 <= config["data.pad_value"] <= 255
     said = (root / "said.txt").read_text()
     assert "at 8x8 (1 channel and a content mask)" in said  # the start line
-    assert f"padding canvas {config['data.canvas']} px" in said and f"padding with grey {config['data.pad_value']}" in said
+    assert f"padding canvas {config['data.canvas']} px" in said
+    assert f"padding with grey {config['data.pad_value']}" in said
     grid = Image.open(sorted((run / "samples").glob("grid-*.png"))[-1])
     assert grid.mode == "L"  # the images' one grey channel: the mask is no part of the picture
     G = inference.load(run=str(run))

@@ -100,28 +100,9 @@ def load_folder(path, resolution: int | None = None, size_policy: str = "pad", c
     channels = channels or (1 if all(d.is_grey for d in decoded) else 3)
     pictures = [_to_channels(d.pixels, channels) for d in decoded]
     sizes = [d.size for d in decoded]
-    notes, chosen, boxes = [], {}, None
+    notes, chosen, boxes, side = [], {}, None, None
     if size_policy == "pad":
-        sides = [max(size) for size in sizes]
-        if resolution is None and not canvas:  # chosen from the images: a huge one could make it huge
-            _check_auto_canvas(decoded, choose_canvas(sides) if canvas is None else max(sides))
-        if canvas is None:
-            canvas = chosen["data.canvas"] = choose_canvas(sides)
-            notes.append(f"{path}: padding canvas {canvas} px, the smallest square that holds "
-                         f"{CANVAS_SHARE_PERCENT}% of the images unscaled (longer sides {min(sides)} to {max(sides)} "
-                         f"px; --set data.canvas=N chooses another)")
-        side = canvas or max(sides)
-        larger = [d for d in decoded if max(d.size) > side]
-        if larger:
-            named = ", ".join(f"{shown(d.path.relative_to(root))} ({d.size[0]}x{d.size[1]})" for d in larger[:5])
-            more = f" and {len(larger) - 5} more" if len(larger) > 5 else ""
-            notes.append(f"{path}: {len(larger)} of {len(decoded)} images are larger than the {side}-pixel canvas and "
-                         f"were scaled down alone to fit it: {named}{more}")
-        if pad_value is None:
-            level = border_level(pictures)
-            pad_value = chosen["data.pad_value"] = level[0] if len(level) == 1 else list(level)
-            notes.append(f"{path}: padding with {_level_text(level)}, the median of the images' border pixels "
-                         f"(--set data.pad_value=N chooses another grey level)")
+        side, pad_value = _pad_choices(path, root, decoded, pictures, resolution, canvas, pad_value, notes, chosen)
         pictures, boxes = _pad_all(pictures, sizes, side, resolution or side, _fill(pad_value, channels))
     else:
         pictures = _apply_size_policy(pictures, size_policy, resolution)
@@ -136,6 +117,34 @@ def load_folder(path, resolution: int | None = None, size_policy: str = "pad", c
         notes=notes,
         chosen=chosen,
     )
+
+
+def _pad_choices(path, root: Path, decoded: list[_Decoded], pictures: list[Image.Image], resolution: int | None,
+                 canvas: int | None, pad_value, notes: list[str], chosen: dict):
+    """(canvas side, pad value) for the ``pad`` policy: the ones given, else chosen from the images; each choice
+    goes into ``chosen`` (as its config key) and ``notes`` (a line that says it), and so does every image larger
+    than the canvas, which is scaled down alone to fit it."""
+    sides = [max(d.size) for d in decoded]
+    if resolution is None and not canvas:  # chosen from the images: a huge one could make it huge
+        _check_auto_canvas(decoded, choose_canvas(sides) if canvas is None else max(sides))
+    if canvas is None:
+        canvas = chosen["data.canvas"] = choose_canvas(sides)
+        notes.append(f"{path}: padding canvas {canvas} px, the smallest square that holds {CANVAS_SHARE_PERCENT}% of "
+                     f"the images unscaled (longer sides {min(sides)} to {max(sides)} px; --set data.canvas=N "
+                     f"chooses another)")
+    side = canvas or max(sides)
+    larger = [d for d in decoded if max(d.size) > side]
+    if larger:
+        named = ", ".join(f"{shown(d.path.relative_to(root))} ({d.size[0]}x{d.size[1]})" for d in larger[:5])
+        more = f" and {len(larger) - 5} more" if len(larger) > 5 else ""
+        notes.append(f"{path}: {len(larger)} of {len(decoded)} images are larger than the {side}-pixel canvas and "
+                     f"were scaled down alone to fit it: {named}{more}")
+    if pad_value is None:
+        level = border_level(pictures)
+        pad_value = chosen["data.pad_value"] = level[0] if len(level) == 1 else list(level)
+        notes.append(f"{path}: padding with {_level_text(level)}, the median of the images' border pixels "
+                     f"(--set data.pad_value=N chooses another grey level)")
+    return side, pad_value
 
 
 CANVAS_SHARE_PERCENT = 90  # of the images that the chosen canvas holds unscaled

@@ -25,7 +25,8 @@ from torch import nn
 
 import gankit
 from gankit import recipes, run_folder
-from gankit.inference import has_mask, mark_mask, resolve_device  # noqa: F401 - resolve_device: where the CLI found it before
+from gankit.inference import has_mask, mark_mask
+from gankit.inference import resolve_device  # noqa: F401 - where the CLI found it before
 from gankit.config import ConfigError
 from gankit.atomic import write_file
 from gankit.recipes.base import Phase

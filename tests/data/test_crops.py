@@ -104,3 +104,21 @@ def test_a_mask_needs_padding(tmp_path):
 
     with pytest.raises(DataError, match="data.mask=true: .*ring8 has no padding"):
         datasets.load("ring8", mask=True)
+
+
+def test_a_runs_recorded_choices_read_its_folder_the_same_way_after_it_grows(tmp_path):
+    from gankit.config import TRAINER_DEFAULTS
+    from gankit.train.run import load_data
+
+    for i in range(10):
+        _crop(tmp_path, f"{i:02d}.png", 20 + i, 20 + i, border=100)
+    cfg = {**TRAINER_DEFAULTS, "data": f"folder:{tmp_path}", "data.resolution": 16}
+    assert cfg["data.canvas"] == -1 and cfg["data.pad_value"] == -1  # the defaults: chosen from the images
+    first = load_data(cfg)
+    recorded = {**cfg, **first.chosen}  # as a new run records them in its config.json
+    assert recorded["data.canvas"] == 28 and recorded["data.pad_value"] == 100
+    for i in range(10, 14):  # the folder gains big crops on a black border
+        _crop(tmp_path, f"{i:02d}.png", 90, 90, border=0)
+    again = load_data(recorded)
+    assert torch.equal(again.images[:10], first.images) and again.chosen == {}
+    assert load_data(cfg).chosen == {"data.canvas": 90, "data.pad_value": 100}  # a new run would choose anew

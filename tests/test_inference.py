@@ -73,3 +73,31 @@ def test_a_conditional_generator_needs_a_class_for_every_latent():
     with pytest.raises(ConfigError, match="class-conditional"):
         gen.render(torch.zeros(2, 4))
     assert gen.render(torch.zeros(2, 4), torch.tensor([0, 2])).shape == (2, 1, 8, 8)
+
+
+def masked_state() -> dict:
+    """A tiny checkpoint of a run trained with data.mask: its G makes one grey channel and the content mask."""
+    G = nets.build("dcgan-g", z_dim=4, img_resolution=8, img_channels=2, width=4)
+    return {"gankit_version": "test", "config": {"recipe": "dcgan", "data": "folder:x", "z_dim": 4, "data.mask": True},
+            "step": 1, "nimg": 16, "nets": {"G": G.state_dict()}, "net_configs": {"G": G.config},
+            "data_info": {"kind": "image", "shape": [2, 8, 8], "class_names": []}, "G_ema": None}
+
+
+def test_a_generator_with_a_content_mask_renders_image_channels_unless_asked(tmp_path):
+    G = inference.load(run=run_folder_with(tmp_path, masked_state()))
+    assert G.mask and G.meta["mask"] is True and G.shape == [1, 8, 8]  # the record speaks of the images
+    z = torch.randn(5, 4)
+    images, whole = G.render(z), G.render(z, with_mask=True)
+    assert images.shape == (5, 1, 8, 8) and whole.shape == (5, 2, 8, 8) and torch.equal(whole[:, :1], images)
+    assert torch.equal(inference.render(G.net, z), images)  # the function every command calls, given the net
+    pictures, mask = inference.split_mask(whole)
+    assert torch.equal(pictures, images) and mask.dtype == torch.bool and torch.equal(mask, whole[:, 1] > 0)
+
+
+def test_a_generator_without_a_mask_renders_all_its_channels(tmp_path):
+    from tests.test_export import tiny_state
+
+    G = inference.load(run=run_folder_with(tmp_path, tiny_state(4)))
+    assert not G.mask and G.meta["mask"] is False
+    z = torch.randn(2, 4)
+    assert G.render(z).shape == G.render(z, with_mask=True).shape == (2, 1, 8, 8)

@@ -126,3 +126,15 @@ def test_more_latents_than_memory_holds_are_refused_before_any_is_drawn(monkeypa
     with pytest.raises(ConfigError, match=r"^1,000,000,000,000 latents of 100 numbers would take about 400 TB of "
                                           r"memory, more than this machine's 1.1 GB; ask for fewer$"):
         latents(10**12, 100, 0)
+
+
+def test_crop_to_content_cuts_each_image_to_its_masks_box_and_keeps_an_empty_one_whole():
+    import torch
+
+    from gankit.sampling import crop_to_content
+
+    images = torch.arange(2 * 3 * 6 * 6, dtype=torch.uint8).view(2, 3, 6, 6)
+    mask = torch.zeros(2, 6, 6, dtype=torch.bool)
+    mask[0, 1, 2] = mask[0, 3, 4] = True  # two pixels: the box spans rows 1-3, columns 2-4
+    cut, empty = crop_to_content(images, mask)
+    assert empty == 1 and torch.equal(cut[0], images[0, :, 1:4, 2:5]) and torch.equal(cut[1], images[1])

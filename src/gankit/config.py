@@ -20,7 +20,8 @@ MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid
 
 # Keys newer than some checkpoints, whose defaults do what gankit did before them:
 # a checkpoint without them resumes with the default.
-NEUTRAL_WHEN_ABSENT = {"ema.rampup", "lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "reuse_fakes"}
+NEUTRAL_WHEN_ABSENT = {"ema.rampup", "lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "reuse_fakes",
+                       "data.mask"}
 # Keys newer than some checkpoints, by the value those checkpoints trained with (where that is not the default).
 VALUE_WHEN_ABSENT = {"G.max_width": 0, "D.max_width": 0}  # before the width cap: none
 
@@ -179,8 +180,14 @@ TRAINER_KEYS: dict[str, Key] = {
                             "how images of other sizes are made square and of one size"),
     "data.channels": Key(0, Range(choices=(0, 1, 3), means="0 = the data's own"),
                          "colour channels, 1 grey or 3 RGB"),
-    "data.canvas": Key(0, count(0, "0 = the largest image", high=8192), "the square that images are padded onto"),
-    "data.pad_value": Key(0, Range(0, 255, whole=True), "the grey level of the padding"),
+    "data.canvas": Key(-1, count(-1, "-1 = the smallest square that holds 90% of the images unscaled (a new run "
+                                      "records the side chosen), 0 = the largest image", high=8192),
+                       "the square that images are padded onto; larger images are scaled down to fit"),
+    "data.pad_value": Key(-1, Range(-1, 255, whole=True, means="-1 = the median of the images' border pixels, per "
+                                                                "channel (a new run records it)"),
+                          "the grey level of the padding"),
+    "data.mask": Key(False, about="append a channel marking each padded image's footprint (+1) and its padding (-1), "
+                                  "so that samples can be cut to their content (gankit sample --crop-to-content)"),
     "data.strict": Key(False, about="stop at the first image file that cannot be used, rather than skip it"),
     "data.flip": Key(False, about="random horizontal flips of the training images"),
     "data.brightness": Key(0.0, share("the largest brightness shift"), "random brightness shifts"),

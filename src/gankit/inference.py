@@ -17,6 +17,20 @@ from gankit.nets.registry import LARGEST, LONGEST, NetConfigError, brief, check_
 from gankit.run_folder import CheckpointError, load_checkpoint, load_newest, unusable
 
 NETS = ("auto", "ema", "G")  # which network of a checkpoint to sample: its moving average when kept, or G itself
+MASK_FLAG = "gankit_mask_channel"  # set on a generator network whose last output channel is the content mask
+
+
+def mark_mask(G, mask: bool) -> None:
+    """Record on generator network ``G`` whether its last output channel is the content mask of a run trained
+    with ``data.mask`` (+1 on the image's footprint, -1 on the padding), so that ``render`` hands out image
+    channels only, wherever the images are shown or measured. A plain attribute: no weights change, and copies
+    (the moving average) keep it."""
+    setattr(G, MASK_FLAG, bool(mask))
+
+
+def has_mask(G) -> bool:
+    """Whether ``G``'s last output channel is its content mask (``mark_mask``)."""
+    return bool(getattr(G, MASK_FLAG, False))
 
 
 class ExportError(ValueError):
@@ -46,7 +60,13 @@ def _generator_from_state(state: dict, path: Path, net: str = "auto"):
 
 
 def meta_from_state(state: dict) -> dict:
+    """What a checkpoint says about its generator. ``shape`` is one image's (channels, height, width); with
+    ``mask`` true the network makes one channel more, the content mask, last."""
     cfg = state["config"]
+    info = dict(state.get("data_info", {}))
+    mask = cfg.get("data.mask", False) is True and info.get("kind") == "image"
+    if mask and isinstance(info.get("shape"), list) and info["shape"]:
+        info["shape"] = [info["shape"][0] - 1, *info["shape"][1:]]  # the data's shape: the networks' has the mask
     return {
         "gankit_version": state.get("gankit_version", "?"),
         "recipe": cfg["recipe"],
@@ -55,7 +75,8 @@ def meta_from_state(state: dict) -> dict:
         "step": state["step"],
         "kimg": state["nimg"] / 1000,
         "ema": state.get("G_ema") is not None,
-        **state.get("data_info", {}),
+        **info,
+        "mask": mask,
         "data_options": {k: v for k, v in cfg.items() if isinstance(k, str) and k.startswith("data.")},
     }
 
@@ -67,6 +88,7 @@ def _from_checkpoint(path: Path, state: dict | None = None, net: str = "auto"):
     try:
         G, meta = _generator_from_state(state, path, net), meta_from_state(state)
         meta["ema"] = meta["ema"] and net != "G"
+        mark_mask(G, meta["mask"])
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
@@ -90,6 +112,7 @@ def load_export(export_dir: Path, device="cpu"):
         G, meta = model_folder.load(Path(export_dir), "generator", "export", device)
     except model_folder.ModelFolderError as e:
         raise ExportError(f"--export: {e}") from None
+    mark_mask(G, meta.get("mask") is True)  # exports written before the mask channel existed have none
     check_meta(meta, G, f"--export: {Path(export_dir) / 'config.json'}", ExportError)
     return G, meta
 
@@ -106,6 +129,8 @@ def check_meta(meta: dict, G, shown: str, error=CheckpointError) -> None:
         refuse("z_dim", f"does not match the network's ({G.config.get('z_dim')})")
     if "kind" in meta and meta["kind"] not in ("image", "points"):
         refuse("kind", "is neither 'image' nor 'points'")
+    if "mask" in meta and (not isinstance(meta["mask"], bool) or meta["mask"] and meta.get("kind") != "image"):
+        refuse("mask", "is not true (an image model's last channel is its content mask) or false")
     shape = meta.get("shape")
     if shape is not None:
         if not isinstance(shape, list) or not 1 <= len(shape) <= 3 or \
@@ -139,13 +164,10 @@ def check_meta(meta: dict, G, shown: str, error=CheckpointError) -> None:
 
 
 def output_shape(G, z_dim: int) -> list:
-    """The shape of one sample of ``G``: one forward pass of a zero latent (class 0), which also shows the
-    network runs at all."""
-    device = next(G.parameters()).device
-    z = torch.zeros(1, z_dim, device=device)
-    with torch.no_grad():
-        x = G(z, torch.zeros(1, dtype=torch.long, device=device)) if getattr(G, "c_dim", 0) else G(z)
-    return list(x.shape[1:])
+    """The shape of one sample of ``G`` as ``render`` hands it out (image channels, without a content mask): one
+    forward pass of a zero latent (class 0), which also shows the network runs at all."""
+    c = torch.zeros(1, dtype=torch.long) if getattr(G, "c_dim", 0) else None
+    return list(render(G, torch.zeros(1, z_dim), c).shape[1:])
 
 
 def load_checkpoint_generator(path: Path, device="cpu", state: dict | None = None, net: str = "auto"):
@@ -188,26 +210,39 @@ def resolve_device(name: str) -> torch.device:
 
 
 @torch.no_grad()
-def render(G, z: torch.Tensor, c: torch.Tensor | None = None, batch: int = 256, device=None, done=None) -> torch.Tensor:
+def render(G, z: torch.Tensor, c: torch.Tensor | None = None, batch: int = 256, device=None, done=None,
+           with_mask: bool = False) -> torch.Tensor:
     """G's outputs for latents ``z`` [N, z_dim] (and labels ``c`` [N] for a conditional G), ``batch`` at a time,
     as float32 on the CPU: the one place every command and the studio turn latents into images, so a model is
-    drawn the same way everywhere. ``done(k)`` is told after each batch (a progress bar)."""
+    drawn the same way everywhere. ``done(k)`` is told after each batch (a progress bar).
+
+    A generator trained with ``data.mask`` (``has_mask``) also makes a content mask, its last channel: left out,
+    so that whatever shows or measures images sees image channels only; ``with_mask`` keeps it (see ``content``).
+    """
     device = device if device is not None else next(G.parameters()).device
     conditional = getattr(G, "c_dim", 0) > 0
     if conditional and c is None:
         raise ConfigError("this generator is class-conditional: give a class for every latent")
+    keep = slice(None) if with_mask or not has_mask(G) else slice(0, -1)
     out = []
     for i in range(0, len(z), batch):
         zi = z[i:i + batch].to(device)
-        out.append((G(zi, c[i:i + batch].to(device)) if conditional else G(zi)).float().cpu())
+        out.append((G(zi, c[i:i + batch].to(device)) if conditional else G(zi))[:, keep].float().cpu())
         if done is not None:
             done(len(zi))
     return torch.cat(out) if out else torch.empty(0)
 
 
+def split_mask(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(image channels, the content mask as bool [N, H, W]: True where the mask is above 0) of a ``render(...,
+    with_mask=True)`` of a generator that has one."""
+    return x[:, :-1], x[:, -1] > 0
+
+
 class Generator:
     """A loaded generator with what sampling it needs to know: ``z_dim``, ``num_classes`` and ``class_names``,
-    ``kind`` (image or points), ``shape`` and where it came from (``meta``)."""
+    ``kind`` (image or points), ``shape`` (of the images it hands out), ``mask`` (whether it also makes a content
+    mask, which ``render`` leaves out unless ``with_mask``) and where it came from (``meta``)."""
 
     def __init__(self, net, meta: dict):
         self.net, self.meta = net, meta
@@ -218,9 +253,11 @@ class Generator:
         self.class_names = [names[i] if i < len(names) else str(i) for i in range(self.num_classes)]
         self.kind = meta.get("kind", "image")
         self.shape = meta.get("shape")
+        self.mask = has_mask(net)
 
-    def render(self, z: torch.Tensor, c: torch.Tensor | None = None, batch: int = 256, done=None) -> torch.Tensor:
-        return render(self.net, z, c, batch, self.device, done)
+    def render(self, z: torch.Tensor, c: torch.Tensor | None = None, batch: int = 256, done=None,
+               with_mask: bool = False) -> torch.Tensor:
+        return render(self.net, z, c, batch, self.device, done, with_mask)
 
 
 def load(*, run: str | None = None, checkpoint: str | None = None, export: str | None = None, device="cpu",

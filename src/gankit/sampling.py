@@ -29,6 +29,21 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
 
 
+def crop_to_content(images: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], int]:
+    """Each image [C, H, W] of ``images`` cut to the bounding box of its content mask (bool [N, H, W], True inside:
+    see ``inference.split_mask``), so that samples come out at their own sizes, as the crops a model trained on
+    did; and how many masks were empty (those images are kept whole: no box to cut to)."""
+    out, empty = [], 0
+    for image, inside in zip(images, mask):
+        rows, cols = inside.any(dim=1).nonzero().flatten(), inside.any(dim=0).nonzero().flatten()
+        if len(rows) == 0:
+            out.append(image)
+            empty += 1
+        else:
+            out.append(image[:, int(rows[0]):int(rows[-1]) + 1, int(cols[0]):int(cols[-1]) + 1])
+    return out, empty
+
+
 def grid_size(n: int, side: int, nrow: int | None = None, padding: int = 2) -> tuple[int, int]:
     """(width, height) in pixels of ``grid_image`` for n images of side x side, known before any is drawn."""
     cols = min(nrow or max(1, math.ceil(math.sqrt(n))), n)

@@ -176,7 +176,7 @@ def test_channels_auto_grey_then_colour(fixture, loaded, tmp_path):
 # --- size policies -------------------------------------------------------------------------
 
 def test_pad_keeps_aspect_and_centres(tmp_path):
-    out = _single(tmp_path, Image.new("L", (50, 100), 255), canvas=100, resolution=100)
+    out = _single(tmp_path, Image.new("L", (50, 100), 255), canvas=100, resolution=100, pad_value=0)
     assert out.shape == (1, 100, 100)
     assert (out[0, :, 25:75] == 255).all() and (out[0, :, :25] == 0).all() and (out[0, :, 75:] == 0).all()
 
@@ -185,10 +185,10 @@ def test_pad_keeps_relative_sizes(tmp_path):
     folder = tmp_path / "sizes"
     _write(folder, "a_big.png", Image.new("L", (100, 100), 255))
     _write(folder, "b_small.png", Image.new("L", (50, 50), 255))
-    full = load_folder(folder).images.float()
+    full = load_folder(folder, pad_value=0).images.float()
     assert full.shape == (2, 1, 100, 100)
     assert (full[1, 0, 25:75, 25:75] == 255).all() and full[1].sum() == 255 * 2500
-    small = load_folder(folder, resolution=28).images.float()
+    small = load_folder(folder, resolution=28, pad_value=0).images.float()
     assert small.shape == (2, 1, 28, 28)
     assert small[1].sum() / small[0].sum() == pytest.approx(0.25, abs=0.02)
 
@@ -399,7 +399,7 @@ def test_a_long_strip_at_a_small_resolution_never_makes_a_huge_canvas(tmp_path, 
     strip[:, 4000:6000] = 255
     _write(tmp_path, "strip.png", Image.fromarray(strip))
     _write(tmp_path, "square.png", Image.new("L", (40, 40), 255))
-    data = load_folder(tmp_path, resolution=32, size_policy=policy)
+    data = load_folder(tmp_path, resolution=32, size_policy=policy, pad_value=0)
     assert data.images.shape == (2, 1, 32, 32)
     assert largest_image[0] <= 10 * 10000  # the file's own pixels; padding to its length made 10000 x 10000
     if policy == "pad":  # sizes relative to the strip's length: the square is a dot, the strip's white a dash
@@ -417,7 +417,7 @@ def test_a_big_photo_is_decoded_small(tmp_path, largest_image):
     largest_image[0] = 0
     tracemalloc.start()
     try:
-        data = load_folder(tmp_path, resolution=32, channels=1)
+        data = load_folder(tmp_path, resolution=32, channels=1, pad_value=0)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -447,18 +447,28 @@ def _sized(folder: Path, sizes) -> Path:
     return folder
 
 
-def test_a_folder_of_mixed_sizes_trains_at_the_medians_power_of_two_at_most_64(tmp_path):
+def test_a_folder_of_mixed_sizes_trains_at_its_canvas_power_of_two_at_most_64(tmp_path):
     from gankit.data.folder import choose_resolution
 
     mixed = _sized(tmp_path / "mixed", [(s, s * 3 // 4) for s in (20, 30, 45, 60, 80, 100, 120, 150, 180, 220, 260, 300)])
     size, line = choose_resolution(mixed)
-    assert size == 64  # the median longer side is 110: capped, not the 300 of the largest
-    assert "20 to 300 px" in line and "64x64" in line and "data.resolution" in line
+    assert size == 64  # the padding canvas is 260: capped, not the 300 of the largest
+    assert "20 to 300 px" in line and "64x64" in line and "canvas (260 px)" in line and "data.resolution" in line
     small = _sized(tmp_path / "small", [(s, s) for s in (10, 18, 20, 22, 40)])
-    assert choose_resolution(small)[0] == 16  # median 20: the nearest power of two
+    assert choose_resolution(small)[0] == 32  # pad: five images, the canvas is the largest, 40: the nearest power of two
+    assert choose_resolution(small, "crop")[0] == 16  # crop: the median shorter side, 20
+    assert choose_resolution(small, "pad", canvas=20)[0] == 16  # a canvas given is the one drawn at that size
     crop = _sized(tmp_path / "crop", [(300, 30), (200, 30), (250, 34)])
     assert choose_resolution(crop, "crop")[0] == 32  # crop scales the shorter sides
     assert choose_resolution(crop, "pad")[0] == 64
+
+
+def test_the_resolution_follows_the_canvas_not_one_outlier(tmp_path):
+    from gankit.data.folder import choose_resolution
+
+    cells = _sized(tmp_path / "cells", [(20 + i % 5, 20 + i % 5) for i in range(19)] + [(120, 110)])
+    size, line = choose_resolution(cells)
+    assert size == 32 and "canvas (24 px)" in line  # the largest crop alone would have asked for 128, capped at 64
 
 
 def test_a_folder_of_one_size_keeps_it_up_to_64_and_a_bad_file_is_left_to_the_loader(tmp_path):

@@ -12,6 +12,10 @@ torchvision's ImageFolder, with the same label indices), OUT/labels.csv, OUT/lat
 image i) and OUT/dataset.json, replacing an older dataset only once the new one is complete. Unlabelled
 images (an unconditional generator without --label-with) go into OUT/images/ directly.
 
+A model trained with --set data.mask=true draws a content mask beside each image, never written as part
+of it; with --crop-to-content each image is cut to its mask's bounding box, so the synthetic crops have
+their own sizes, like the crops the model learnt from (the labeller, if any, judges the whole image).
+
 --evidence trains the same classifier on real images, on the synthetic ones and on both, at equal
 optimizer steps and batch, tests each on held-out real images over --seeds, prints the accuracies and
 the gain of adding the synthetic set with a paired t-test, and writes OUT/evidence.json. The real images are the
@@ -53,6 +57,10 @@ def add_parser(sub) -> None:
     p.add_argument("--truncation", type=float, metavar="PSI",
                    help="truncation trick: latents pulled toward the mean, z * PSI (default off)")
     p.add_argument("--batch", type=int, default=256, help="images generated at once (default 256)")
+    p.add_argument("--crop-to-content", action="store_true",
+                   help="models trained with --set data.mask=true: cut each image to the bounding box of its "
+                        "content mask (mask > 0), written as a plain grey or RGB PNG of that size (pixels in the box "
+                        "but outside the mask keep what the model drew there); not with --evidence")
     evidence = p.add_argument_group("evidence")
     evidence.add_argument("--evidence", action="store_true", help="measure whether the set helps a classifier")
     evidence.add_argument("--real", metavar="SPEC", help="labelled real training images (default: the model's data)")
@@ -96,10 +104,17 @@ def run(args) -> int:
             setattr(args, flag, default)
     if args.strict and not args.evidence:
         raise ConfigError("--strict: only used with --evidence, which reads real images")
+    if args.crop_to_content and args.evidence:
+        raise ConfigError("--crop-to-content: images of many sizes; --evidence trains a classifier on images of one "
+                          "size: leave one of them out")
     seeds = parse_seeds(args.seeds) if args.evidence else []
     ev.check_seeds(seeds, args.seeds)
     device = resolve_device(args.device)
     G, meta = load_image_generator(args, device)
+    if args.crop_to_content:
+        from gankit.cli.sample import check_has_mask
+
+        check_has_mask(meta, "--crop-to-content")
     labeller = _labeller(args.label_with, device) if args.label_with else None
     classes = getattr(G, "c_dim", 0)
     conditional = bool(classes)
@@ -121,6 +136,12 @@ def run(args) -> int:
     record = {"made_by": f"gankit {gankit.__version__}", "model": model_record(args, meta), "seed": args.seed,
               "truncation": args.truncation, "batch": args.batch, "labels": labels,
               "min_confidence": args.min_confidence if labeller else None}
+    if args.crop_to_content:
+        empty = _crop_to_content(data, G, conditional, args.batch, device)
+        record["cropped_to_content"] = True
+        if empty:
+            print(f"note: {empty} of the {len(data)} images have an empty content mask (the model drew no crop "
+                  f"there); they are written whole")
     write_dataset(out, data, record)
     counts = ", ".join(f"{name} {c}" for name, c in zip(data.class_names or [], data.counts())) or "unlabelled"
     print(f"wrote {len(data)} images ({counts}; {data.drawn} drawn) to {out}: images/, latents.npy, "
@@ -152,6 +173,17 @@ def run(args) -> int:
     write_file(path, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
     print(f"wrote {path}")
     return 0
+
+
+def _crop_to_content(data, G, conditional: bool, batch: int, device) -> int:
+    """Cut ``data``'s images to their content masks' bounding boxes (drawn again from the latents kept, the mask
+    only), in place; returns how many masks were empty (those images stay whole)."""
+    from gankit.inference import render, split_mask
+    from gankit.sampling import crop_to_content
+
+    _, mask = split_mask(render(G, data.latents, data.labels if conditional else None, batch, device, with_mask=True))
+    data.images, empty = crop_to_content(data.images, mask)
+    return empty
 
 
 def _real_sets(args, meta: dict, model_data):

@@ -6,6 +6,11 @@ for image i), so any image can be traced back to its latent and regenerated.
 With --reconstruct, an autoencoder (recipes ae, vae) encodes N real images instead (the model's
 data, the test split for Fashion-MNIST) and decodes them again: the grid shows each row of
 originals directly above its reconstructions. A VAE reconstructs from the posterior mean.
+
+A model trained with --set data.mask=true also draws a content mask (where its crop ends and the
+padding begins); it is never part of the images written. With --crop-to-content each image is cut
+to the bounding box of its mask, so synthetic crops come out at their own sizes, like the crops
+the model learnt from.
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ def add_parser(sub) -> None:
                         "originals above reconstructions")
     p.add_argument("--data",
                    help="with --reconstruct: the images (default: the model's data, test split for Fashion-MNIST)")
+    p.add_argument("--crop-to-content", action="store_true",
+                   help="models trained with --set data.mask=true: cut each image to the bounding box of its "
+                        "content mask (mask > 0) and write it as a plain grey or RGB PNG of that size (pixels in "
+                        "the box but outside the mask keep what the model drew there, like a crop's background); "
+                        "needs --out FOLDER")
     add_strict(p)
     add_device(p)
     flag_ranges(p, {"-n": COUNT, "--seed": SEED, "--batch": COUNT})
@@ -50,8 +60,8 @@ def run(args) -> int:
     from gankit.cli.common import check_grid, check_memory
     from gankit.cli.latent_args import apply_truncation
     from gankit.config import ConfigError
-    from gankit.inference import load_any, render, resolve_device
-    from gankit.sampling import grid_image, latents, points_image, save_png, to_uint8
+    from gankit.inference import load_any, render, resolve_device, split_mask
+    from gankit.sampling import crop_to_content, grid_image, latents, points_image, save_png, to_uint8
 
     check_writable(Path(args.out))
     suffix = Path(args.out).suffix.lower()
@@ -64,8 +74,13 @@ def run(args) -> int:
         raise ConfigError("--strict: only used with --reconstruct, which reads real images")
     if args.reconstruct and args.cls is not None:
         raise ConfigError(f"--class {args.cls}: --reconstruct decodes real images, not classes")
+    if args.crop_to_content and (args.reconstruct or suffix == ".png"):
+        raise ConfigError("--crop-to-content: writes one PNG per image, each of its own size: give --out a folder "
+                          "name" + (", without --reconstruct" if args.reconstruct else ""))
     device = resolve_device(args.device)
     G, meta = load_any(run=args.run, checkpoint=args.checkpoint, export=args.export, device=device, net=args.net)
+    if args.crop_to_content:
+        check_has_mask(meta, "--crop-to-content")
     if args.reconstruct:
         return reconstruct(args, G, meta, device)
     out = Path(args.out)
@@ -90,10 +105,19 @@ def run(args) -> int:
     if meta.get("kind") == "points":
         raise ConfigError(f"--out {out}: 2-D point samples go into one plot; give a FILE.png")
 
+    empty = [0]
+
     def fill(folder: Path) -> None:  # a batch at a time, so -n is bounded by the disk, not by memory
         for start in range(0, args.n, args.batch):
             part = slice(start, start + args.batch)
-            images = to_uint8(render(G, z[part], None if c is None else c[part], args.batch, device))
+            drawn = render(G, z[part], None if c is None else c[part], args.batch, device,
+                           with_mask=args.crop_to_content)
+            if args.crop_to_content:
+                pictures, mask = split_mask(drawn)
+                images, blank = crop_to_content(to_uint8(pictures), mask)
+                empty[0] += blank
+            else:
+                images = to_uint8(drawn)
             for i, img in enumerate(images, start):
                 arr = img.permute(1, 2, 0).numpy()
                 Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr).save(folder / f"{i:06d}.png")
@@ -102,8 +126,21 @@ def run(args) -> int:
             np.save(folder / "labels.npy", c.numpy())
 
     write_folder(out, fill, marker="latents.npy")  # whole: an older sample folder leaves no stale images behind
-    print(f"wrote {args.n} images to {out}/ with their latents in {out / 'latents.npy'}")
+    cut = ", each cut to its content mask's bounding box" if args.crop_to_content else ""
+    print(f"wrote {args.n} images to {out}/{cut} with their latents in {out / 'latents.npy'}")
+    if empty[0]:
+        print(f"note: {empty[0]} of the {args.n} images have an empty content mask (the model drew no crop there); "
+              f"they are written whole")
     return 0
+
+
+def check_has_mask(meta: dict, flag: str) -> None:
+    """Refuse ``flag`` for a model that draws no content mask: one line saying how to train one that does."""
+    from gankit.config import ConfigError
+
+    if not meta.get("mask"):
+        raise ConfigError(f"{flag}: this model draws no content mask (it was trained without --set data.mask=true, "
+                          f"which needs an image folder padded with data.size_policy=pad); nothing to crop to")
 
 
 def class_labels(choice, n: int, G, meta: dict):
@@ -145,7 +182,10 @@ def reconstruct(args, G, meta: dict, device) -> int:
         raise ConfigError(f"-n {args.n}: the data has only {len(data)} images")
     index = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.n]
     x = data.images[index].float().div(127.5).sub(1.0)
-    z = codes(G, x, args.batch, device)
+    if meta.get("mask"):  # the encoder reads the content mask too, as in training; the grid shows the images
+        z = codes(G, torch.cat([x, data.footprint[index].float().mul(2).sub(1)], dim=1), args.batch, device)
+    else:
+        z = codes(G, x, args.batch, device)
     x_hat = render(G, z, None, args.batch, device)
     cols = min(args.n, math.ceil(math.sqrt(2 * args.n)))
     rows = math.ceil(args.n / cols)

@@ -82,7 +82,9 @@ def start_line(trainer, dist) -> str:
     from gankit.train import footprint
 
     info, cfg = trainer.feed.info, trainer.cfg
-    shape = (f" at {info.resolution}x{info.resolution} ({info.channels} channel{'s' * (info.channels != 1)})"
+    images = info.channels - (getattr(trainer.feed, "mask", None) is not None)  # data.mask: one channel more
+    mask = " and a content mask" if images != info.channels else ""
+    shape = (f" at {info.resolution}x{info.resolution} ({images} channel{'s' * (images != 1)}{mask})"
              if info.kind == "image" else "")
     ranks = f", {dist.world} processes" if dist.active else ""
     return (f"training {cfg['recipe']} on {cfg['data']}{shape} for {cfg['steps']} steps (batch {cfg['batch']}{ranks}) "

@@ -56,12 +56,17 @@ def source_key(spec: str) -> str:
 
 
 def load(spec: str, *, resolution: int | None = None, size_policy: str = "pad", channels: int | None = None,
-         canvas: int | None = None, pad_value: int = 0, strict: bool = False, download: bool = True) -> ImageData | Mixture:
-    """Resolve a ``--data`` spec into images in memory or a 2-D mixture."""
-    if spec in MIXTURES:
-        return MIXTURES[spec]()
+         canvas: int | None = None, pad_value: int | tuple[int, ...] | None = None, strict: bool = False,
+         download: bool = True, mask: bool = False) -> ImageData | Mixture:
+    """Resolve a ``--data`` spec into images in memory or a 2-D mixture. ``mask``: image folders only (padded
+    images' footprints, see ``folder.load_folder``)."""
     from gankit.data.base import DataError, ImageData
 
+    if mask and (spec in MIXTURES or spec in FASHION_MNIST):
+        raise DataError(f"data.mask=true: marks the padding around images of a folder of crops (size_policy=pad); "
+                        f"{spec} has no padding")
+    if spec in MIXTURES:
+        return MIXTURES[spec]()
     if spec in FASHION_MNIST:
         from gankit.data.fashion_mnist import load_fashion_mnist
 
@@ -78,10 +83,10 @@ def load(spec: str, *, resolution: int | None = None, size_policy: str = "pad", 
     from gankit.data.folder import load_folder
 
     return load_folder(path, resolution=resolution, size_policy=size_policy, channels=channels,
-                       canvas=canvas, pad_value=pad_value, strict=strict)
+                       canvas=canvas, pad_value=pad_value, strict=strict, mask=mask)
 
 
-def chosen_resolution(spec: str, size_policy: str = "pad") -> tuple[int | None, str]:
+def chosen_resolution(spec: str, size_policy: str = "pad", canvas: int | None = None) -> tuple[int | None, str]:
     """The size to train ``spec`` at when no resolution is given, and the line that says why: an image folder's is
     chosen from its images (see ``folder.choose_resolution``); None for data of a fixed size (Fashion-MNIST keeps 28)."""
     if spec in MIXTURES or spec.startswith("fashion-mnist"):
@@ -91,7 +96,7 @@ def chosen_resolution(spec: str, size_policy: str = "pad") -> tuple[int | None, 
         return None, ""  # the loader names what is wrong with it
     from gankit.data.folder import choose_resolution
 
-    return choose_resolution(path, size_policy)
+    return choose_resolution(path, size_policy, canvas)
 
 
 def _resize(data, resolution: int):

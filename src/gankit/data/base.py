@@ -15,7 +15,10 @@ class DataError(ValueError):
 class ImageData:
     """A whole image dataset as one uint8 tensor [N, C, H, W], so training never decodes files.
 
-    ``skipped`` lists (path, reason) for every input file that was not used.
+    ``skipped`` lists (path, reason) for every input file that was not used. ``footprint`` (bool [N, 1, H, W],
+    when asked for) marks where each image lies on its padded square, False on the padding. ``notes`` are lines
+    that say what the loader chose (the padding canvas, the pad value) or changed (images scaled down to fit);
+    ``chosen`` holds those choices as config keys, so that a run records them.
     """
 
     images: torch.Tensor
@@ -23,12 +26,19 @@ class ImageData:
     class_names: list[str] | None = None
     name: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    footprint: torch.Tensor | None = None
+    notes: list[str] = field(default_factory=list)
+    chosen: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
             raise DataError(f"{self.name or 'images'}: expected uint8 [N, C, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
         if self.labels is not None and len(self.labels) != len(self.images):
             raise DataError(f"{self.name}: {len(self.labels)} labels for {len(self.images)} images")
+        if self.footprint is not None and (self.footprint.dtype != torch.bool or
+                                           self.footprint.shape != (len(self.images), 1, *self.images.shape[2:])):
+            raise DataError(f"{self.name}: a footprint of {self.footprint.dtype} {tuple(self.footprint.shape)} for "
+                            f"images of {tuple(self.images.shape)}")
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -60,7 +70,7 @@ class ImageData:
 
     def _take(self, index: torch.Tensor, name: str) -> "ImageData":
         return ImageData(self.images[index], None if self.labels is None else self.labels[index], self.class_names,
-                         name)
+                         name, footprint=None if self.footprint is None else self.footprint[index])
 
     def skipped_report(self, stop_hint: str) -> list[str]:
         """One line per file left out and a total, so no command drops a user's files without a word."""

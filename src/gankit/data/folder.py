@@ -15,7 +15,12 @@ Pixel values are brought to 8 bits per channel:
 * Float images (``F``): values within 0..1 are multiplied by 255; values within 0..255 are
   used as they are; otherwise the image is min-max scaled to 0..255. NaN becomes 0.
 * Alpha (LA, RGBA, palettes with transparency) is composited onto a grey background of
-  ``pad_value``, the same value the ``pad`` policy fills with.
+  ``pad_value`` when one is given (the value the ``pad`` policy fills with), else onto black; the padding
+  chosen from the images' borders then matches what their transparent edges became.
+
+With ``size_policy="pad"`` and no canvas or pad value given, both are chosen from the images (see
+``choose_canvas`` and ``border_level``) and said in ``ImageData.notes``; what was chosen is in
+``ImageData.chosen``, so that a run can record it and read the folder the same way again.
 
 Memory and time follow the training size, not the file's: with a resolution (or a pad canvas) known,
 each image is decoded small where the format allows (JPEG's draft mode) and box-reduced right after
@@ -64,30 +69,43 @@ class _BadFile(Exception):
 
 
 def load_folder(path, resolution: int | None = None, size_policy: str = "pad", channels: int | None = None,
-                canvas: int | None = None, pad_value: int = 0, strict: bool = False) -> ImageData:
+                canvas: int | None = None, pad_value: int | tuple[int, ...] | None = None, strict: bool = False,
+                mask: bool = False) -> ImageData:
     """Load every decodable image under ``path`` at a square ``resolution``.
 
-    size_policy: ``pad`` centres each image undistorted on a square canvas (side ``canvas``,
-    default the largest width/height found) filled with ``pad_value``, then resizes the canvas
-    to ``resolution`` (default: the canvas side), so relative sizes between images survive.
+    size_policy: ``pad`` centres each image undistorted on a square canvas filled with ``pad_value``, then
+    resizes the canvas to ``resolution`` (default: the canvas side), so relative sizes between images survive.
+    The canvas side is ``canvas``; None chooses it from the images' sizes (``choose_canvas``), 0 takes the
+    largest image's (what runs recorded before the choice). An image larger than the canvas is scaled down
+    alone, undistorted, to fit, and named in ``notes``. ``pad_value``: a grey level 0..255 (or one per
+    channel); None: the median of the images' border pixels per channel (``border_level``), black for
+    ``crop`` and ``resize``. ``mask``: also return each image's footprint on its canvas (``footprint``).
     ``crop`` scales the shorter side to ``resolution`` and centre-crops; ``resize`` stretches.
     channels: 1, 3, or None for 1 when every image is grey, else 3.
     Labels come from subfolder names when every image sits in a subfolder of ``path``.
     """
     root = Path(path)
     _check_arguments(root, resolution, size_policy, channels, canvas, pad_value)
-    decoded, skipped = _decode_all(root, pad_value, strict, _needed_size(size_policy, resolution, canvas))
+    if mask and size_policy != "pad":
+        raise DataError(f"data.mask=true marks the padding of size_policy=pad; with size_policy={size_policy} "
+                        f"every pixel is the image's (use --set data.size_policy=pad)")
+    alpha_on = 0 if pad_value is None else pad_value if isinstance(pad_value, int) else round(float(np.mean(pad_value)))
+    decoded, skipped = _decode_all(root, alpha_on, strict, _needed_size(size_policy, resolution, canvas))
     if not decoded:
         raise DataError(_nothing_usable(root, skipped))
     labels, class_names = _labels_from_subfolders(root, [d.path for d in decoded])
     for empty in _classes_left_out(root, class_names):
         if shown(empty) not in {path for path, _ in skipped}:  # an empty folder named like an image is named already
             _skip(skipped, empty, "a class folder without usable images: it is no class of this dataset", strict)
-    if size_policy == "pad" and resolution is None and canvas is None:
-        _check_auto_canvas(decoded)
     channels = channels or (1 if all(d.is_grey for d in decoded) else 3)
     pictures = [_to_channels(d.pixels, channels) for d in decoded]
-    pictures = _apply_size_policy(pictures, [d.size for d in decoded], size_policy, resolution, canvas, pad_value)
+    sizes = [d.size for d in decoded]
+    notes, chosen, boxes, side = [], {}, None, None
+    if size_policy == "pad":
+        side, pad_value = _pad_choices(path, root, decoded, pictures, resolution, canvas, pad_value, notes, chosen)
+        pictures, boxes = _pad_all(pictures, sizes, side, resolution or side, _fill(pad_value, channels))
+    else:
+        pictures = _apply_size_policy(pictures, size_policy, resolution)
     stacked = np.stack([np.asarray(p).reshape(p.height, p.width, -1) for p in pictures])
     return ImageData(
         images=torch.from_numpy(stacked).permute(0, 3, 1, 2).contiguous(),
@@ -95,7 +113,80 @@ def load_folder(path, resolution: int | None = None, size_policy: str = "pad", c
         class_names=class_names,
         name=f"folder:{path}",
         skipped=skipped,
+        footprint=_footprints(boxes, resolution or side) if mask else None,
+        notes=notes,
+        chosen=chosen,
     )
+
+
+def _pad_choices(path, root: Path, decoded: list[_Decoded], pictures: list[Image.Image], resolution: int | None,
+                 canvas: int | None, pad_value, notes: list[str], chosen: dict):
+    """(canvas side, pad value) for the ``pad`` policy: the ones given, else chosen from the images; each choice
+    goes into ``chosen`` (as its config key) and ``notes`` (a line that says it), and so does every image larger
+    than the canvas, which is scaled down alone to fit it."""
+    sides = [max(d.size) for d in decoded]
+    if resolution is None and not canvas:  # chosen from the images: a huge one could make it huge
+        _check_auto_canvas(decoded, choose_canvas(sides) if canvas is None else max(sides))
+    if canvas is None:
+        canvas = chosen["data.canvas"] = choose_canvas(sides)
+        notes.append(f"{path}: padding canvas {canvas} px, the smallest square that holds {CANVAS_SHARE_PERCENT}% of "
+                     f"the images unscaled (longer sides {min(sides)} to {max(sides)} px; --set data.canvas=N "
+                     f"chooses another)")
+    side = canvas or max(sides)
+    larger = [d for d in decoded if max(d.size) > side]
+    if larger:
+        named = ", ".join(f"{shown(d.path.relative_to(root))} ({d.size[0]}x{d.size[1]})" for d in larger[:5])
+        more = f" and {len(larger) - 5} more" if len(larger) > 5 else ""
+        notes.append(f"{path}: {len(larger)} of {len(decoded)} images are larger than the {side}-pixel canvas and "
+                     f"were scaled down alone to fit it: {named}{more}")
+    if pad_value is None:
+        level = border_level(pictures)
+        pad_value = chosen["data.pad_value"] = level[0] if len(level) == 1 else list(level)
+        notes.append(f"{path}: padding with {_level_text(level)}, the median of the images' border pixels "
+                     f"(--set data.pad_value=N chooses another grey level)")
+    return side, pad_value
+
+
+CANVAS_SHARE_PERCENT = 90  # of the images that the chosen canvas holds unscaled
+
+
+def choose_canvas(sides: list[int]) -> int:
+    """The padding canvas's side for images whose longer sides are ``sides``: the smallest of those sides that at
+    least 90% of the images fit in unscaled (the 90th percentile, taken as a side that occurs).
+
+    Uniform sizes give their size; a few outliers (up to a tenth of the images) no longer set it, as the largest
+    image did: one 114-pixel crop among 32 to 70-pixel ones made every other cell a third of the canvas. The
+    outliers are scaled down alone to fit, and named. Fewer than ten images: the largest (no tenth to leave out).
+    """
+    ordered = sorted(sides)
+    return ordered[max(0, (CANVAS_SHARE_PERCENT * len(ordered) + 99) // 100 - 1)]
+
+
+def border_level(pictures: list[Image.Image]) -> tuple[int, ...]:
+    """Per channel, the median over the images of each one's border level (the median of its outermost ring of
+    pixels): the background that crops cut from larger pictures stand on, so the padding around them looks like
+    more of it (black padding around crops on a grey background draws a frame a generator learns to copy).
+    Each image has one vote, whatever its size (or the size it was decoded at)."""
+    levels = []
+    for picture in pictures:
+        p = np.asarray(picture).reshape(picture.height, picture.width, -1)
+        levels.append(np.median(np.concatenate([p[0], p[-1], p[:, 0], p[:, -1]]), axis=0))
+    return tuple(int(np.rint(v)) for v in np.median(np.stack(levels), axis=0))
+
+
+def _level_text(level) -> str:
+    level = tuple(level) if not isinstance(level, int) else (level,)
+    return f"grey {level[0]}" if len(set(level)) == 1 else f"colour {tuple(level)}"
+
+
+def _fill(pad_value, channels: int):
+    """A pad value (a grey level, or one per channel) as the fill of a Pillow image of ``channels``."""
+    levels = (pad_value,) * channels if isinstance(pad_value, int) else tuple(pad_value)
+    if len(levels) != channels:
+        if len(set(levels)) != 1:
+            raise DataError(f"pad_value {list(pad_value)}: {len(levels)} levels for images of {channels} channel(s)")
+        levels = levels[:1] * channels
+    return levels[0] if channels == 1 else levels
 
 
 def _check_arguments(root: Path, resolution, size_policy, channels, canvas, pad_value) -> None:
@@ -109,27 +200,30 @@ def _check_arguments(root: Path, resolution, size_policy, channels, canvas, pad_
     if size_policy != "pad" and resolution is None:
         raise DataError(f"size_policy {size_policy!r} needs a resolution to crop or resize to "
                         f"(--set data.resolution=N)")
-    for name, value in (("resolution", resolution), ("canvas", canvas)):
-        if value is not None and (not isinstance(value, int) or value < 1):
+    for name, value, low in (("resolution", resolution, 1), ("canvas", canvas, 0)):
+        if value is not None and (not isinstance(value, int) or value < low):
             raise DataError(f"{name} {value!r}: expected a positive integer")
     if channels not in (None, 1, 3):
         raise DataError(f"channels {channels!r}: expected 1, 3 or None (automatic)")
-    if not isinstance(pad_value, int) or not 0 <= pad_value <= 255:
-        raise DataError(f"pad_value {pad_value!r}: expected an integer 0..255")
+    levels = [pad_value] if pad_value is None or isinstance(pad_value, int) else list(pad_value)
+    if pad_value is not None and (len(levels) not in (1, 3) or any(
+            isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 255 for v in levels)):
+        raise DataError(f"pad_value {pad_value!r}: expected an integer 0..255 (or one per channel)")
 
 
 AUTO_RESOLUTION_CAP = 64  # the largest size chosen without data.resolution: DCGAN's, quick to train on a CPU
 AUTO_RESOLUTION_FLOOR = 8
 
 
-def choose_resolution(path, size_policy: str = "pad") -> tuple[int | None, str]:
+def choose_resolution(path, size_policy: str = "pad", canvas: int | None = None) -> tuple[int | None, str]:
     """The square size to train a folder at when none is given, and the line that says so (None: no image read).
 
-    Images of one size up to ``AUTO_RESOLUTION_CAP`` keep it. Mixed sizes train at the median of the sides the size
-    policy scales to the training size (the longer ones; the shorter ones for ``crop``), rounded to the nearest
-    power of two, within 8..64: the largest image would set a size that memory and time follow squared (a folder
-    of 20 to 300 px photos trained at 300x300, 530 s a step), while most images hold no detail at that size.
-    Only the files' headers are read.
+    Images of one size up to ``AUTO_RESOLUTION_CAP`` keep it. Mixed sizes train at a side the size policy scales
+    to the training size, rounded to the nearest power of two, within 8..64: for ``pad`` the canvas (``canvas``,
+    else the one ``choose_canvas`` picks; 0: the largest image), which is what is drawn at that size; for
+    ``crop`` and ``resize`` the median of the shorter (crop) or longer sides. The largest image would set a size
+    that memory and time follow squared (a folder of 20 to 300 px photos trained at 300x300, 530 s a step),
+    while most images hold no detail at that size. Only the files' headers are read.
     """
     files, _ = _walk(Path(path))
     sides = []
@@ -145,26 +239,29 @@ def choose_resolution(path, size_policy: str = "pad") -> tuple[int | None, str]:
         return None, ""
     median = float(np.median(sides))
     low, high = min(sides), max(sides)
-    if low == high and low <= AUTO_RESOLUTION_CAP:
+    side = (canvas or (high if canvas == 0 else choose_canvas(sides))) if size_policy == "pad" else None
+    if low == high and low <= AUTO_RESOLUTION_CAP and side in (None, low):
         return low, f"{path}: every image is {low} px; training at {low}x{low}"
-    chosen = int(min(AUTO_RESOLUTION_CAP, max(AUTO_RESOLUTION_FLOOR, 2 ** round(math.log2(max(median, 1))))))
     which = "shorter" if size_policy == "crop" else "longer"
+    basis, what = (median, "the median") if side is None else (side, f"the padding canvas ({side} px)")
+    chosen = int(min(AUTO_RESOLUTION_CAP, max(AUTO_RESOLUTION_FLOOR, 2 ** round(math.log2(max(basis, 1))))))
     return chosen, (f"{path}: images of {low} to {high} px ({which} side, median {median:g}); training at "
-                    f"{chosen}x{chosen}, the median's nearest power of two within {AUTO_RESOLUTION_FLOOR}.."
+                    f"{chosen}x{chosen}, {what}'s nearest power of two within {AUTO_RESOLUTION_FLOOR}.."
                     f"{AUTO_RESOLUTION_CAP} (--set data.resolution=N chooses another size)")
 
 
 MAX_AUTO_SIDE = 1024  # above this, padding to the largest image needs a resolution chosen on purpose
 
 
-def _check_auto_canvas(decoded: list[_Decoded]) -> None:
-    """The default canvas is the largest side found: one huge image would make every image that big."""
-    largest = max(decoded, key=lambda d: max(d.size))
+def _check_auto_canvas(decoded: list[_Decoded], side: int) -> None:
+    """Without a resolution the images are drawn at the canvas's size: a huge canvas would make every image that big."""
+    if side <= MAX_AUTO_SIDE:
+        return
+    largest = min((d for d in decoded if max(d.size) >= side), key=lambda d: max(d.size))
     width, height = largest.size
-    if max(height, width) > MAX_AUTO_SIDE:
-        raise DataError(f"{shown(largest.path)} ({width}x{height}) would make every image a {max(height, width)}-pixel "
-                        f"square canvas; choose the training size with --set data.resolution=N (and data.canvas "
-                        f"for the padding canvas), or leave that file out")
+    raise DataError(f"{shown(largest.path)} ({width}x{height}) would make every image a {side}-pixel "
+                    f"square canvas; choose the training size with --set data.resolution=N (and data.canvas "
+                    f"for the padding canvas), or leave that file out")
 
 
 def shown(path: Path) -> str:
@@ -408,19 +505,26 @@ def _to_channels(pixels: np.ndarray, channels: int) -> Image.Image:
     return image.convert("L" if channels == 1 else "RGB")
 
 
-def _apply_size_policy(images: list[Image.Image], sizes: list[tuple[int, int]], policy: str,
-                       resolution: int | None, canvas: int | None, pad_value: int) -> list[Image.Image]:
-    """Bring every image to one square size; ``sizes`` are the images' sizes in their files (they may come reduced)."""
+def _apply_size_policy(images: list[Image.Image], policy: str, resolution: int) -> list[Image.Image]:
+    """Bring every image to one square size by ``crop`` or ``resize`` (``pad``: ``_pad_all``)."""
     if policy == "crop":
         return [ImageOps.fit(im, (resolution, resolution), method=RESAMPLE) for im in images]
-    if policy == "resize":
-        return [im.resize((resolution, resolution), RESAMPLE, reducing_gap=REDUCING_GAP) for im in images]
-    side = canvas or max(max(size) for size in sizes)
-    return [_pad_to_square(im, size, side, resolution or side, pad_value) for im, size in zip(images, sizes)]
+    return [im.resize((resolution, resolution), RESAMPLE, reducing_gap=REDUCING_GAP) for im in images]
 
 
-def _pad_to_square(image: Image.Image, size: tuple[int, int], side: int, out: int, pad_value: int) -> Image.Image:
-    """The image centred undistorted on a side x side canvas (shrunk first if it is bigger), that canvas at out x out.
+Box = tuple[int, int, int, int]  # (left, top, width, height) of an image on its square
+
+
+def _pad_all(images: list[Image.Image], sizes: list[tuple[int, int]], side: int, out: int,
+             fill) -> tuple[list[Image.Image], list[Box]]:
+    """Every image on its square (``sizes``: the images' sizes in their files; they may come reduced), and where."""
+    squares = [_pad_to_square(im, size, side, out, fill) for im, size in zip(images, sizes)]
+    return [square for square, _ in squares], [box for _, box in squares]
+
+
+def _pad_to_square(image: Image.Image, size: tuple[int, int], side: int, out: int, fill) -> tuple[Image.Image, Box]:
+    """The image centred undistorted on a side x side canvas (shrunk first if it is bigger), that canvas at out x out,
+    and the box the image covers on it.
 
     Drawn straight at ``out``: a canvas the size of the largest image (10,000 pixels square for one long strip)
     is never made.
@@ -430,10 +534,18 @@ def _pad_to_square(image: Image.Image, size: tuple[int, int], side: int, out: in
     width, height = max(1, round(width * scale)), max(1, round(height * scale))
     if image.size != (width, height):
         image = image.resize((width, height), RESAMPLE, reducing_gap=REDUCING_GAP)
-    fill = pad_value if image.mode == "L" else (pad_value,) * 3
     square = Image.new(image.mode, (out, out), fill)
-    square.paste(image, ((out - width) // 2, (out - height) // 2))
-    return square
+    left, top = (out - width) // 2, (out - height) // 2
+    square.paste(image, (left, top))
+    return square, (left, top, width, height)
+
+
+def _footprints(boxes: list[Box], out: int) -> torch.Tensor:
+    """bool [N, 1, out, out]: True where each image lies on its square, False on the padding."""
+    marks = torch.zeros(len(boxes), 1, out, out, dtype=torch.bool)
+    for mark, (left, top, width, height) in zip(marks, boxes):
+        mark[0, top:top + height, left:left + width] = True
+    return marks
 
 
 def _classes_left_out(root: Path, class_names: list[str] | None) -> list[Path]:

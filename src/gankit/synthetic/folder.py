@@ -51,7 +51,8 @@ def write_dataset(out: Path, data: Synthetic, record: dict) -> Path:
     classes = ([{"label": c, "name": name, "folder": f"images/{folder}", "count": count, "asked": asked}
                 for c, (name, folder, count, asked) in enumerate(zip(data.class_names, folders, data.counts(),
                                                                      data.quota))] if labelled else None)
-    meta = {**record, "count": len(data), "drawn": data.drawn, "image_shape": list(data.images.shape[1:]),
+    shape = list(data.images.shape[1:]) if hasattr(data.images, "shape") else None  # a list: images of many sizes
+    meta = {**record, "count": len(data), "drawn": data.drawn, "image_shape": shape,
             "classes": classes, "files": "images/CLASS/NNNNNN.png" if labelled else "images/NNNNNN.png"}
 
     def fill(folder: Path) -> None:

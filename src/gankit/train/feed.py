@@ -14,15 +14,25 @@ class ImageFeed:
 
     ``batch`` is the global batch: with ``world`` ranks, every rank draws the same indices and random
     numbers and keeps its slice ``rank``, so N ranks together see what one process would.
+
+    ``mask``: each batch gets one more channel, last: +1 where the image lies on its padded square, -1 on the
+    padding (``data.footprint``). A flip moves it with the image; brightness and contrast leave it as it is
+    (it says where the image is, not how bright).
     """
 
     def __init__(self, data: ImageData, batch: int, device: torch.device, seed: int,
-                 flip: bool = False, brightness: float = 0.0, contrast: float = 0.0, rank: int = 0, world: int = 1):
+                 flip: bool = False, brightness: float = 0.0, contrast: float = 0.0, rank: int = 0, world: int = 1,
+                 mask: bool = False):
         if len(data) < batch:
             from gankit.config import ConfigError
 
             raise ConfigError(f"--batch {batch} is larger than the dataset ({len(data)} images in {data.name}); lower --batch")
+        if mask and data.footprint is None:
+            from gankit.config import ConfigError
+
+            raise ConfigError(f"data.mask=true: {data.name} was read without the images' footprints")
         self.images = data.images.to(device)
+        self.mask = data.footprint.to(device) if mask else None
         self.labels = data.labels.to(device) if data.labels is not None else None
         self.batch, self.device = batch, device
         self.flip, self.brightness, self.contrast = flip, brightness, contrast
@@ -31,7 +41,8 @@ class ImageFeed:
         self.pos = 0
         self.mine = _slice(batch, rank, world)
         self.channels_last = False  # the trainer sets it with fast.channels_last: batches come out NHWC
-        self.info = DataInfo("image", tuple(data.images.shape[1:]), data.num_classes, len(self.images))
+        channels, *size = data.images.shape[1:]
+        self.info = DataInfo("image", (channels + (1 if mask else 0), *size), data.num_classes, len(self.images))
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.pos + self.batch > len(self.perm):
@@ -40,6 +51,8 @@ class ImageFeed:
         idx = self.perm[self.pos:self.pos + self.batch][self.mine]
         self.pos += self.batch
         x = self.images[idx]
+        if self.mask is not None:
+            x = torch.cat([x, self.mask[idx].to(x.dtype).mul_(255)], dim=1)  # 0 or 255, the image's range
         if self.channels_last:  # reorder the uint8 batch, a quarter of the bytes of the float one
             x = x.contiguous(memory_format=torch.channels_last)
         x = x.float().div_(255.0)
@@ -47,15 +60,23 @@ class ImageFeed:
         return x.mul_(2.0).sub_(1.0), (self.labels[idx] if self.labels is not None else None)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        """Flip, brightness and contrast on [0, 1] images, one random draw per image of the global batch."""
+        """Flip, brightness and contrast on [0, 1] images, one random draw per image of the global batch; a mask
+        channel is flipped with its image and left out of the rest."""
         if self.flip:
             x = torch.where(self._uniform() < 0.5, x.flip(-1), x)
+        if not (self.brightness or self.contrast):
+            return x
+        image = x[:, :-1] if self.mask is not None else x
         if self.brightness > 0:
-            x = x * (1 + (self._uniform() * 2 - 1) * self.brightness)
+            image = image * (1 + (self._uniform() * 2 - 1) * self.brightness)
         if self.contrast > 0:
-            mean = x.mean(dim=(1, 2, 3), keepdim=True)
-            x = (x - mean) * (1 + (self._uniform() * 2 - 1) * self.contrast) + mean
-        return x.clamp_(0.0, 1.0) if (self.brightness or self.contrast) else x
+            mean = image.mean(dim=(1, 2, 3), keepdim=True)
+            image = (image - mean) * (1 + (self._uniform() * 2 - 1) * self.contrast) + mean
+        image = image.clamp_(0.0, 1.0)
+        if self.mask is None:
+            return image
+        x[:, :-1] = image
+        return x
 
     def _uniform(self) -> torch.Tensor:
         return torch.rand((self.batch, 1, 1, 1), generator=self.generator, device=self.device)[self.mine]
@@ -105,4 +126,4 @@ def make_feed(data, batch: int, device: torch.device, seed: int, cfg: dict, rank
     if isinstance(data, Mixture):
         return PointFeed(data, batch, device, seed, rank, world)
     return ImageFeed(data, batch, device, seed, flip=cfg["data.flip"], brightness=cfg["data.brightness"],
-                     contrast=cfg["data.contrast"], rank=rank, world=world)
+                     contrast=cfg["data.contrast"], rank=rank, world=world, mask=bool(cfg.get("data.mask", False)))

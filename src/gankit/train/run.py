@@ -44,9 +44,23 @@ def apply_flags(cfg: dict, sets: list[str] | None = None, steps: int | None = No
 
 
 def load_data(cfg: dict, download: bool = True):
+    """The data of a config's ``data.*`` keys, prepared as training sees it (the mask channel is the feed's)."""
     return datasets.load(cfg["data"], resolution=cfg["data.resolution"] or None, size_policy=cfg["data.size_policy"],
-                         channels=cfg["data.channels"] or None, canvas=cfg["data.canvas"] or None,
-                         pad_value=cfg["data.pad_value"], strict=cfg["data.strict"], download=download)
+                         channels=cfg["data.channels"] or None, canvas=_canvas(cfg["data.canvas"]),
+                         pad_value=_pad_value(cfg["data.pad_value"]), strict=cfg["data.strict"], download=download,
+                         mask=bool(cfg.get("data.mask", False)))
+
+
+def _canvas(value: int) -> int | None:
+    """``data.canvas``: -1 (chosen from the images) is the loader's None; 0 (the largest image) and sides pass."""
+    return None if value == -1 else value
+
+
+def _pad_value(value) -> int | tuple[int, ...] | None:
+    """``data.pad_value``: -1 (the images' border) is the loader's None; a recorded level per channel a tuple."""
+    if isinstance(value, list):
+        return tuple(value)
+    return None if value == -1 else value
 
 
 def _load_at_chosen_size(cfg: dict, log: Callable[[str], None], new_run: bool = True):
@@ -54,7 +68,8 @@ def _load_at_chosen_size(cfg: dict, log: Callable[[str], None], new_run: bool = 
     the networks' nearest size. Each choice is said, and recorded in ``cfg`` (the run's config.json), so that a
     resume, eval or export reads the data at the size the run trained at, whatever files the folder gains later.
     A run resumed with 0 recorded trained before sizes were chosen: at the folder's own size, as it is read again."""
-    chosen, note = datasets.chosen_resolution(cfg["data"], cfg["data.size_policy"]) if new_run else (None, "")
+    chosen, note = (datasets.chosen_resolution(cfg["data"], cfg["data.size_policy"], _canvas(cfg["data.canvas"]))
+                    if new_run else (None, ""))
     if chosen:
         cfg["data.resolution"] = chosen
         log(note)
@@ -191,8 +206,10 @@ def _build(state, held, hold, run_dir, path, *, recipe, data, sets, steps, kimg,
         hold(run_dir)
     dataset = _load_at_chosen_size(cfg, log, new_run=state is None) if not cfg["data.resolution"] else load_data(cfg)
     if isinstance(dataset, datasets.ImageData):
-        for line in dataset.skipped_report("--strict (--set data.strict=true)"):
+        for line in dataset.notes + dataset.skipped_report("--strict (--set data.strict=true)"):
             log(line)
+        if state is None:  # the canvas and pad value chosen from the images, kept so every later read matches
+            cfg.update(dataset.chosen)
     trainer = Trainer(cfg, dataset, run_dir, device=torch_device or resolve_device(device), progress_bar=progress_bar,
                       log=log, callbacks=callbacks, dist=dist, lock=held[0] if held else None)
     footprint.check_fits(trainer)  # before the first step, and before a checkpoint's states are loaded

@@ -25,6 +25,7 @@ from torch import nn
 
 import gankit
 from gankit import recipes, run_folder
+from gankit.inference import has_mask, mark_mask
 from gankit.inference import resolve_device  # noqa: F401 - where the CLI found it before
 from gankit.config import ConfigError
 from gankit.atomic import write_file
@@ -117,6 +118,7 @@ class Trainer:
         self.optimizers = {n: make_optimizer(cfg, n, self.objective.nets[n].parameters()) for n in sorted(updated)}
         lr_schedule.check(cfg)
         G = self.objective.nets[self.objective.sampler_net]
+        mark_mask(G, getattr(self.feed, "mask", None) is not None)  # render leaves a data.mask channel out
         self.G_ema = make_ema(G) if cfg["ema.beta"] > 0 else None
         self.z_gen = torch.Generator(self.device).manual_seed(cfg["seed"] + 1)
         n_fixed = cfg["snapshot.grid"] if self.feed.info.kind == "image" else max(1000, cfg["snapshot.grid"])
@@ -308,6 +310,7 @@ class Trainer:
         with fast.eager(self.compiled):  # another batch size and eval mode: no recompilation of a compiled G
             out = self.objective.generate(G, self.fixed_z, self.fixed_c)
         G.train(was_training)
+        out = out[:, :-1] if has_mask(G) else out  # the images; their content mask is no picture
         if self.feed.info.kind == "points":
             image = points_image(out, self.data.centers)
         else:

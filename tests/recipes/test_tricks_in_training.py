@@ -93,6 +93,14 @@ def test_train_states_the_ada_speed_under_its_start_line(tmp_path, small_images,
     assert lines[start + 1].startswith("ADA: p may move from 0 to 1 in 1.6 kimg (50 adjustments of 4 D steps of 8 ")
 
 
+def test_diffaugment_recolours_the_image_channels_of_a_masked_run_only(tmp_path, small_images):
+    sets = FAST + TINY_CONV + ["augment.policy=color", "data.mask=true"]
+    trainer = open_run(recipe="dcgan", data=f"folder:{small_images}", steps=1, batch=8, out=str(tmp_path / "r"),
+                       progress_bar=False, log=lambda s: None, sets=sets)
+    info = trainer.feed.info
+    assert info.mask and trainer.objective.colour_channels == info.channels - 1
+
+
 def test_feature_matching_loss_is_the_squared_distance_of_mean_features():
     cfg = {**default_config("nsgan", "ring8"), "tricks.feature_matching": True, "G.hidden": [4], "D.hidden": [3]}
     obj = Adversarial(cfg, DataInfo("points", (2,)))

@@ -128,6 +128,17 @@ def test_ada_speed_is_kept_by_the_checkpoint():
     assert restored.speed_kimg == 100.0
 
 
+def test_color_leaves_a_content_mask_alone_and_translation_moves_it():
+    x = torch.rand(6, 3, 8, 8) * 2 - 1
+    x[:, 2] = torch.where(torch.rand(6, 8, 8) > 0.5, 1.0, -1.0)  # the mask channel
+    out = augment(x, ["color"], generator=torch.Generator().manual_seed(0), colour_channels=2)
+    assert torch.equal(out[:, 2], x[:, 2])
+    assert torch.allclose(out[:, :2], color(x[:, :2], torch.Generator().manual_seed(0)))
+    assert not torch.equal(augment(x, ["color"], generator=torch.Generator().manual_seed(0))[:, 2], x[:, 2])
+    moved = augment(x, ["translation"], generator=torch.Generator().manual_seed(1), colour_channels=2)
+    assert torch.equal(moved, augment(x, ["translation"], generator=torch.Generator().manual_seed(1)))
+
+
 def test_gradient_penalty_of_a_linear_critic():
     """D(x) = w.x has gradient w everywhere, so the penalty is (||w|| - 1)^2."""
     w = torch.tensor([3.0, 4.0])

@@ -90,6 +90,7 @@ class Adversarial(Objective):
             raise ConfigError(f"--set r1={cfg['r1']} with amp=fp16: R1's input gradient is taken from the fp16 forward "
                               "pass without the loss scale and can underflow to 0; use amp=bf16 or amp=off")
         self.policy = parse_policy(cfg["augment.policy"])
+        self.colour_channels = info.channels - 1 if info.mask else None  # a content mask is not recoloured
         if (self.policy or cfg["augment.ada"]) and info.kind != "image":
             raise ConfigError("augment.policy / augment.ada: augmentation needs image data")
         self.mode = cfg["cond.mode"]
@@ -169,7 +170,8 @@ class Adversarial(Objective):
     def d_input(self, x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
         """What D sees: augmented (DiffAugment, or ADA with probability p) and with annealed instance noise."""
         if self.policy:
-            x = augment(x, self.policy, self.ada.p if self.ada is not None else 1.0, ctx.generator)
+            x = augment(x, self.policy, self.ada.p if self.ada is not None else 1.0, ctx.generator,
+                        self.colour_channels)
         if self.cfg["tricks.instance_noise"] > 0:
             x = instance_noise(x, self.cfg["tricks.instance_noise"], ctx.progress, ctx.generator,
                                self.cfg["tricks.instance_noise_until"])

@@ -52,6 +52,7 @@ class DataInfo:
     shape: tuple  # (C, H, W) or (2,)
     num_classes: int = 0
     size: int = 0  # training images (0: not known, or a stream of points)
+    mask: bool = False  # the last channel is a content mask (+1 on the image, -1 on padding), not colour
 
     @property
     def resolution(self) -> int:

@@ -72,10 +72,17 @@ def parse_policy(policy: str) -> list[str]:
     return names
 
 
-def augment(x: Tensor, policy: list[str], p: float | Tensor = 1.0, generator: Random = None) -> Tensor:
-    """Apply each transform of ``policy`` to each image with probability ``p`` (p=1: DiffAugment)."""
+def augment(x: Tensor, policy: list[str], p: float | Tensor = 1.0, generator: Random = None,
+            colour_channels: int | None = None) -> Tensor:
+    """Apply each transform of ``policy`` to each image with probability ``p`` (p=1: DiffAugment).
+
+    ``colour_channels``: ``color`` changes only the first so many channels (a content mask after them moves with
+    translation and cutout, but is no colour to brighten); the random draws are the same either way."""
     for name in policy:
-        y = OPS[name](x, generator)
+        if name == "color" and colour_channels is not None and colour_channels < x.shape[1]:
+            y = torch.cat([color(x[:, :colour_channels], generator), x[:, colour_channels:]], dim=1)
+        else:
+            y = OPS[name](x, generator)
         if isinstance(p, Tensor) or p < 1:
             keep = _rand(x.shape[0], x, generator) < p
             y = torch.where(keep, y, x)

@@ -42,7 +42,8 @@ class ImageFeed:
         self.mine = _slice(batch, rank, world)
         self.channels_last = False  # the trainer sets it with fast.channels_last: batches come out NHWC
         channels, *size = data.images.shape[1:]
-        self.info = DataInfo("image", (channels + (1 if mask else 0), *size), data.num_classes, len(self.images))
+        self.info = DataInfo("image", (channels + (1 if mask else 0), *size), data.num_classes, len(self.images),
+                             mask=bool(mask))
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.pos + self.batch > len(self.perm):

@@ -151,3 +151,25 @@ def test_train_on_a_small_folder_writes_a_checkpoint_and_samples(tmp_path):
     assert grids and Image.open(grids[-1]).size[0] > 32
     assert main(["sample", "--run", str(run), "-n", "4", "--out", str(tmp_path / "samples.png")]) == 0
     assert (tmp_path / "samples.png").is_file()
+
+
+@pytest.mark.slow  # two runs and a resume
+def test_resume_is_exact(tmp_path, small_images):
+    """G's noise, D's quadrants and DiffAugment come from the per-sample generator the checkpoint keeps; G_ema too."""
+    from gankit.train.run import open_run
+    from tests.helpers import FAST
+    from tests.train.test_resume import _assert_same
+
+    sets = FAST + [f"{k}={v}" for k, v in TINY.items()]
+    common = dict(recipe="fastgan", data=f"folder:{small_images}", batch=8, progress_bar=False, log=lambda s: None)
+    straight = open_run(steps=12, out=str(tmp_path / "straight"), sets=sets, **common)
+    straight.fit()
+    open_run(steps=6, out=str(tmp_path / "split"), sets=sets, **common).fit()
+    resumed = open_run(steps=12, out=str(tmp_path / "split"), resume="auto", **common)
+    assert resumed.step == 6
+    resumed.fit()
+    a, b = straight.state_dict(), resumed.state_dict()
+    for key in ("nets", "G_ema", "optimizers", "objective", "feed", "z_gen", "step", "nimg"):
+        _assert_same(a[key], b[key], key)
+    noise = [v for k, v in a["nets"]["G"].items() if k.endswith("noises.0.weight")]
+    assert noise and any(v.abs().item() > 0 for v in noise)  # the noise injection was trained, so it was drawn

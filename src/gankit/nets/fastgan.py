@@ -20,6 +20,8 @@ a deterministic function of z and the noise its mean, zero.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,7 +31,9 @@ from gankit.nets.dcgan import _norm, level_widths, size_chain
 from gankit.nets.init import dcgan_init
 from gankit.nets.registry import register
 from gankit.nets.resnet import RESOLUTIONS, OnTheLadder, nearest_resolution
-from gankit.regularizers.batch_random import BatchRandom
+
+if TYPE_CHECKING:  # only its randn is called: the nets stay free of training code
+    from gankit.regularizers.batch_random import BatchRandom
 
 RECON_LARGEST = 128  # the paper reconstructs at 128x128 whatever the image's size
 
@@ -83,7 +87,8 @@ class UpBlock(nn.Module):
     def __init__(self, cin: int, cout: int, norm: str, twice: bool):
         super().__init__()
         bias = norm != "batch"
-        self.convs = nn.ModuleList([nn.Conv2d(c, 2 * cout, 3, 1, 1, bias=bias) for c in ([cin, cout] if twice else [cin])])
+        ins = [cin, cout] if twice else [cin]
+        self.convs = nn.ModuleList([nn.Conv2d(c, 2 * cout, 3, 1, 1, bias=bias) for c in ins])
         self.noises = nn.ModuleList([NoiseInjection() for _ in self.convs] if twice else [])
         self.norms = nn.ModuleList([_norm(norm, 2 * cout) for _ in self.convs])
 
@@ -165,8 +170,8 @@ class SimpleDecoder(nn.Module):
         s, c = start, cin
         while s < size:
             s *= 2
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, 2 * widths[s], 3, 1, 1, bias=norm != "batch"),
-                       _norm(norm, 2 * widths[s]), nn.GLU(dim=1)]
+            conv = nn.Conv2d(c, 2 * widths[s], 3, 1, 1, bias=norm != "batch")
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), conv, _norm(norm, 2 * widths[s]), nn.GLU(dim=1)]
             c = widths[s]
         layers += [nn.Conv2d(c, channels, 3, 1, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)

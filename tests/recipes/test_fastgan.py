@@ -54,7 +54,7 @@ def test_defaults_follow_the_paper():
     assert (cfg["loss"], cfg["G.lr"], cfg["D.lr"], cfg["G.betas"], cfg["batch"], cfg["z_dim"]) == \
         ("hinge", 2e-4, 2e-4, [0.5, 0.999], 8, 256)
     assert (cfg["recon.weight"], cfg["recon"], cfg["augment.policy"]) == (1.0, "l1", "color,translation,cutout")
-    assert cfg["ema.beta"] == 0.999 and cfg["G.norm"] == cfg["D.norm"] == "batch"
+    assert (cfg["ema.beta"], cfg["ema.rampup"]) == (0.999, 0.05) and cfg["G.norm"] == cfg["D.norm"] == "batch"
 
 
 def test_reconstruction_loss_is_the_l1_to_the_downsampled_real_and_its_quadrant():

@@ -10,8 +10,8 @@ The paper compares reconstructions with LPIPS, a perceptual distance on a pretra
 network offline, so the distance here is a plain L1 (or MSE) against the real image averaged down to the decoders'
 size. Further departures from the authors' code: D takes one image (their D also takes a 128x128 copy of it,
 through a second, small branch that has a decoder of its own), a logit per image (their hinge runs on each of 5x5
-patch logits, with a random margin in [0.8, 1]), no spectral norm in G, and DiffAugment's cutout on by default
-(their code uses color and translation).
+patch logits, with a random margin in [0.8, 1]), no spectral norm in G, DiffAugment's cutout on by default
+(their code uses color and translation), and G's moving average ramped up over the first images.
 """
 
 from __future__ import annotations
@@ -41,12 +41,13 @@ ALL_KEYS = {**ADVERSARIAL_KEYS, **KEYS}
 
 
 def defaults() -> dict:
-    """The paper's settings: hinge loss, Adam 2e-4 betas (0.5, 0.999), batch 8, z 256, G's moving average 0.999."""
+    """The paper's settings: hinge loss, Adam 2e-4 betas (0.5, 0.999), batch 8, z 256, G's moving average 0.999; that
+    average ramps up (StyleGAN2-ADA's 0.05), else G_ema, and so every snapshot, keeps 0.999^steps of the initial G."""
     cfg = preset(loss="hinge", arch="fastgan", opt=adam(2e-4), batch=8, G={"width": 64, "max_width": 512},
                  D={"width": 32, "max_width": 512}, **{"augment.policy": "color,translation,cutout"})
     for unread in ("G.hidden", "D.hidden", "D.minibatch_std", "D.minibatch_disc"):  # no fastgan network takes them
         del cfg[unread]
-    return {**cfg, "z_dim": 256, "ema.beta": 0.999, **{k: key.default for k, key in KEYS.items()
+    return {**cfg, "z_dim": 256, "ema.beta": 0.999, "ema.rampup": 0.05, **{k: key.default for k, key in KEYS.items()
                                                         if k not in ("G.arch", "D.arch", "cond.mode")}}
 
 

@@ -52,6 +52,10 @@ ABOUT: dict[str, About] = {
                         "reals; G loss = adversarial + gamma * CE(C(G(z, c)), c), gamma adapted (r=1e-3, alpha=1)",
                         "Lee & Seok 2019, Controllable Generative Adversarial Network (settings of the authors' "
                         "CIFAR-10 code)"),
+    "fastgan": About("FastGAN for few-shot images: skip-layer excitation in G, D with decoders trained to reconstruct "
+                     "real images (L1 here, LPIPS in the paper), hinge loss, DiffAugment, Adam 2e-4 beta1 0.5, batch 8, "
+                     "z 256", "Liu, Zhu, Song, Elgammal 2021, Towards Faster and Stabilized GAN Training for "
+                     "High-fidelity Few-shot Image Synthesis"),
     "ae": About("Autoencoder: conv encoder (DCGAN D body) + DCGAN G decoder, reconstruction loss (bce on images, mse "
                 "on points), Adam 1e-3; MLP with --set G.arch=mlp",
                 "Hinton & Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks"),
@@ -180,8 +184,9 @@ def fit_resolution(cfg: dict, resolution: int) -> tuple[int, str | None]:
 
 
 def _register_builtins() -> None:
-    """Build and register every recipe of ``ABOUT``: presets of the adversarial recipe, ControlGAN, the autoencoders."""
-    from gankit.recipes import adversarial as adversarial_recipe, autoencoder, controlgan, unrolled
+    """Build and register every recipe of ``ABOUT``: presets of the adversarial recipe, ControlGAN, FastGAN, the
+    autoencoders."""
+    from gankit.recipes import adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, unrolled
     from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
     from gankit.recipes.base import Recipe
     from gankit.recipes.controlgan import DEFAULTS as CONTROLGAN_DEFAULTS, ControlGAN
@@ -212,6 +217,7 @@ def _register_builtins() -> None:
     adversarial("controlgan", objective=ControlGAN, extra={**CONTROLGAN_DEFAULTS, "D.lr": 8e-4},
                 keys=controlgan.ALL_KEYS, networks=controlgan.networks, loss="wasserstein", arch="dcgan",
                 opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
+    recipe("fastgan", fastgan.defaults(), fastgan.FastGAN, fastgan.ALL_KEYS, fastgan.networks)
     recipe("ae", autoencoder.defaults(), autoencoder.ae, autoencoder.KEYS, autoencoder.networks)
     recipe("vae", autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.KEYS, autoencoder.networks)
 

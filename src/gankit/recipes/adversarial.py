@@ -16,7 +16,7 @@ from gankit.regularizers.historical_averaging import HistoricalAverage
 from gankit.regularizers.instance_noise import instance_noise
 from gankit.regularizers.labels import targets
 
-IMAGE_ONLY_ARCHES = {"dcgan", "resnet"}
+IMAGE_ONLY_ARCHES = {"dcgan", "resnet", "fastgan"}
 MAX_PARAMETERS = 10 ** 9  # per network: 16 GB to train with Adam in float32, far above any GAN of the papers here
 
 
@@ -188,6 +188,11 @@ class Adversarial(Objective):
             return logits.float(), F.cross_entropy(classes.float(), c)
         return (self.D(x, c) if self.mode == "input" else self.D(x)).float(), None
 
+    def discriminate_real(self, x: torch.Tensor, c: torch.Tensor | None, ctx: StepContext):
+        """``discriminate`` on the real batch, and a loss of D's own from that pass to add to D's (None here;
+        FastGAN's reconstruction of the reals from D's features)."""
+        return (*self.discriminate(x, c, ctx), None)
+
     def d_loss(self, ctx: StepContext) -> torch.Tensor | None:
         cfg = self.cfg
         real, y = ctx.real()
@@ -196,7 +201,7 @@ class Adversarial(Objective):
         real_in = self.d_input(real, ctx)
         if cfg["r1"] > 0:
             real_in = real_in.detach().requires_grad_(True)
-        r, aux_real = self.discriminate(real_in, y, ctx)
+        r, aux_real, own_real = self.discriminate_real(real_in, y, ctx)
         f, aux_fake = self.discriminate(self.d_input(fake, ctx), c, ctx)  # separate batches, as DCGAN's batch norm expects
         t_real, t_fake = targets(r.shape[0], smooth=cfg["tricks.label_smoothing"], noisy=cfg["tricks.noisy_labels"],
                                  flip=cfg["tricks.flip_labels"], device=r.device, generator=ctx.generator)
@@ -213,7 +218,7 @@ class Adversarial(Objective):
             loss_real, loss_fake = self._balance_d(r, f, loss_real, loss_fake, ctx)
             if loss_real is None and loss_fake is None:
                 return None
-        loss = sum(v for v in (loss_real, loss_fake) if v is not None)
+        loss = sum(v for v in (loss_real, loss_fake, own_real) if v is not None)
         if aux_real is not None:
             ctx.report("Loss/D/aux", aux_real + aux_fake)
             loss = loss + cfg["cond.aux_weight"] * (aux_real + aux_fake)
@@ -243,11 +248,11 @@ class Adversarial(Objective):
         as pytorch/examples' DCGAN does: one G forward pass per iteration instead of two."""
         if not self.cfg["reuse_fakes"]:
             with torch.no_grad():
-                return self.generate(self.G, ctx.z(n), c)
+                return self.fakes(ctx, n, c)
         trains = [p.requires_grad for p in self.G.parameters()]
         self.G.requires_grad_(True)  # the trainer froze G for D's phase; the kept graph must reach G's weights
         try:
-            fake = self.generate(self.G, ctx.z(n), c)
+            fake = self.fakes(ctx, n, c)
         finally:
             for p, flag in zip(self.G.parameters(), trains):
                 p.requires_grad_(flag)
@@ -260,7 +265,12 @@ class Adversarial(Objective):
             kept, self._kept = self._kept, None
             return kept
         c = ctx.labels(ctx.batch) if self.num_classes else None
-        return self.generate(self.G, ctx.z(ctx.batch), c), c
+        return self.fakes(ctx, ctx.batch, c), c
+
+    def fakes(self, ctx: StepContext, n: int, c: torch.Tensor | None) -> torch.Tensor:
+        """``n`` samples of G for a training step; a G with randomness of its own (FastGAN's noise injection) is
+        handed the step's per-sample generator here, so sampling outside training stays a function of z."""
+        return self.generate(self.G, ctx.z(n), c)
 
     def g_loss(self, ctx: StepContext) -> torch.Tensor | None:
         fake, c = self.g_fakes(ctx)

@@ -205,7 +205,11 @@ def test_demo_runs_offline_into_its_folder(tmp_path, monkeypatch):
     (tmp_path / "nothing-here").mkdir()
     assert gankit("demo", "--steps", 2, "--out", tmp_path / "demo", "--no-progress") == 0
     assert (tmp_path / "demo" / "progress.gif").is_file()
-    assert json.loads((tmp_path / "demo" / "config.json").read_text())["data"] == "fashion-mnist:test"
+    config = json.loads((tmp_path / "demo" / "config.json").read_text())
+    assert config["data"] == "fashion-mnist:test"
+    # a class-conditional DCGAN: a grid column per class
+    assert (config["recipe"], config["G.arch"], config["D.arch"], config["cond.mode"]) == ("cgan", "dcgan", "dcgan",
+                                                                                          "input")
 
 
 def test_demo_into_a_used_folder_points_to_train_resume(trained, capsys):

@@ -66,8 +66,9 @@ class DataInfo:
 class StepContext(Protocol):
     """What the trainer hands a phase's loss function."""
 
-    batch: int
+    batch: int  # this rank's share of the current global batch (a staged recipe's stage may set its own)
     progress: float  # share of the run done, in [0, 1]
+    nimg: int  # real images seen before this step, over all ranks: schedules tied to images survive a resume
     generator: BatchRandom  # per-sample randomness inside a loss (this rank's slice of the global batch's)
 
     def real(self) -> tuple[torch.Tensor, torch.Tensor | None]: ...  # a fresh real batch (x, labels)
@@ -76,6 +77,21 @@ class StepContext(Protocol):
     # a scalar for the logs, no host sync; named as ``train.stats`` says (``Loss/...`` a loss, ``Logits/...`` a logit)
     def report(self, name: str, value: torch.Tensor) -> None: ...
     def mean_over_ranks(self, value: torch.Tensor) -> torch.Tensor: ...  # over torchrun's ranks; every rank calls it
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A span of a staged run (a network grows, a generator's second stage starts), from ``start_nimg`` images on.
+
+    The trainer derives the stage from images seen alone and reacts to a new one in one place: it calls
+    ``Objective.enter``, hands new parameters to their optimizer (or starts the nets in ``reset`` afresh),
+    makes the moving average follow and rebuilds compiled forwards. A resume recomputes it the same way.
+    """
+
+    name: str  # "16x16 fade-in": shown in the logs, the progress bar and an export
+    start_nimg: int  # the stage holds from the first step that starts at this many images seen
+    batch: int = 0  # the global batch in this stage; 0: the run's ``batch``
+    reset: tuple[str, ...] = ()  # nets whose optimizer state starts afresh on entering (PGGAN resets G and D)
 
 
 @dataclass
@@ -113,6 +129,19 @@ class Objective:
     def notes(self) -> list[str]:
         """Lines the start of a run states about what the recipe chose from the run and the data."""
         return []
+
+    def stages(self) -> list[Stage]:
+        """The run's stages in order of ``start_nimg``, the first at 0; none for a recipe that is not staged."""
+        return []
+
+    def enter(self, stage: Stage) -> None:
+        """Set the networks up for ``stage`` (structure attributes, modules to train). Called when a run starts or
+        resumes inside it and when training reaches it; it must depend on the stage alone, so a resume is exact."""
+
+    def chosen(self) -> dict:
+        """Keys whose value this recipe chose from the run or the data (a default of 0 meaning "from the run"),
+        recorded in the run's config when it starts, so that a resume with another budget keeps them."""
+        return {}
 
     num_classes: int = 0  # > 0: the generator takes class labels
 

@@ -203,6 +203,10 @@ class StackGANGenerator(nn.Module):
     def nearest_resolution(cls, resolution: int) -> int:
         return max(16, ladder(resolution))
 
+    @classmethod
+    def data_kwargs(cls, info, cfg) -> dict:
+        return {"z_dim": cfg["z_dim"], "img_resolution": info.resolution, "img_channels": info.channels}
+
     def set_stage(self, stage: int) -> None:
         """Draw with stage ``stage`` (1: stage I's image upscaled; 2: stage II's) from now on."""
         if stage not in (1, 2):
@@ -272,6 +276,10 @@ class StackGANDiscriminator(nn.Module):
     @classmethod
     def nearest_resolution(cls, resolution: int) -> int:
         return max(16, ladder(resolution))
+
+    @classmethod
+    def data_kwargs(cls, info, cfg) -> dict:
+        return {"img_resolution": info.resolution, "img_channels": info.channels}
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None, stage: int = 2) -> torch.Tensor:
         """Stage ``stage``'s logits [N] for images ``x`` at that stage's side, matched against ``cond`` [N, ca_dim]."""

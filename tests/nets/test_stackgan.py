@@ -77,8 +77,9 @@ def test_before_stage_two_the_output_is_stage_one_upscaled_and_the_stage_travels
     again.load_state_dict(G.state_dict())  # an export or a checkpoint reached in stage I draws with stage I
     assert torch.equal(again(w, c), G(w, c))
     G.set_stage(2)
-    again.load_state_dict(G.state_dict())
-    assert torch.equal(again(w, c), G(w, c)) and again(w, c).shape == (2, 1, 16, 16)
+    assert not torch.allclose(again(w, c), G(w, c))
+    again.stage.copy_(G.stage)  # as a moving average's update copies buffers: no hook, no host read
+    assert torch.equal(again(w, c), G(w, c)) and torch.equal(G(w, c), G.run(w, c)[1].image)
 
 
 def test_a_frozen_stage_one_gets_no_gradient():

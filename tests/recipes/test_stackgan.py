@@ -1,15 +1,21 @@
 """StackGAN: matching-aware D losses (real, wrong class, fake), G's KL term, the joint and sequential schedules."""
 
+import shutil
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
+from gankit.cli import main
 from gankit.config import ConfigError
 from gankit.nets.stackgan import kl
 from gankit.recipes import RECIPES
 from gankit.recipes.base import DataInfo
 from gankit.regularizers.batch_random import BatchRandom
 from gankit.train.run import default_config
+from gankit.train.stats import read_stats
 
 CLASSES = 3
 INFO = DataInfo("image", (1, 16, 16), num_classes=CLASSES)
@@ -139,7 +145,7 @@ def test_sequential_trains_stage_one_alone_then_stage_two_with_stage_one_frozen(
     assert obj.chosen() == {"stackgan.stage1_kimg": 0.2}  # recorded, so a resume with another budget keeps it
     ctx = Ctx(obj.G.latent_dim)
     obj.enter(stages[0])
-    assert obj.G._stage == 1 and obj.G(ctx.zz, ctx.y).shape == (4, 1, 16, 16)
+    assert int(obj.G.stage) == 1 and obj.G(ctx.zz, ctx.y).shape == (4, 1, 16, 16)
     obj.d_loss(ctx).backward()
     obj.g_loss(ctx).backward()
     assert all(p.grad is None for p in [*obj.G.stage2.parameters(), *obj.G.ca[1].parameters(),
@@ -148,7 +154,7 @@ def test_sequential_trains_stage_one_alone_then_stage_two_with_stage_one_frozen(
     obj.G.zero_grad(set_to_none=True)
     obj.D.zero_grad(set_to_none=True)
     obj.enter(stages[1])
-    assert obj.G._stage == 2 and int(obj.G.stage) == 2
+    assert int(obj.G.stage) == 2
     ctx = Ctx(obj.G.latent_dim)
     obj.d_loss(ctx).backward()
     obj.g_loss(ctx).backward()
@@ -159,7 +165,7 @@ def test_sequential_trains_stage_one_alone_then_stage_two_with_stage_one_frozen(
     # a given stage I length wins over the share, and nothing is chosen then
     fixed = objective(**{"stackgan.schedule": "sequential", "stackgan.stage1_kimg": 0.5})
     assert fixed.stages()[1].start_nimg == 500 and fixed.chosen() == {}
-    assert objective().stages() == [] and objective().G._stage == 2  # joint: not staged
+    assert objective().stages() == [] and int(objective().G.stage) == 2  # joint: not staged
 
 
 @pytest.mark.parametrize("classes", [0, 1])
@@ -178,3 +184,71 @@ def test_unconditional_without_labels_or_with_one_class(classes):
 def test_image_data_only():
     with pytest.raises(ConfigError, match="needs image data"):
         objective(DataInfo("points", (2,), num_classes=8))
+
+
+# ----- training runs: tiny nets at 16x16 -----
+
+SETS = [f"{k}={v}" for k, v in TINY.items()] + ["G.max_width=16", "D.max_width=16"]
+
+
+def _train(out, data, steps, *extra, batch=8):
+    from tests.helpers import FAST
+
+    return main(["train", "--recipe", "stackgan", "--data", data, "--steps", str(steps), "--batch", str(batch),
+                 "--out", str(out), "--no-progress", "--set", *FAST, *SETS, "data.resolution=16", *extra])
+
+
+def test_train_on_labelled_fashion_mnist_then_sample_a_class_from_the_run_and_its_export(tmp_path):
+    run = tmp_path / "run"
+    assert _train(run, "fashion-mnist:test", 4) == 0
+    records = read_stats(run)
+    assert records and {"Loss/D/wrong", "Loss/G/kl_I", "Loss/G/kl_II"} <= set(records[-1])
+    assert main(["export", "--run", str(run), "--out", str(tmp_path / "export")]) == 0
+    drawn = {}
+    for source in (["--run", str(run)], ["--export", str(tmp_path / "export")]):
+        out = tmp_path / f"{source[0][2:]}.png"
+        assert main(["sample", *source, "-n", "6", "--class", "Trouser", "--seed", "3", "--out", str(out)]) == 0
+        latents = np.load(tmp_path / f"{source[0][2:]}.latents.npy")
+        assert latents.shape == (6, 8 + 2 * 4)  # z and the two stages' CA noise
+        assert np.array_equal(np.load(tmp_path / f"{source[0][2:]}.labels.npy"), np.ones(6))
+        drawn[source[0]] = np.asarray(Image.open(out))
+    assert np.array_equal(drawn["--run"], drawn["--export"])
+
+
+def test_unconditional_run_on_a_folder_without_classes(tmp_path, small_images):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i, png in enumerate(sorted(small_images.rglob("*.png"))[:32]):
+        shutil.copy(png, flat / f"{i:03d}.png")
+    run = tmp_path / "run"
+    assert _train(run, f"folder:{flat}", 4) == 0
+    assert "Loss/D/wrong" not in read_stats(run)[-1]
+    assert main(["sample", "--run", str(run), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    assert np.load(tmp_path / "s.latents.npy").shape == (4, 8)  # z alone: no CA noise
+
+
+@pytest.mark.parametrize("split", [4, 8])  # resumed before the switch (at step 6) and after it
+def test_sequential_resume_is_exact_across_the_switch(tmp_path, small_images, split):
+    from gankit.train.run import open_run
+    from tests.helpers import FAST
+    from tests.train.test_resume import _assert_same
+
+    sets = FAST + SETS + ["data.resolution=16", "stackgan.schedule=sequential", "stackgan.stage1_share=0.5"]
+    common = dict(recipe="stackgan", data=f"folder:{small_images}", batch=8, progress_bar=False, log=lambda s: None)
+    straight = open_run(steps=12, out=str(tmp_path / "straight"), sets=sets, **common)
+    assert straight.cfg["stackgan.stage1_kimg"] == 0.048  # chosen at the start (6 of 12 steps) and recorded
+    straight.fit()
+    open_run(steps=split, out=str(tmp_path / "split"), sets=[*sets, "stackgan.stage1_kimg=0.048"], **common).fit()
+    resumed = open_run(steps=12, out=str(tmp_path / "split"), resume="auto", **common)
+    assert resumed.step == split
+    resumed.fit()
+    a, b = straight.state_dict(), resumed.state_dict()
+    for key in ("nets", "G_ema", "optimizers", "objective", "feed", "z_gen", "step", "nimg", "stage"):
+        _assert_same(a[key], b[key], key)
+    assert a["stage"] == "stage II" and int(a["nets"]["G"]["stage"]) == 2 and int(straight.G_ema.stage) == 2
+    # Adam stepped stage I's weights in the first 6 steps only, and stage II's in the last 6 only
+    G, D, opts = straight.objective.G, straight.objective.D, straight.optimizers
+    for opt, first, second in ((opts["G"], G.stage1, G.stage2), (opts["G"], G.ca[0], G.ca[1]),
+                               (opts["D"], D.stages[0], D.stages[1])):
+        assert {int(opt.state[p]["step"]) for p in first.parameters()} == {6}
+        assert {int(opt.state[p]["step"]) for p in second.parameters()} == {6}

@@ -124,12 +124,6 @@ class StageOutput(NamedTuple):
     logvar: torch.Tensor | None
 
 
-def _sync_stage(module: "StackGANGenerator", incompatible_keys) -> None:
-    """After loading weights: the stage to draw with follows the loaded ``stage`` buffer (a read at load time, not
-    per forward pass)."""
-    module._stage = int(module.stage)
-
-
 class StageOne(nn.Module):
     def __init__(self, z_dim: int, ca_dim: int, side: int, channels: int, widths, norm: str):
         super().__init__()
@@ -195,8 +189,6 @@ class StackGANGenerator(nn.Module):
         self.stage1 = StageOne(z_dim, self.ca_dim, self.side1, img_channels, wide(2), norm)
         self.stage2 = StageTwo(self.ca_dim, self.side1, R, img_channels, wide(1), norm, res_blocks)
         self.register_buffer("stage", torch.tensor(2))
-        self._stage = 2
-        self.register_load_state_dict_post_hook(_sync_stage)
         dcgan_init(self)
 
     @classmethod
@@ -212,7 +204,6 @@ class StackGANGenerator(nn.Module):
         if stage not in (1, 2):
             raise ValueError(f"stage must be 1 or 2, got {stage}")
         self.stage.fill_(stage)
-        self._stage = stage
 
     def run(self, latent: torch.Tensor, c: torch.Tensor | None = None, upto: int = 2,
             stage1_grad: bool = True) -> list[StageOutput]:
@@ -233,11 +224,13 @@ class StackGANGenerator(nn.Module):
         return outs
 
     def forward(self, latent: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """Images at the full side from latents [N, latent_dim] (and labels [N]), drawn by the stage reached."""
-        image = self.run(latent, c, upto=self._stage)[-1].image
-        if image.shape[-1] != self.img_resolution:
-            image = F.interpolate(image, size=self.img_resolution, mode="nearest")
-        return image
+        """Images at the full side from latents [N, latent_dim] (and labels [N]), drawn by the stage reached.
+
+        Both stages run and the ``stage`` buffer selects on the device: no read of it on the host, and a copy whose
+        buffers are assigned (a moving average, a loaded export) draws at the stage reached without telling it."""
+        first, second = (out.image for out in self.run(latent, c))
+        first = F.interpolate(first, size=self.img_resolution, mode="nearest")
+        return torch.where(self.stage == 1, first, second)
 
 
 class StageDiscriminator(nn.Module):

@@ -141,7 +141,7 @@ def test_g_loss_is_adversarial_at_both_stages_plus_the_weighted_kl():
 def test_sequential_trains_stage_one_alone_then_stage_two_with_stage_one_frozen():
     obj = objective(**{"stackgan.schedule": "sequential", "steps": 100, "batch": 8, "stackgan.stage1_share": 0.25})
     stages = obj.stages()
-    assert [(s.name, s.start_nimg) for s in stages] == [("stage I", 0), ("stage II", 200)]
+    assert [(s.name, s.start_nimg) for s in stages] == [("I", 0), ("II", 200)]
     assert obj.chosen() == {"stackgan.stage1_kimg": 0.2}  # recorded, so a resume with another budget keeps it
     ctx = Ctx(obj.G.latent_dim)
     obj.enter(stages[0])
@@ -245,7 +245,7 @@ def test_sequential_resume_is_exact_across_the_switch(tmp_path, small_images, sp
     a, b = straight.state_dict(), resumed.state_dict()
     for key in ("nets", "G_ema", "optimizers", "objective", "feed", "z_gen", "step", "nimg", "stage"):
         _assert_same(a[key], b[key], key)
-    assert a["stage"] == "stage II" and int(a["nets"]["G"]["stage"]) == 2 and int(straight.G_ema.stage) == 2
+    assert a["stage"] == "II" and int(a["nets"]["G"]["stage"]) == 2 and int(straight.G_ema.stage) == 2
     # Adam stepped stage I's weights in the first 6 steps only, and stage II's in the last 6 only
     G, D, opts = straight.objective.G, straight.objective.D, straight.optimizers
     for opt, first, second in ((opts["G"], G.stage1, G.stage2), (opts["G"], G.ca[0], G.ca[1]),

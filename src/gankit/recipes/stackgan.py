@@ -40,7 +40,7 @@ from gankit.recipes.adversarial import adam, build_net
 from gankit.recipes.base import DataInfo, Objective, Phase, Stage, StepContext
 
 SCHEDULES = ("joint", "sequential")
-STAGE_NAMES = ("stage I", "stage II")
+STAGE_NAMES = ("I", "II")  # the trainer logs "stage II"; stats are Loss/D/I, Loss/G/kl_II, ...
 
 KEYS: dict[str, Key] = {
     "G.arch": Key("stackgan", one_of("stackgan", means="the two-stage generator"), "G's network family"),
@@ -176,7 +176,7 @@ class StackGAN(Objective):
                 terms["wrong"] = terms["wrong"] + loss_wrong
             else:
                 loss = loss_real + loss_fake
-            ctx.report(f"Loss/D/{STAGE_NAMES[k - 1][6:]}", loss)
+            ctx.report(f"Loss/D/{STAGE_NAMES[k - 1]}", loss)
             terms["real"], terms["fake"] = terms["real"] + loss_real, terms["fake"] + loss_fake
             logits["real"], logits["fake"] = logits["real"] + r.float().mean(), logits["fake"] + f.float().mean()
             total = total + loss
@@ -197,11 +197,11 @@ class StackGAN(Objective):
             out = fakes[k - 1]
             cond = out.mu.detach() if self.num_classes else None
             adversarial = bce(self.D(out.image, cond, stage=k), 1.0)
-            ctx.report(f"Loss/G/{STAGE_NAMES[k - 1][6:]}", adversarial)
+            ctx.report(f"Loss/G/{STAGE_NAMES[k - 1]}", adversarial)
             total = total + adversarial
             if self.num_classes:
                 divergence = kl(out.mu, out.logvar)
-                ctx.report(f"Loss/G/kl_{STAGE_NAMES[k - 1][6:]}", divergence)
+                ctx.report(f"Loss/G/kl_{STAGE_NAMES[k - 1]}", divergence)
                 total = total + self.cfg["stackgan.kl"] * divergence
         ctx.report("Loss/G", total)
         return total

@@ -61,7 +61,6 @@ KEYS: dict[str, Key] = {
     "stackgan.c_dim": Key(128, count(1, "numbers in a CA code", high=4096),
                           "the size of conditioning augmentation's code (the paper's c_dim)"),
 }
-ALL_KEYS = KEYS
 
 
 def defaults() -> dict:

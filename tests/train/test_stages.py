@@ -32,6 +32,8 @@ class GrowingG(nn.Module):
         self.grown = nn.ModuleList()
         self.register_buffer("level", torch.zeros(()))
         self.register_load_state_dict_pre_hook(self._grow_to_fit)
+        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "scale", 1 + int(module.level)))
+        self.scale = 1  # structure a stage sets: a Python number derived from the buffer when one is loaded
 
     def grow(self, layers: int) -> None:
         while len(self.grown) < layers:
@@ -43,7 +45,7 @@ class GrowingG(nn.Module):
         self.grow(sum(1 for k in state if k.startswith(prefix + "grown.") and k.endswith(".weight")))
 
     def forward(self, z, c=None):
-        out = self.body(z) * (1 + self.level)
+        out = self.body(z) * self.scale
         for layer in self.grown:
             out = out + layer(out)
         return out
@@ -66,6 +68,7 @@ class StagedToy(Adversarial):
     def enter(self, stage):
         index = STAGES.index(stage)
         self.G.level.fill_(index)
+        self.G.scale = 1 + index
         self.G.grow(1 if index == 2 else 0)
         self.entered.append(stage.name)
 
@@ -129,22 +132,25 @@ def test_only_the_declared_optimizer_restarts_and_grown_parameters_join_theirs(t
 
 
 def test_the_moving_average_follows_growth_and_the_stage_buffers(tmp_path):
+    in_two = run(tmp_path, "two", steps=10)
+    in_two.fit()
+    assert in_two.G_ema.scale == in_two.objective.G.scale == 2  # no growth here: its buffers were loaded into it
     trainer = run(tmp_path)
     trainer.fit()
     G, G_ema = trainer.objective.G, trainer.G_ema
     assert G_ema.state_dict().keys() == G.state_dict().keys() and len(G_ema.grown) == 1
-    assert G_ema.level.item() == G.level.item() == 2
+    assert G_ema.level.item() == G.level.item() == 2 and G_ema.scale == G.scale == 3  # its load hook ran
     assert not torch.equal(G_ema.body[0].weight, G.body[0].weight)  # still an average, not a copy
 
 
 def test_a_run_split_across_stage_boundaries_equals_a_straight_one(tmp_path):
     straight = run(tmp_path, "straight", steps=30)
     straight.fit()
-    for split_at in (9, 20):  # inside stage two, and inside three after G grew
+    for split_at in (6, 9, 20):  # where the last step reached stage two's start, inside two, inside three
         first = run(tmp_path, f"split{split_at}", steps=split_at)
         first.fit()
         resumed = run(tmp_path, f"split{split_at}", steps=30, resume="auto", sets=[])
-        assert resumed.stage.name == ("two" if split_at == 9 else "three") and resumed.step == split_at
+        assert resumed.stage.name == {6: "one", 9: "two", 20: "three"}[split_at] and resumed.step == split_at
         resumed.fit()
         a, b = straight.state_dict(), resumed.state_dict()
         for key in ("nets", "G_ema", "optimizers", "feed", "z_gen", "step", "nimg", "stage"):

@@ -223,7 +223,7 @@ class Trainer:
         """The one place a staged run reacts to a new stage: the objective sets its networks up; parameters new
         or gone reach their optimizer (kept ones keep their state), and the nets the stage names start their
         optimizer afresh unless resuming (a checkpoint holds the state after that reset); the moving average
-        follows G's structure (buffers, a level of detail, are copied at every update); compiled forwards are rebuilt; the batch becomes the stage's."""
+        follows G's structure and, through a load, its buffers (a level of detail), so its own post-load hooks run; compiled forwards are rebuilt; the batch becomes the stage's."""
         self.objective.enter(stage)
         self._to_device()
         for name, opt in list(self.optimizers.items()):
@@ -241,10 +241,12 @@ class Trainer:
             G = self.objective.nets[self.objective.sampler_net]
             mine = G.state_dict()
             if self.G_ema.state_dict().keys() != mine.keys():  # G grew: new layers start as G's, the rest keep theirs
-                kept = self.G_ema.state_dict()
+                kept = dict(self.G_ema.named_parameters())  # the averages; buffers are G's own
                 self.G_ema = make_ema(G)
                 self.G_ema.load_state_dict({k: v for k, v in kept.items() if k in mine and v.shape == mine[k].shape},
                                            strict=False)
+            else:  # G's buffers (a level of detail) through load_state_dict: the average's structure follows
+                self.G_ema.load_state_dict(dict(G.named_buffers()), strict=False)
         if self.compiled:  # a fresh compiled forward per stage: a structure change would recompile under one wrapper
             for net in self.objective.nets.values():
                 fast.uncompile(net)
@@ -361,10 +363,13 @@ class Trainer:
 
     def load_state_dict(self, state: dict) -> None:
         if self.stages:  # the structure and batch of the stage images seen put the run in; no optimizer reset
-            stage = self.stage_at(state["nimg"])
-            if state.get("stage", stage.name) != stage.name:
+            # the stage its last step ran in: the step that crossed into the next stage has not entered it yet
+            stage = next((s for s in self.stages if s.name == state.get("stage")), self.stage_at(state["nimg"]))
+            last = max(state["nimg"] - (stage.batch or self.cfg["batch"]), 0)
+            if "stage" in state and self.stage_at(last) is not stage:
                 raise ValueError(f"the checkpoint was in stage {state.get('stage')!r} at {state['nimg']} images, where "
-                                 f"this run's schedule has {stage.name!r}: the schedule's settings changed")
+                                 f"this run's schedule has {self.stage_at(state['nimg']).name!r}: the schedule's "
+                                 f"settings changed")
             if stage is not self.stage:
                 self._enter(stage, resumed=True)
         for n, net in self.objective.nets.items():

@@ -1,0 +1,157 @@
+"""PGGAN: the level of detail follows images seen as the authors' schedule does, stages reset both optimizers at both
+ends of every fade-in, reals are faded like G's output, and D's loss is WGAN-GP plus drift."""
+
+import math
+
+import pytest
+import torch
+
+from gankit.config import ConfigError
+from gankit.recipes import RECIPES
+from gankit.recipes.base import DataInfo
+from gankit.recipes.pggan import fade_reals, lod_at
+from gankit.nets.pggan import downscale, upscale
+from gankit.regularizers import gradient_penalty
+from gankit.regularizers.batch_random import BatchRandom
+from gankit.train.run import default_config
+
+INFO = DataInfo("image", (1, 16, 16))
+TINY = {"G.fmap_base": 32, "D.fmap_base": 32, "G.fmap_max": 16, "D.fmap_max": 16, "z_dim": 8}
+
+
+class Ctx:
+    """A hand-made StepContext at ``nimg`` images seen: a fixed real batch and latents, seeded per-sample randomness."""
+
+    batch, progress = 4, 0.0
+
+    def __init__(self, nimg=0, seed=0):
+        g = torch.Generator().manual_seed(123)
+        self.nimg = nimg
+        self.x = torch.rand(4, 1, 16, 16, generator=g) * 2 - 1
+        self.zz = torch.randn(4, 8, generator=g)
+        self.generator = BatchRandom(torch.Generator().manual_seed(seed))
+        self.reported = {}
+
+    def real(self):
+        return self.x, None
+
+    def z(self, n):
+        return self.zz[:n]
+
+    def report(self, name, value):
+        self.reported[name] = value
+
+    def mean_over_ranks(self, value):
+        return value
+
+
+def objective(info=INFO, **changes):
+    return RECIPES["pggan"].build({**default_config("pggan", "x"), **TINY, "batch": 4, "steps": 100, **changes}, info)
+
+
+def test_defaults_follow_the_authors_code():
+    cfg = RECIPES["pggan"].defaults
+    assert (cfg["loss"], cfg["gp"], cfg["pggan.drift"], cfg["n_critic"]) == ("wasserstein", 10.0, 0.001, 1)
+    assert (cfg["G.lr"], cfg["D.lr"], cfg["G.betas"], cfg["D.betas"]) == (1e-3, 1e-3, [0.0, 0.99], [0.0, 0.99])
+    assert (cfg["ema.beta"], cfg["ema.rampup"], cfg["z_dim"], cfg["batch"]) == (0.999, 0.0, 512, 16)
+    assert (cfg["G.fmap_base"], cfg["G.fmap_max"], cfg["D.mbstd_group"], cfg["pggan.reset_opt"]) == (8192, 512, 4, True)
+    assert cfg["pggan.phase_kimg"] == 0 and cfg["pggan.batch_max"] == 0  # chosen from the run
+
+
+def _authors_lod(kimg, resolution_log2, training_kimg, transition_kimg):
+    """train.py's TrainingSchedule (lod_initial_resolution 4), in thousands of images."""
+    phase_dur = training_kimg + transition_kimg
+    phase_idx = int(math.floor(kimg / phase_dur)) if phase_dur > 0 else 0
+    phase_kimg = kimg - phase_idx * phase_dur
+    lod = resolution_log2 - math.floor(math.log2(4)) - phase_idx
+    lod -= max(phase_kimg - training_kimg, 0.0) / transition_kimg
+    return max(lod, 0.0)
+
+
+def test_lod_follows_the_authors_schedule():
+    for kimg in [0, 1, 300, 600, 600.5, 750, 900, 1199, 1200, 1800, 2100, 5000, 9599, 9600, 9601, 12000, 19000]:
+        assert lod_at(round(kimg * 1000), 8, 600_000) == pytest.approx(_authors_lod(kimg, 10, 600, 600), abs=1e-12)
+    table = {0: 8.0, 600_000: 8.0, 900_000: 7.5, 1_200_000: 7.0, 1_950_000: 6.75, 9_600_000: 0.0, 11_000_000: 0.0}
+    assert {n: lod_at(n, 8, 600_000) for n in table} == table
+
+
+def test_stages_reset_both_optimizers_at_both_ends_of_every_fade_and_batch_by_resolution():
+    obj = objective(DataInfo("image", (3, 128, 128)), batch=16, **{"pggan.phase_kimg": 0.5})
+    stages = obj.stages()
+    assert [s.name for s in stages] == ["4x4 stable"] + [f"{r}x{r} {k}" for r in (8, 16, 32, 64, 128)
+                                                          for k in ("fade-in", "stable")]
+    assert [s.batch for s in stages] == [128] + [b for b in (128, 128, 64, 32, 16) for _ in (0, 1)]  # minibatch_dict
+    assert stages[0].reset == () and all(s.reset == ("G", "D") for s in stages[1:])
+    for s in stages[1:]:
+        fade = s.name.endswith("fade-in")
+        before, at = lod_at(s.start_nimg - 1, 5, 500), lod_at(s.start_nimg, 5, 500)
+        # a fade-in starts at the first image whose lod is not whole, a stable stage where it is whole again
+        assert (before == math.floor(before)) == fade and (at == math.floor(at)) == (not fade)
+        assert math.floor(before) != math.floor(at) or math.ceil(before) != math.ceil(at)  # the authors' reset test
+    assert [s.start_nimg for s in stages[:4]] == [0, 501, 1000, 1501]
+    assert all(s.reset == () for s in objective(**{"pggan.reset_opt": False}).stages())
+
+
+def test_enter_sets_both_nets_to_the_stages_structure():
+    obj = objective(**{"pggan.phase_kimg": 0.1})
+    for stage, top, fading in zip(obj.stages(), [0, 1, 1, 2, 2], [False, True, False, True, False]):
+        obj.enter(stage)
+        for net in (obj.G, obj.D):
+            assert (net.top, net.fading) == (top, fading), stage
+        assert obj.G.lod.item() == pytest.approx(lod_at(stage.start_nimg, 2, 100))
+
+
+def test_phase_chosen_from_the_run_and_recorded():
+    assert objective(DataInfo("image", (3, 1024, 1024)), kimg=12000).chosen() == \
+        {"pggan.phase_kimg": 600.0, "pggan.batch_max": 32}  # the paper's 600 of 12000; batch 4 x 8
+    obj = objective(steps=200)  # in steps: the stages' batches cover the 8 phases in about 200 steps
+    assert set(obj.chosen()) == {"pggan.phase_kimg", "pggan.batch_max"}
+    stages, nimg, steps = obj.stages(), 0, 0
+    while nimg < 8 * obj.phase_nimg:
+        nimg += [s for s in stages if s.start_nimg <= nimg][-1].batch
+        steps += 1
+    assert abs(steps - 200) <= 8
+    assert objective(**{"pggan.phase_kimg": 2.0, "pggan.batch_max": 16}).chosen() == {}
+    small = objective(DataInfo("image", (1, 16, 16), size=20))  # the auto batch never exceeds the data set
+    assert small.batch_max == 20 and max(s.batch for s in small.stages()) == 16
+
+
+def test_reals_are_faded_like_gs_output():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 16, 16)
+    half = downscale(x, 2)
+    expected = upscale(0.75 * half + 0.25 * upscale(downscale(half, 2), 2), 2)
+    assert torch.allclose(fade_reals(x, 1.25), expected, atol=1e-6)
+    assert torch.equal(fade_reals(x, 0), x) and torch.equal(fade_reals(x, 2), upscale(downscale(x, 4), 4))
+
+
+def test_d_loss_is_wgan_gp_plus_drift_on_faded_reals_at_the_lod_of_images_seen():
+    obj = objective(**{"pggan.phase_kimg": 0.1})
+    nimg = 350  # 16x16 fading in: lod 0.5
+    seen = []
+    discriminate_real = obj.discriminate_real
+    obj.discriminate_real = lambda x, c, ctx: seen.append(x) or discriminate_real(x, c, ctx)
+    ctx = Ctx(nimg)
+    torch.manual_seed(0)
+    loss = obj.d_loss(ctx)
+    assert obj.G.lod.item() == obj.D.lod.item() == 0.5 and ctx.reported["Schedule/lod"] == 0.5
+    real = fade_reals(ctx.x, 0.5)
+    assert torch.equal(seen[0], real)
+    r = obj.D(real)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        fake = obj.G(ctx.zz)
+    f = obj.D(fake)
+    gp = gradient_penalty(obj.D, real, fake, generator=BatchRandom(torch.Generator().manual_seed(0)))
+    assert torch.allclose(ctx.reported["Loss/D/drift"], r.square().mean())
+    assert torch.allclose(loss, -r.mean() + f.mean() + 10 * gp + 0.001 * r.square().mean(), atol=1e-5)
+    g_ctx = Ctx(nimg=100)  # a G step reads its own lod: 4x4 stable
+    g = obj.g_loss(g_ctx)
+    assert obj.G.lod.item() == 2.0 and torch.allclose(g, -obj.D(obj.G(g_ctx.zz)).mean(), atol=1e-6)
+
+
+def test_image_only_and_sizes_off_the_ladder_refused_with_the_canvas_hint():
+    with pytest.raises(ConfigError, match="needs image data"):
+        objective(DataInfo("points", (2,)))
+    with pytest.raises(ConfigError, match="data.resolution=128 data.canvas=128"):
+        objective(DataInfo("image", (3, 100, 100)))

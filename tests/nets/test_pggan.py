@@ -171,6 +171,9 @@ def test_a_lod_a_hair_inside_a_fade_keeps_fading_in_the_float32_buffer():
         assert (again.top, again.fading) == (top, True)
     G.set_lod(7.5)  # clipped to 4x4
     assert (G.top, G.fading, G.lod.item()) == (0, False, 2.0)
+    state = {**G.state_dict(), "lod": torch.tensor(-3.5)}  # a file's lod out of range: clipped alike
+    G.load_state_dict(state)
+    assert (G.top, G.fading) == (2, False) and G(torch.randn(2, 8)).shape == (2, 1, 16, 16)
 
 
 def test_resolutions_off_the_ladder_are_refused_with_the_next_power_of_two_and_the_canvas():

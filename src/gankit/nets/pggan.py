@@ -164,6 +164,7 @@ class Progressive(nn.Module):
         self._derive(lod)
 
     def _derive(self, lod: float) -> None:
+        lod = min(max(lod, 0.0), float(self.levels))  # a lod read from a file may be anything
         whole = math.floor(lod)
         self.top, self.fading = self.levels - whole, lod > whole
 

@@ -1,6 +1,7 @@
 """Progressive growing's networks: equalised learning rate, pixel norm, grouped minibatch stddev, the fade-in of G and D
 at a level of detail, and a lod that survives a state dict."""
 
+import copy
 import math
 
 import pytest
@@ -182,3 +183,17 @@ def test_resolutions_off_the_ladder_are_refused_with_the_next_power_of_two_and_t
         tiny("g", 100)
     with pytest.raises(ValueError, match="data.resolution=8"):
         tiny("d", 4)
+
+
+def test_in_eval_mode_a_copy_whose_buffer_was_copied_in_place_draws_at_that_lod():
+    """A moving average's buffers are copied without load_state_dict: in eval mode the structure follows them."""
+    torch.manual_seed(0)
+    G = tiny("g")
+    G.set_lod(0.5)
+    average = copy.deepcopy(G)
+    average.set_lod(2)
+    average.lod.copy_(G.lod)
+    z = torch.randn(2, 8)
+    assert torch.equal(average.eval()(z), G(z)) and (average.top, average.fading) == (2, True)
+    average.train().lod.fill_(2.0)  # in training the structure is set_lod's: the buffer alone does not move it
+    assert (average.top, average.fading) == (2, True)

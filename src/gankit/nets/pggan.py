@@ -17,8 +17,9 @@ a 3x3 conv, two dense layers to one logit. Channels at resolution ``res``: ``min
 fmap_max)`` (the paper's nf(log2 res - 1), fmap_base 8192: 512 up to 32x32, 256 at 64, 128 at 128).
 
 The lod is a float32 scalar; the level that runs and whether it fades are Python ints derived from it (by
-``set_lod`` and after ``load_state_dict``), so a compiled forward is guarded by them alone and reads the fade
-factor from the buffer without a host sync.
+``set_lod`` and after ``load_state_dict``), so a compiled training forward is guarded by them alone and reads the
+fade factor from the buffer without a host sync. In eval mode a net derives them from its buffer at every call
+(one host read), so a copy whose buffer was copied in place, as a moving average's is, draws at the lod it holds.
 """
 
 from __future__ import annotations
@@ -168,6 +169,11 @@ class Progressive(nn.Module):
         whole = math.floor(lod)
         self.top, self.fading = self.levels - whole, lod > whole
 
+    def _follow_buffer(self) -> None:
+        """In eval mode (sampling, a moving average): the structure of the lod the buffer holds."""
+        if not self.training:
+            self._derive(float(self.lod))
+
     def _blend(self) -> torch.Tensor:
         """The weight of the level below ``top`` in the fade: frac(lod) while fading (0 at a whole lod)."""
         return (self.lod - (self.levels - self.top)).clamp(0, 1)
@@ -220,6 +226,7 @@ class ProgressiveGenerator(Progressive):
         return x
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        self._follow_buffer()
         x = self.norm(z)
         for j in range(self.top):
             x = self.level(x, j)
@@ -268,6 +275,7 @@ class ProgressiveDiscriminator(Progressive):
 
     def features(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """The last hidden layer (what feature matching compares), from a full-resolution image."""
+        self._follow_buffer()
         x = downscale(x, 2 ** (self.levels - self.top))
         h = _act(self.from_rgb[self.top](x))
         if self.top > 0:

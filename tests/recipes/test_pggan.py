@@ -237,3 +237,49 @@ def test_train_export_and_sample_at_a_partial_stage(tmp_path, small_images):
     assert weights["lod"].item() == pytest.approx(1.4)  # the last step's: 8x8 60% faded in (nimg 80)
     assert main(["sample", "--export", str(tmp_path / "export"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").is_file()
+
+
+def test_g_ema_draws_at_gs_level_of_detail(tmp_path, small_images):
+    """The moving average's lod is copied at every update; its structure follows, so snapshots show the fade."""
+    trainer = _run(tmp_path, small_images, "run", ["pggan.phase_kimg=0.05"], steps=10)
+    trainer.fit()
+    G, average = trainer.objective.G, trainer.G_ema
+    assert average.lod.item() == G.lod.item() == pytest.approx(0.64)  # the last step, at 168 images
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        image = average(z)
+    assert (average.top, average.fading) == (G.top, G.fading) == (2, True)
+    assert not torch.equal(image[..., ::2, ::2].repeat_interleave(2, -1).repeat_interleave(2, -2), image)  # 16x16
+
+
+@pytest.mark.slow  # torchrun starts two processes
+def test_two_processes_equal_one_through_a_growth_step(tmp_path, small_images):
+    """Consecutive minibatch-stddev groups: each rank's half of a stage's batch holds whole groups."""
+    from gankit.cli import main
+    from tests.train.test_distributed import TOLERANCE, torchrun, weights
+
+    args = ["--recipe", "pggan", "--data", f"folder:{small_images}", "--batch", "8", "--no-progress", "--device",
+            "cpu", "--set", *RUN_SETS, "pggan.phase_kimg=0.05"]
+    torchrun(*args, "--steps", 12, "--out", tmp_path / "two")
+    assert main(["train", *args, "--steps", "12", "--out", str(tmp_path / "one")]) == 0
+    two, one = weights(tmp_path / "two", 12), weights(tmp_path / "one", 12)
+    assert two["distributed"]["max_divergence"] == 0.0 and one["stage"] == two["stage"] == "16x16 fade-in"
+    for net in ("G", "D"):
+        for key, value in one["nets"][net].items():
+            assert torch.allclose(two["nets"][net][key], value, rtol=0, atol=TOLERANCE), (net, key)
+
+
+def test_crops_of_100_pixels_train_padded_onto_a_128_canvas_and_100_is_refused_with_that_hint(tmp_path, capsys):
+    from gankit.cli import main
+    from gankit.train import checkpoint
+    from tests.data.cell_crops import make_cell_crops
+
+    make_cell_crops(tmp_path / "cells", count=40)  # 50 to 100 pixels wide
+    args = ["train", "--recipe", "pggan", "--data", f"folder:{tmp_path / 'cells'}", "--batch", "4", "--steps", "2",
+            "--no-progress", "--set", *RUN_SETS]
+    assert main([*args, "data.resolution=100", "--out", str(tmp_path / "refused")]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "data.resolution=128 data.canvas=128" in err and "\n" not in err
+    assert main([*args, "data.resolution=128", "data.canvas=128", "data.mask=true", "--out", str(tmp_path / "run")]) == 0
+    state = checkpoint.load(tmp_path / "run" / "checkpoints" / "ckpt-00000002.pt")
+    assert state["data_info"]["shape"] == [2, 128, 128]  # grey and the content mask, unscaled on the canvas

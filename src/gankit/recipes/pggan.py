@@ -22,6 +22,10 @@ the final one 4 halves (P = kimg / (2 L + 4); the paper's 600 of 12000 at 1024x1
 chosen so that those steps, at the stages' batches, cover the same halves. Both choices are recorded in the run's
 config. Any other adversarial loss and the adversarial presets' tricks apply through ``--set``.
 
+The networks take 4 * 2^k pixels (8, 16, 32, ...). Images of another size, such as crops of 100x100 pixels, train
+unscaled on the next such size with ``--set data.resolution=128 data.canvas=128`` (each is padded onto a 128x128
+canvas; ``data.mask=true`` lets samples be cut back to their content).
+
 Departures: no class labels (the authors add an AC-GAN term); the schedule moves every step (theirs every 4
 minibatches); the learning rate does not grow at high resolutions (their ``G/D_lrate_dict`` 0.0015 at 1024).
 """

@@ -1,6 +1,7 @@
 """PGGAN: the level of detail follows images seen as the authors' schedule does, stages reset both optimizers at both
 ends of every fade-in, reals are faded like G's output, and D's loss is WGAN-GP plus drift."""
 
+import json
 import math
 
 import pytest
@@ -172,12 +173,11 @@ def _run(tmp_path, small_images, name, sets=(), **kw):
 
 
 def _expected_lods(obj, steps):
-    """(lod, batch) of each step from the stages and the schedule alone."""
+    """The lod of each step from the stages' batches and the schedule alone."""
     nimg, out = 0, []
     for _ in range(steps):
-        stage = [s for s in obj.stages() if s.start_nimg <= nimg][-1]
-        out.append((lod_at(nimg, obj.levels, obj.phase_nimg), stage.batch))
-        nimg += stage.batch
+        out.append(lod_at(nimg, obj.levels, obj.phase_nimg))
+        nimg += [s for s in obj.stages() if s.start_nimg <= nimg][-1].batch
     return out
 
 
@@ -195,8 +195,8 @@ def test_resume_mid_fade_and_across_a_growth_step_is_exact(tmp_path, small_image
     straight.fit()
     lods = [r["Schedule/lod"] for r in read_stats(straight.run_dir)]
     expected = _expected_lods(straight.objective, 12)
-    assert lods == pytest.approx([lod for lod, _ in expected])
-    assert (lods[3], lods[-1]) == pytest.approx((1.4, 0.32))  # the run crossed 8x8's fade-in, its stable stage and into 16x16's
+    assert lods == pytest.approx(expected)
+    assert (lods[3], lods[-1]) == pytest.approx((1.4, 0.32))  # through 8x8's fade-in and stable stage, into 16x16's
     _run(tmp_path, small_images, "split", sets, steps=split).fit()
     resumed = _run(tmp_path, small_images, "split", steps=12, resume="auto")
     assert resumed.step == split
@@ -220,13 +220,12 @@ def test_a_resume_with_another_kimg_keeps_the_recorded_phase_and_the_fade_where_
     assert resumed.nimg == nimg == 96 and resumed.stage.name == "8x8 fade-in"
     resumed.fit()
     lods = [r["Schedule/lod"] for r in read_stats(resumed.run_dir)]
-    assert lods == pytest.approx([lod for lod, _ in _expected_lods(resumed.objective, resumed.step)])
+    assert lods == pytest.approx(_expected_lods(resumed.objective, resumed.step))
     assert lods[4] == pytest.approx(lod_at(96, 2, 50)) == 1.08  # the fade went on where it stopped
 
 
 def test_train_export_and_sample_at_a_partial_stage(tmp_path, small_images):
     from gankit.cli import main
-    from gankit.nets import from_config
     from safetensors.torch import load_file
 
     run = tmp_path / "run"
@@ -235,6 +234,8 @@ def test_train_export_and_sample_at_a_partial_stage(tmp_path, small_images):
     assert main(["export", "--run", str(run), "--out", str(tmp_path / "export")]) == 0
     weights = load_file(str(tmp_path / "export" / "generator.safetensors"))
     assert weights["lod"].item() == pytest.approx(1.4)  # the last step's: 8x8 60% faded in (nimg 80)
+    meta = json.loads((tmp_path / "export" / "config.json").read_text())
+    assert (meta["stage"], meta["shape"]) == ("8x8 fade-in", [1, 16, 16])  # drawn at the full size
     assert main(["sample", "--export", str(tmp_path / "export"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").is_file()
 
@@ -280,6 +281,7 @@ def test_crops_of_100_pixels_train_padded_onto_a_128_canvas_and_100_is_refused_w
     assert main([*args, "data.resolution=100", "--out", str(tmp_path / "refused")]) != 0
     err = capsys.readouterr().err.strip()
     assert "data.resolution=128 data.canvas=128" in err and "\n" not in err
-    assert main([*args, "data.resolution=128", "data.canvas=128", "data.mask=true", "--out", str(tmp_path / "run")]) == 0
+    canvas = ["data.resolution=128", "data.canvas=128", "data.mask=true"]
+    assert main([*args, *canvas, "--out", str(tmp_path / "run")]) == 0
     state = checkpoint.load(tmp_path / "run" / "checkpoints" / "ckpt-00000002.pt")
     assert state["data_info"]["shape"] == [2, 128, 128]  # grey and the content mask, unscaled on the canvas

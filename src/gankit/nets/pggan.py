@@ -114,7 +114,7 @@ class GroupedStdDev(nn.Module):
         g = min(self.group, n)
         while n % g:
             g -= 1
-        y = x.float().view(n // g, g, *x.shape[1:])
+        y = x.float().reshape(n // g, g, *x.shape[1:])
         std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # [n / g]
         std = std.repeat_interleave(g).to(x.dtype).view(n, 1, 1, 1).expand(n, 1, h, w)
         return torch.cat([x, std], dim=1)

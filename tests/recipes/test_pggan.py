@@ -224,7 +224,7 @@ def test_a_resume_with_another_kimg_keeps_the_recorded_phase_and_the_fade_where_
     assert lods[4] == pytest.approx(lod_at(96, 2, 50)) == 1.08  # the fade went on where it stopped
 
 
-def test_train_export_and_sample_at_a_partial_stage(tmp_path, small_images):
+def test_train_export_sample_walk_and_dataset_at_a_partial_stage(tmp_path, small_images):
     from gankit.cli import main
     from safetensors.torch import load_file
 
@@ -238,6 +238,11 @@ def test_train_export_and_sample_at_a_partial_stage(tmp_path, small_images):
     assert (meta["stage"], meta["shape"]) == ("8x8 fade-in", [1, 16, 16])  # drawn at the full size
     assert main(["sample", "--export", str(tmp_path / "export"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").is_file()
+    assert main(["walk", "--run", str(run), "--seeds", "1,2", "--steps", "3", "--out", str(tmp_path / "w.png"),
+                 "--device", "cpu"]) == 0
+    assert main(["dataset", "--export", str(tmp_path / "export"), "-n", "4", "--out", str(tmp_path / "fakes"),
+                 "--device", "cpu"]) == 0
+    assert len(list((tmp_path / "fakes").rglob("*.png"))) == 4
 
 
 def test_g_ema_draws_at_gs_level_of_detail(tmp_path, small_images):

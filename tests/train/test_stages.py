@@ -69,8 +69,8 @@ class StagedToy(Adversarial):
         self.G.grow(1 if index == 2 else 0)
         self.entered.append(stage.name)
 
-    def chosen(self):
-        return {}
+    def schedule(self, nimg):
+        return {"G": {"lr": 1e-4 / (1 + nimg / 100), "betas": (0.5, 0.9 + min(nimg, 100) / 2000)}}
 
 
 @pytest.fixture(autouse=True)
@@ -149,6 +149,17 @@ def test_a_run_split_across_stage_boundaries_equals_a_straight_one(tmp_path):
         a, b = straight.state_dict(), resumed.state_dict()
         for key in ("nets", "G_ema", "optimizers", "feed", "z_gen", "step", "nimg", "stage"):
             _assert_same(a[key], b[key], key)
+
+
+def test_an_objective_schedules_optimizer_settings_by_images_seen(tmp_path):
+    trainer = run(tmp_path, steps=12)
+    seen = []
+    trainer.callbacks.append(lambda t, phase: phase.name == "G" and seen.append(
+        (t.nimg, t.optimizers["G"].param_groups[0]["lr"], t.optimizers["G"].param_groups[0]["betas"])))
+    trainer.fit()
+    assert [(lr, betas) for _, lr, betas in seen] == [(1e-4 / (1 + n / 100), (0.5, 0.9 + min(n, 100) / 2000))
+                                                      for n, _, _ in seen]
+    assert trainer.optimizers["D"].param_groups[0]["lr"] == trainer.cfg["D.lr"]  # a net it does not name keeps its own
 
 
 def test_kimg_becomes_the_steps_of_the_stage_batches_and_a_resume_keeps_the_stage(tmp_path):

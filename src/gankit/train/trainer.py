@@ -323,6 +323,9 @@ class Trainer:
         self.ctx.progress = self.step / max(1, self.cfg["steps"])
         if self.cfg["lr.decay"] != "none":
             lr_schedule.apply(self.optimizers, self.cfg, self.ctx.progress)
+        for name, settings in self.objective.schedule(self.nimg).items():
+            for group in self.optimizers[name].param_groups:
+                group.update(settings)
         for phase in self.phases:
             for _ in range(phase.repeat):
                 self._run_phase(phase)

@@ -20,6 +20,7 @@ needs_fmnist_train = pytest.mark.skipif(not all((FMNIST_DIR / f).is_file() for f
 # Tiny networks and no periodic files: enough to exercise every mechanism quickly.
 FAST = ["log.every=10", "snapshot.every_kimg=1000", "ckpt.every_kimg=1000"]
 TINY_CONV = ["G.width=4", "D.width=4"]
+TINY_FMAPS = ["G.fmap_max=8", "D.fmap_max=8"]  # the pggan networks' widths
 
 
 def small_nets(recipe: str, hidden: str = "32,32", data: str = "images") -> list[str]:
@@ -28,6 +29,7 @@ def small_nets(recipe: str, hidden: str = "32,32", data: str = "images") -> list
     from gankit.recipes import RECIPES, data_kind
 
     defaults = RECIPES[recipe].defaults
-    convolutional = defaults["G.arch"] in ("dcgan", "resnet", "fastgan", "stackgan") and data_kind(data) == "image"
-    sets = TINY_CONV if convolutional else [f"G.hidden={hidden}", f"D.hidden={hidden}"]
+    convolutional = defaults["G.arch"] in ("dcgan", "resnet", "fastgan", "pggan", "stackgan") and \
+        data_kind(data) == "image"
+    sets = TINY_CONV + TINY_FMAPS if convolutional else [f"G.hidden={hidden}", f"D.hidden={hidden}"]
     return [s for s in sets if s.split("=")[0] in defaults]  # ae and vae have no D

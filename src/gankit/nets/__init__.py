@@ -1,6 +1,7 @@
 """Generators, discriminators and autoencoders. Resolution and channels are arguments, never separate classes."""
 
-from gankit.nets import autoencoder, classifier, dcgan, fastgan, mlp, resnet, stackgan  # noqa: F401  (registers the networks)
+# importing each module registers its networks
+from gankit.nets import autoencoder, classifier, dcgan, fastgan, mlp, pggan, resnet, stackgan  # noqa: F401
 from gankit.nets.registry import NETS, build, from_config, register
 
 __all__ = ["NETS", "build", "from_config", "register"]

@@ -56,6 +56,11 @@ ABOUT: dict[str, About] = {
                      "real images (L1 here, LPIPS in the paper), hinge loss, DiffAugment, Adam 2e-4 beta1 0.5, batch 8, "
                      "z 256", "Liu, Zhu, Song, Elgammal 2021, Towards Faster and Stabilized GAN Training for "
                      "High-fidelity Few-shot Image Synthesis"),
+    "pggan": About("Progressive growing: G and D grow from 4x4 to the data's size, each level faded in over images "
+                   "seen (reals too); pixel norm, equalised learning rate, minibatch stddev; WGAN-GP + drift, Adam 1e-3 "
+                   "betas (0, 0.99), batch by resolution, z 512",
+                   "Karras, Aila, Laine, Lehtinen 2018, Progressive Growing of GANs for Improved Quality, Stability, "
+                   "and Variation"),
     "stackgan": About("StackGAN: a stage-I generator at a quarter of the side refined by a stage-II generator, "
                       "conditioning augmentation of the class (KL weight 2), matching-aware D per stage (real, wrong "
                       "class, fake), BCE, Adam 2e-4 beta1 0.5, stages trained jointly (StackGAN++) or in sequence; "
@@ -192,7 +197,8 @@ def fit_resolution(cfg: dict, resolution: int) -> tuple[int, str | None]:
 def _register_builtins() -> None:
     """Build and register every recipe of ``ABOUT``: presets of the adversarial recipe, ControlGAN, FastGAN, the
     autoencoders."""
-    from gankit.recipes import adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, stackgan, unrolled
+    from gankit.recipes import (adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, pggan, stackgan,
+                                unrolled)
     from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
     from gankit.recipes.base import Recipe
     from gankit.recipes.controlgan import DEFAULTS as CONTROLGAN_DEFAULTS, ControlGAN
@@ -224,6 +230,7 @@ def _register_builtins() -> None:
                 keys=controlgan.ALL_KEYS, networks=controlgan.networks, loss="wasserstein", arch="dcgan",
                 opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
     recipe("fastgan", fastgan.defaults(), fastgan.FastGAN, fastgan.ALL_KEYS, fastgan.networks)
+    recipe("pggan", pggan.defaults(), pggan.PGGAN, pggan.ALL_KEYS, pggan.networks)
     recipe("stackgan", stackgan.defaults(), stackgan.StackGAN, stackgan.KEYS, stackgan.networks)
     recipe("ae", autoencoder.defaults(), autoencoder.ae, autoencoder.KEYS, autoencoder.networks)
     recipe("vae", autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.KEYS, autoencoder.networks)

@@ -20,7 +20,7 @@ MUTABLE_ON_RESUME = {"steps", "kimg", "log.every", "snapshot.every_kimg", "snaps
 
 # Keys newer than some checkpoints, whose defaults do what gankit did before them:
 # a checkpoint without them resumes with the default.
-NEUTRAL_WHEN_ABSENT = {"kimg", "ema.rampup", "lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "reuse_fakes",
+NEUTRAL_WHEN_ABSENT = {"kimg", "ema.rampup", "lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "r2", "reuse_fakes",
                        "data.mask"}
 # Keys newer than some checkpoints, by the value those checkpoints trained with (where that is not the default).
 VALUE_WHEN_ABSENT = {"G.max_width": 0, "D.max_width": 0}  # before the width cap: none

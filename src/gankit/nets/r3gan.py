@@ -122,12 +122,11 @@ class Resample(nn.Module):
         self.register_buffer("kernel", lowpass_kernel()[None, None] * (4 if up else 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        flat = x.reshape(n * c, 1, h, w)
-        kernel = self.kernel.to(x.dtype)
-        y = F.conv_transpose2d(flat, kernel, stride=2, padding=1) if self.up else F.conv2d(flat, kernel, stride=2,
-                                                                                           padding=1)
-        return y.reshape(n, c, *y.shape[-2:])
+        channels = x.shape[1]
+        kernel = self.kernel.to(x.dtype).expand(channels, 1, 4, 4)  # one filter per channel: a depthwise convolution
+        if self.up:
+            return F.conv_transpose2d(x, kernel, stride=2, padding=1, groups=channels)
+        return F.conv2d(x, kernel, stride=2, padding=1, groups=channels)
 
 
 def _stage(channels: int, blocks: int, expansion: int, group_width: int, total_blocks: int) -> nn.Sequential:

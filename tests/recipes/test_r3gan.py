@@ -128,6 +128,7 @@ def test_gamma_decays_by_images_seen_inside_ds_loss():
         r1, r2, adversarial = (ctx.reported[k] for k in ("Loss/D/r1", "Loss/D/r2", "Loss/D/real"))
         assert r1 > 0 and r2 > 0
         assert torch.allclose(loss, adversarial + gamma / 2 * (r1 + r2), rtol=1e-6), nimg
+        assert ctx.reported["Schedule/r1"] == ctx.reported["Schedule/r2"] == pytest.approx(gamma)
     assert obj.cfg["r1"] == obj.cfg["r2"] == 0.05  # the decay never touches the config
 
 
@@ -155,20 +156,21 @@ def test_lr_decay_is_refused_and_points_get_mlps():
     assert conditional.G.config["c_dim"] == conditional.D.config["c_dim"] == 3
 
 
-def test_train_on_a_small_folder_records_the_span_and_schedules_the_optimizers(tmp_path, small_images):
+def test_train_on_a_small_folder_schedules_the_optimizers_and_gamma(tmp_path, small_images):
     run = tmp_path / "run"
     code = main(["train", "--recipe", "r3gan", "--data", f"folder:{small_images}", "--steps", "10", "--batch", "8",
-                 "--out", str(run), "--no-progress", "--set", "log.every=5", *TINY_SETS])
+                 "--out", str(run), "--no-progress", "--set", "log.every=5", "r3gan.decay_kimg=0.1", *TINY_SETS])
     assert code == 0
-    cfg = json.loads((run / "config.json").read_text())
-    assert cfg["r3gan.decay_kimg"] == pytest.approx(PAPER_DECAY_SHARE * 10 * 8 / 1000)
     records = read_stats(run)
     assert records and all(r["Loss/D/r1"] > 0 and r["Loss/D/r2"] > 0 for r in records)
     ckpt = torch.load(sorted((run / "checkpoints").glob("ckpt-*.pt"))[-1], weights_only=False)
-    group = ckpt["optimizers"]["D"]["param_groups"][0]
-    last_step_nimg = 9 * 8  # the settings of the last step, which started at 72 images
-    done = cosine_share(last_step_nimg, cfg["r3gan.decay_kimg"] * 1000)
-    assert group["lr"] == pytest.approx(2e-4 * (1 - 0.75 * done)) and group["betas"][1] == pytest.approx(0.9 + 0.09 * done)
+    done = cosine_share(9 * 8, 100)  # the last step's settings: it started at 72 images, 0.83 of the way
+    assert records[0]["step"] == 1 and records[0]["Schedule/r1"] == pytest.approx(0.05)
+    assert records[-1]["step"] == 10 and records[-1]["Schedule/r1"] == pytest.approx(0.05 * (1 - 0.9 * done))
+    for net in ("G", "D"):
+        group = ckpt["optimizers"][net]["param_groups"][0]
+        assert group["lr"] == pytest.approx(2e-4 * (1 - 0.75 * done))
+        assert group["betas"] == pytest.approx((0.0, 0.9 + 0.09 * done))
     # export, then sample from the export: the same generator as the run's
     from gankit.export import load_any
 

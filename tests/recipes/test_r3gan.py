@@ -213,3 +213,22 @@ def test_a_resume_keeps_the_span_chosen_from_the_first_budget(tmp_path, small_im
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["steps"] == 6 and cfg["r3gan.decay_kimg"] == pytest.approx(PAPER_DECAY_SHARE * 4 * 8 / 1000)
     assert not math.isclose(cfg["r3gan.decay_kimg"], PAPER_DECAY_SHARE * 6 * 8 / 1000)
+
+
+@pytest.mark.slow  # torchrun starts two processes
+def test_two_processes_equal_one_with_the_same_global_batch(tmp_path, small_images):
+    """Each rank pairs its reals with its fakes and takes R1 and R2 on its half; the schedules follow the global
+    images seen, so every rank sets the same rates and gamma as one process does."""
+    from tests.train.test_distributed import TOLERANCE, torchrun, weights
+
+    args = ["--recipe", "r3gan", "--data", f"folder:{small_images}", "--batch", "16", "--no-progress", "--device",
+            "cpu", "--set", "log.every=5", "snapshot.every_kimg=1000", "ckpt.every_kimg=1000",
+            "r3gan.decay_kimg=0.1", *TINY_SETS]
+    torchrun(*args, "--steps", 10, "--out", tmp_path / "two")
+    assert main(["train", *args, "--steps", "10", "--out", str(tmp_path / "one")]) == 0
+    two, one = weights(tmp_path / "two", 10), weights(tmp_path / "one", 10)
+    assert two["distributed"]["max_divergence"] == 0.0
+    for net in ("G", "D"):
+        assert two["optimizers"][net]["param_groups"][0]["lr"] == one["optimizers"][net]["param_groups"][0]["lr"]
+        for key, value in one["nets"][net].items():
+            assert torch.allclose(two["nets"][net][key], value, rtol=0, atol=TOLERANCE), (net, key)

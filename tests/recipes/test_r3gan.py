@@ -205,10 +205,11 @@ def test_resume_is_exact_mid_decay(tmp_path, small_images):
     assert a["optimizers"]["G"]["param_groups"][0]["lr"] == pytest.approx(5e-5)  # decayed to its end
 
 
-def test_a_resume_keeps_the_span_chosen_from_the_first_budget(tmp_path, small_images):
+def test_a_resume_keeps_the_span_chosen_from_the_first_budget(tmp_path, small_images, capsys):
     run = tmp_path / "run"
     args = ["--data", f"folder:{small_images}", "--batch", "8", "--out", str(run), "--no-progress"]
     assert main(["train", "--recipe", "r3gan", "--steps", "4", *args, "--set", *TINY_SETS]) == 0
+    assert "over 0.00256 kimg (8% of the run, the paper's share)" in capsys.readouterr().out
     assert main(["train", "--resume", "auto", "--steps", "6", *args]) == 0
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["steps"] == 6 and cfg["r3gan.decay_kimg"] == pytest.approx(PAPER_DECAY_SHARE * 4 * 8 / 1000)

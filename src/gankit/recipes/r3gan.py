@@ -91,6 +91,8 @@ class R3GAN(Adversarial):
                               f"(r3gan.decay_kimg, r3gan.lr_end); use lr.decay=none")
         super().__init__(cfg, info)
         self.decay_kimg = cfg["r3gan.decay_kimg"] or PAPER_DECAY_SHARE * self.run_kimg(cfg)
+        self._span_why = ("as configured" if cfg["r3gan.decay_kimg"]
+                          else f"{PAPER_DECAY_SHARE:.0%} of the run, the paper's share")
         self.progress = ("Loss/G", "Loss/D/real", *(f"Loss/D/{p}" for p in ("r1", "r2") if cfg[p] > 0))
 
     @staticmethod
@@ -103,10 +105,9 @@ class R3GAN(Adversarial):
 
     def notes(self) -> list[str]:
         cfg = self.cfg
-        why = "as set" if cfg["r3gan.decay_kimg"] else f"{PAPER_DECAY_SHARE:.0%} of the run, the paper's share"
         return [*super().notes(),
                 f"r3gan: learning rates x{cfg['r3gan.lr_end']:g}, beta2 -> {cfg['r3gan.beta2_end']:g} and gamma "
-                f"x{cfg['r3gan.gamma_end']:g} along a cosine over {self.decay_kimg:.6g} kimg ({why})"]
+                f"x{cfg['r3gan.gamma_end']:g} along a cosine over {self.decay_kimg:.6g} kimg ({self._span_why})"]
 
     def decayed(self, nimg: int) -> float:
         """The share of the decays done at ``nimg`` images seen."""

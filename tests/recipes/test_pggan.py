@@ -181,12 +181,8 @@ def _expected_lods(obj, steps):
     return out
 
 
-AT_A_STAGE_START = pytest.mark.xfail(strict=True, reason="the trainer refuses a checkpoint whose last step crossed "
-                                     "into the next stage (its recorded stage is the one before stage_at(nimg))")
-
-
 # 4: in the middle of 8x8's fade-in; 8: the checkpoint's images seen are 16x16's fade-in's, its last step 8x8's
-@pytest.mark.parametrize("split", [4, pytest.param(8, marks=AT_A_STAGE_START)])
+@pytest.mark.parametrize("split", [4, 8])
 def test_resume_mid_fade_and_across_a_growth_step_is_exact(tmp_path, small_images, split):
     from tests.train.test_resume import _assert_same
 

@@ -1,7 +1,8 @@
 """Generators, discriminators and autoencoders. Resolution and channels are arguments, never separate classes."""
 
 # importing each module registers its networks
-from gankit.nets import autoencoder, classifier, dcgan, fastgan, mlp, pggan, resnet, stackgan  # noqa: F401
+from gankit.nets import (  # noqa: F401
+    autoencoder, classifier, dcgan, fastgan, mlp, pggan, r3gan, resnet, stackgan)
 from gankit.nets.registry import NETS, build, from_config, register
 
 __all__ = ["NETS", "build", "from_config", "register"]

@@ -61,6 +61,11 @@ ABOUT: dict[str, About] = {
                    "betas (0, 0.99), batch by resolution, z 512",
                    "Karras, Aila, Laine, Lehtinen 2018, Progressive Growing of GANs for Improved Quality, Stability, "
                    "and Variation"),
+    "r3gan": About("R3GAN, the modern baseline: relativistic pairing loss with R1 and R2 (gamma 0.05), ResNet of "
+                   "inverted bottlenecks without normalisation, Adam betas (0, 0.9), lr, beta2 and gamma decayed by "
+                   "images seen, batch 512, z 64",
+                   "Huang, Gokaslan, Kuleshov, Tompkin 2024, The GAN is dead; long live the GAN! A Modern GAN "
+                   "Baseline"),
     "stackgan": About("StackGAN: a stage-I generator at a quarter of the side refined by a stage-II generator, "
                       "conditioning augmentation of the class (KL weight 2), matching-aware D per stage (real, wrong "
                       "class, fake), BCE, Adam 2e-4 beta1 0.5, stages trained jointly (StackGAN++) or in sequence; "
@@ -195,10 +200,10 @@ def fit_resolution(cfg: dict, resolution: int) -> tuple[int, str | None]:
 
 
 def _register_builtins() -> None:
-    """Build and register every recipe of ``ABOUT``: presets of the adversarial recipe, ControlGAN, FastGAN, the
-    autoencoders."""
-    from gankit.recipes import (adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, pggan, stackgan,
-                                unrolled)
+    """Build and register every recipe of ``ABOUT``: presets of the adversarial recipe, ControlGAN, FastGAN, PGGAN,
+    R3GAN, StackGAN, the autoencoders."""
+    from gankit.recipes import (adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, pggan, r3gan,
+                                stackgan, unrolled)
     from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
     from gankit.recipes.base import Recipe
     from gankit.recipes.controlgan import DEFAULTS as CONTROLGAN_DEFAULTS, ControlGAN
@@ -231,6 +236,7 @@ def _register_builtins() -> None:
                 opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
     recipe("fastgan", fastgan.defaults(), fastgan.FastGAN, fastgan.ALL_KEYS, fastgan.networks)
     recipe("pggan", pggan.defaults(), pggan.PGGAN, pggan.ALL_KEYS, pggan.networks)
+    recipe("r3gan", r3gan.defaults(), r3gan.R3GAN, r3gan.ALL_KEYS, adversarial_recipe.networks)
     recipe("stackgan", stackgan.defaults(), stackgan.StackGAN, stackgan.KEYS, stackgan.networks)
     recipe("ae", autoencoder.defaults(), autoencoder.ae, autoencoder.KEYS, autoencoder.networks)
     recipe("vae", autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.KEYS, autoencoder.networks)

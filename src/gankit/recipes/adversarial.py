@@ -16,7 +16,7 @@ from gankit.regularizers.historical_averaging import HistoricalAverage
 from gankit.regularizers.instance_noise import instance_noise
 from gankit.regularizers.labels import targets
 
-IMAGE_ONLY_ARCHES = {"dcgan", "resnet", "fastgan"}
+IMAGE_ONLY_ARCHES = {"dcgan", "resnet", "fastgan", "pggan", "r3gan"}
 MAX_PARAMETERS = 10 ** 9  # per network: 16 GB to train with Adam in float32, far above any GAN of the papers here
 
 

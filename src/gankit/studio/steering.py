@@ -76,6 +76,7 @@ class ZLayer:
     name: str  # its qualified name in G, e.g. "project.0"
     then: str | None  # the last of the norms and nonlinearities called right after it (its output: the "early
     # activations"), if any
+    width: int = 0  # how many leading latent coordinates it takes: all of z, or the z part of a composite's latent
 
 
 def _call(G: nn.Module, z: torch.Tensor, num_classes: int, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -90,7 +91,9 @@ def find_z_layer(G: nn.Module, z_dim: int, num_classes: int = 0) -> ZLayer:
     """The first ``nn.Linear`` or ``nn.ConvTranspose2d`` called in G's forward pass whose input starts with z
     itself (z, or z with the one-hot class appended, flattened; a transposed convolution sees z as [N, z_dim, 1,
     1]), found by running G once on a probe latent and comparing each layer's input to it. This is gankit's
-    DCGAN and ResNet ``project`` layer, an MLP's first Linear, an autoencoder's first decoder layer."""
+    DCGAN and ResNet ``project`` layer, an MLP's first Linear, an autoencoder's first decoder layer. A composite
+    generator's latent holds its own draws after z (noise planes, conditioning noise): its layer takes the
+    leading coordinates only, and ``width`` says how many."""
     device = next(G.parameters()).device
     probe = torch.randn(2, z_dim, generator=torch.Generator().manual_seed(1234)).to(device)
     names = {m: n for n, m in G.named_modules()}
@@ -117,13 +120,15 @@ def find_z_layer(G: nn.Module, z_dim: int, num_classes: int = 0) -> ZLayer:
         flat = x.flatten(1)
         if isinstance(m, nn.ConvTranspose2d) and x.shape[2:] != (1, 1):
             continue
-        if flat.shape[1] >= z_dim and torch.equal(flat[:, :z_dim], probe):
+        same = (flat[:, :z_dim] == probe[:, :flat.shape[1]]).all(0)
+        width = int(same.cumprod(0).sum())  # leading coordinates equal to the probe's
+        if width >= min(2, z_dim):  # two equal random floats by chance: never
             then = None
             for a, _ in order[i + 1:]:
                 if not isinstance(a, ELEMENTWISE):
                     break
                 then = names[a]
-            return ZLayer(m, names[m], then)
+            return ZLayer(m, names[m], then, width)
     raise SteeringError("this generator has no Linear or ConvTranspose2d layer that takes z itself, so its "
                         "directions cannot be factorised")
 
@@ -149,7 +154,8 @@ def sefa(G: nn.Module, z_dim: int, num_classes: int = 0, k: int | None = None) -
     normalised to unit length first, so a few large units do not decide alone. The directions are the
     eigenvectors of ``A^T A``; the share is each eigenvalue over their sum."""
     k = _check_k(k, z_dim)
-    A = z_weight(find_z_layer(G, z_dim, num_classes).module, z_dim).double()
+    layer = find_z_layer(G, z_dim, num_classes)
+    A = z_weight(layer.module, layer.width).double()
     norms = A.norm(dim=1, keepdim=True)
     A = A[norms[:, 0] > 0] / norms[norms[:, 0] > 0]
     if not len(A):
@@ -157,7 +163,9 @@ def sefa(G: nn.Module, z_dim: int, num_classes: int = 0, k: int | None = None) -
     values, vectors = torch.linalg.eigh(A.T @ A)  # ascending
     values, vectors = values.flip(0).clamp(min=0), vectors.flip(1)
     total = float(values.sum())
-    return [(_unit(vectors[:, i].numpy()), float(values[i]) / total) for i in range(k)
+    padded = torch.zeros(z_dim, vectors.shape[1], dtype=vectors.dtype)
+    padded[:layer.width] = vectors  # a composite's own draws after z do not move along these
+    return [(_unit(padded[:, i].numpy()), float(values[i]) / total) for i in range(min(k, layer.width))
             if values[i] > 1e-9 * total]  # a rank-deficient layer: directions that move nothing are left out
 
 

@@ -56,6 +56,11 @@ ABOUT: dict[str, About] = {
                      "real images (L1 here, LPIPS in the paper), hinge loss, DiffAugment, Adam 2e-4 beta1 0.5, batch 8, "
                      "z 256", "Liu, Zhu, Song, Elgammal 2021, Towards Faster and Stabilized GAN Training for "
                      "High-fidelity Few-shot Image Synthesis"),
+    "lapgan": About("LAPGAN: a GAN per level of a Laplacian pyramid (coarsest image, then residuals conditioned on the "
+                    "upsampled coarser image), sampled coarse to fine; levels trained together on the real pyramid, "
+                    "non-saturating loss, Adam 2e-4 beta1 0.5, batch 128, z 100",
+                    "Denton, Chintala, Szlam, Fergus 2015, Deep Generative Image Models using a Laplacian Pyramid of "
+                    "Adversarial Networks"),
     "ae": About("Autoencoder: conv encoder (DCGAN D body) + DCGAN G decoder, reconstruction loss (bce on images, mse "
                 "on points), Adam 1e-3; MLP with --set G.arch=mlp",
                 "Hinton & Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks"),
@@ -186,7 +191,7 @@ def fit_resolution(cfg: dict, resolution: int) -> tuple[int, str | None]:
 def _register_builtins() -> None:
     """Build and register every recipe of ``ABOUT``: presets of the adversarial recipe, ControlGAN, FastGAN, the
     autoencoders."""
-    from gankit.recipes import adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, unrolled
+    from gankit.recipes import adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, lapgan, unrolled
     from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
     from gankit.recipes.base import Recipe
     from gankit.recipes.controlgan import DEFAULTS as CONTROLGAN_DEFAULTS, ControlGAN
@@ -218,6 +223,7 @@ def _register_builtins() -> None:
                 keys=controlgan.ALL_KEYS, networks=controlgan.networks, loss="wasserstein", arch="dcgan",
                 opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
     recipe("fastgan", fastgan.defaults(), fastgan.FastGAN, fastgan.ALL_KEYS, fastgan.networks)
+    recipe("lapgan", lapgan.defaults(), lapgan.LAPGAN, lapgan.KEYS, lapgan.networks)
     recipe("ae", autoencoder.defaults(), autoencoder.ae, autoencoder.KEYS, autoencoder.networks)
     recipe("vae", autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.KEYS, autoencoder.networks)
 

@@ -1,15 +1,22 @@
 """LAPGAN: every level a GAN on the real pyramid, coarsest image then residuals, losses summed over the levels."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
+from gankit.cli import main
 from gankit.config import ConfigError
 from gankit.nets.pyramid import gaussian, up
 from gankit.recipes import RECIPES
 from gankit.recipes.base import DataInfo
 from gankit.regularizers.batch_random import BatchRandom
-from gankit.train.run import default_config
+from gankit.train.run import default_config, open_run
+from gankit.train.stats import read_stats
+from tests.helpers import FAST
 
 INFO = DataInfo("image", (1, 16, 16))
 TINY = {"G.width": 4, "D.width": 4, "G.hidden": [16], "D.hidden": [16], "z_dim": 8, "D.dropout": 0.0}
@@ -51,8 +58,8 @@ def objective(info=INFO, **changes):
 
 def test_defaults_follow_the_paper_where_gankit_does_not_say_otherwise():
     cfg = RECIPES["lapgan"].defaults
-    assert (cfg["z_dim"], cfg["batch"], cfg["G.hidden"], cfg["D.hidden"], cfg["G.width"]) == (100, 128, [1200, 1200],
-                                                                                             [600], 64)
+    assert (cfg["z_dim"], cfg["batch"], cfg["G.hidden"], cfg["G.width"]) == (100, 128, [1200, 1200], 64)
+    assert (cfg["D.hidden"], cfg["D.dropout"]) == ([600, 600], 0.0)  # the paper's 600 with dropout collapsed
     assert (cfg["loss"], cfg["lapgan.levels"], cfg["cond.mode"]) == ("nonsaturating", 0, "none")
     assert (cfg["G.opt"], cfg["G.lr"], cfg["D.betas"]) == ("adam", 2e-4, [0.5, 0.999])
     obj = RECIPES["lapgan"].build(default_config("lapgan", "x"), DataInfo("image", (3, 32, 32)))
@@ -163,3 +170,50 @@ def test_levels_key_and_points_refused():
     assert objective(DataInfo("image", (1, 32, 32)), **{"lapgan.levels": 2}).sizes == [16, 32]
     with pytest.raises(ConfigError, match="image data"):
         objective(DataInfo("points", (2,)))
+
+
+SETS = [f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in TINY.items()]
+
+
+def test_train_export_and_sample_round_trip(tmp_path, small_images):
+    """A run on a 16-pixel folder (8 -> 16), then its export draws the same images as the run for one seed."""
+    run, export = tmp_path / "run", tmp_path / "export"
+    assert main(["train", "--recipe", "lapgan", "--data", f"folder:{small_images}", "--steps", "6", "--batch", "8",
+                 "--out", str(run), "--no-progress", "--set", *FAST, "log.every=3", *SETS]) == 0
+    records = read_stats(run)
+    assert records and all(math.isfinite(r[k]) for r in records for k in ("Loss/G/8px", "Loss/G/16px", "Loss/D/16px"))
+    assert list((run / "samples").glob("grid-*.png"))
+    assert main(["export", "--run", str(run), "--out", str(export)]) == 0
+    for source, out in ((["--run", str(run)], "from_run"), (["--export", str(export)], "from_export")):
+        assert main(["sample", *source, "-n", "3", "--seed", "5", "--out", str(tmp_path / out)]) == 0
+    made = sorted((tmp_path / "from_run").glob("*.png"))
+    assert len(made) == 3 and Image.open(made[0]).size == (16, 16)
+    assert [p.read_bytes() for p in made] == [p.read_bytes() for p in sorted((tmp_path / "from_export").glob("*.png"))]
+
+
+def test_class_conditional_run_samples_by_class(tmp_path, small_images):
+    run = tmp_path / "run"
+    assert main(["train", "--recipe", "lapgan", "--data", f"folder:{small_images}", "--steps", "4", "--batch", "8",
+                 "--out", str(run), "--no-progress", "--set", *FAST, "cond.mode=input", *SETS]) == 0
+    state = torch.load(sorted((run / "checkpoints").glob("ckpt-*.pt"))[-1], weights_only=True)
+    assert state["net_configs"]["G"]["c_dim"] == state["net_configs"]["D"]["c_dim"] == 2
+    assert main(["sample", "--run", str(run), "-n", "4", "--class", "tops", "--out", str(tmp_path / "tops.png")]) == 0
+    assert np.array_equal(np.load(tmp_path / "tops.labels.npy"), np.ones(4))  # class folders sorted: other, tops
+
+
+@pytest.mark.slow  # two runs and a resume
+def test_resume_is_exact(tmp_path, small_images):
+    """Latents, noise planes and D's dropout come from RNGs the checkpoint keeps: N steps == N/2, resume, N/2."""
+    from tests.train.test_resume import _assert_same
+
+    common = dict(recipe="lapgan", data=f"folder:{small_images}", batch=8, progress_bar=False, log=lambda s: None)
+    sets = FAST + [s for s in SETS if not s.startswith("D.dropout")] + ["D.dropout=0.5", "ema.beta=0.9"]
+    straight = open_run(steps=10, out=str(tmp_path / "straight"), sets=sets, **common)
+    straight.fit()
+    open_run(steps=5, out=str(tmp_path / "split"), sets=sets, **common).fit()
+    resumed = open_run(steps=10, out=str(tmp_path / "split"), resume="auto", **common)
+    assert resumed.step == 5
+    resumed.fit()
+    a, b = straight.state_dict(), resumed.state_dict()
+    for key in ("nets", "G_ema", "optimizers", "feed", "z_gen", "step", "nimg"):
+        _assert_same(a[key], b[key], key)

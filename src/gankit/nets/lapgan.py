@@ -13,9 +13,9 @@ fine, flattened; ``latent_dim`` is its length. So an image is a deterministic fu
 class). Each level's image is clamped to [-1, 1], the range of real images, on which every finer level was trained.
 
 ``lapgan-d`` holds a D per level and picks it by the side of the image it is given: the coarsest judges a whole
-coarse image (an MLP, ReLU, dropout); a finer one judges a fine image joined with the upsampled coarse image it
-should refine (and the class planes): 5x5 convolution, 5x5 stride-2 convolution, ReLU after each, dropout, a linear
-logit.
+coarse image (an MLP with ReLU); a finer one judges a fine image joined with the upsampled coarse image it should
+refine (and the class planes): 5x5 convolution, 5x5 stride-2 convolution, ReLU after each, a linear logit. Every
+level may drop out features before its logit layers (``dropout``, as the paper's D did; off by default).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class LAPGANGenerator(PyramidNets, nn.Module):
 @register("lapgan-d")
 class LAPGANDiscriminator(PyramidNets, nn.Module):
     def __init__(self, img_resolution: int = 32, img_channels: int = 3, levels: int = 0, width: int = 64,
-                 hidden: tuple = (600,), c_dim: int = 0, dropout: float = 0.5):
+                 hidden: tuple = (600, 600), c_dim: int = 0, dropout: float = 0.0):
         super().__init__()
         self.c_dim = c_dim
         self.sizes = pyramid_levels(img_resolution, levels)

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from gankit import recipes
-from gankit.config import TRAINER_RANGES, ConfigError, Range, above, apply_overrides, at_least, range_of, share
+from gankit.config import (TRAINER_RANGES, ConfigError, Range, above, apply_overrides, at_least, check_ranges,
+                           range_of, share)
 from gankit.recipes.base import NET_RULES, DataInfo
 from gankit.train.run import apply_flags, default_config
 from gankit.train.trainer import Trainer
@@ -215,3 +216,24 @@ def test_every_declared_key_says_what_it_does():
 
     declared = {**TRAINER_KEYS, **NET_KEYS, **{k: key for r in recipes.RECIPES.values() for k, key in r.keys.items()}}
     assert [k for k, key in declared.items() if not key.about.strip()] == []
+
+
+@pytest.mark.parametrize("role", ["G0", "D_II", "Gen2"])
+def test_a_network_key_pattern_covers_every_role_name(role):
+    """``?.lr`` stands for any role, not just one letter: a staged recipe's G0 or D_II is checked like G."""
+    ranges = recipes.rules(recipes.get("nsgan"))
+    for key, value, shape in (("lr", -1.0, "must be at least 0"), ("betas", [1.0, 1.0], "each must be in [0, 1)")):
+        with pytest.raises(ConfigError) as single:
+            check_ranges({f"G.{key}": value}, ranges)
+        with pytest.raises(ConfigError) as named:
+            check_ranges({f"{role}.{key}": value}, ranges)
+        assert str(named.value) == str(single.value).replace(f"G.{key}", f"{role}.{key}")
+        assert shape in str(named.value)
+
+
+def test_lower_case_key_groups_are_not_taken_for_network_roles():
+    ranges = recipes.rules(recipes.get("nsgan"))
+    assert range_of("data.flip", ranges) is None and range_of("data.lr", ranges) is None
+    assert range_of("g0.lr", ranges) is None and range_of("0G.lr", ranges) is None
+    assert range_of("data.brightness", ranges) is TRAINER_RANGES["data.brightness"]
+    check_ranges({"data.flip": True, "data.lr": -1.0}, ranges)  # nothing to check them against

@@ -7,20 +7,20 @@ group related keys (``G.lr``, ``data.flip``).
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import json
 import math
+import re
 from dataclasses import dataclass
 
 # Keys that may change when a run resumes: budgets and bookkeeping, not the model or its optimisation.
-MUTABLE_ON_RESUME = {"steps", "log.every", "snapshot.every_kimg", "snapshot.grid", "ckpt.every_kimg", "ckpt.keep",
+MUTABLE_ON_RESUME = {"steps", "kimg", "log.every", "snapshot.every_kimg", "snapshot.grid", "ckpt.every_kimg", "ckpt.keep",
                      "eval.every_kimg", "eval.metrics", "eval.n", "eval.features", "eval.best",
                      "fast.channels_last", "fast.cudnn_benchmark", "fast.compile"}
 
 
 # Keys newer than some checkpoints, whose defaults do what gankit did before them:
 # a checkpoint without them resumes with the default.
-NEUTRAL_WHEN_ABSENT = {"ema.rampup", "lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "reuse_fakes",
+NEUTRAL_WHEN_ABSENT = {"kimg", "ema.rampup", "lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "r2", "reuse_fakes",
                        "data.mask"}
 # Keys newer than some checkpoints, by the value those checkpoints trained with (where that is not the default).
 VALUE_WHEN_ABSENT = {"G.max_width": 0, "D.max_width": 0}  # before the width cap: none
@@ -156,6 +156,8 @@ AUTO_ON_OFF = one_of("auto", "on", "off")
 TRAINER_KEYS: dict[str, Key] = {
     "batch": Key(64, count(high=2 ** 20), "images (or points) per step, over all processes"),
     "steps": Key(2000, count(), "generator updates to train for (--kimg sets it from images seen)"),
+    "kimg": Key(0.0, at_least(0, "0 = the budget is --steps"),
+                "thousands of images to train for, as --kimg gave them (a staged recipe's batches turn them into steps)"),
     "seed": Key(0, SEED, "the random seed of weights, latents and data order"),
     "z_dim": Key(100, count(1, "latent dimensions", high=2 ** 16), "the size of the latent vector"),
     "amp": Key("auto", one_of("auto", "bf16", "fp16", "off", means="auto: bf16 on CUDA, off elsewhere"),
@@ -213,10 +215,18 @@ TRAINER_RANGES: dict[str, Range] = {k: key.rule for k, key in TRAINER_KEYS.items
 SHORTCUT_FLAGS = ("batch", "steps", "seed")  # keys with a flag of their own: --batch N
 
 
+# A network's role: a capital letter, then letters, digits or underscores (G, D, C, G0, D_II). Every other key group
+# (data., ema., tricks., a recipe's own) is lower case, so ``role.name`` keys cannot be taken for one of theirs.
+NET_ROLE = re.compile(r"[A-Z][A-Za-z0-9_]*")
+
+
 def range_of(key: str, ranges: dict):
-    """The rule (or Key) for ``key`` in ``ranges``: its own entry, else a ``?.name`` pattern it matches."""
-    return ranges.get(key) or next((r for pattern, r in ranges.items()
-                                    if "?" in pattern and fnmatch.fnmatchcase(key, pattern)), None)
+    """The rule (or Key) for ``key`` in ``ranges``: its own entry, else, for ``role.name`` with ``role`` a network's
+    role (``NET_ROLE``), the ``?.name`` entry that stands for every role."""
+    if key in ranges:
+        return ranges[key]
+    role, dot, name = key.partition(".")
+    return ranges.get(f"?.{name}") if dot and NET_ROLE.fullmatch(role) else None
 
 
 def as_text(value) -> str:

@@ -33,6 +33,16 @@ def has_mask(G) -> bool:
     return bool(getattr(G, MASK_FLAG, False))
 
 
+def latent_size(G, default: int | None = None) -> int | None:
+    """The length of the latent vector ``G`` takes: a composite generator's ``latent_dim`` (its own noise or
+    conditioning draws after the latent proper), else the ``z_dim`` it was built with, else ``default``."""
+    size = getattr(G, "latent_dim", None)
+    if isinstance(size, int) and not isinstance(size, bool):
+        return size
+    config = getattr(G, "config", None)
+    return config.get("z_dim", default) if isinstance(config, dict) else default
+
+
 class ExportError(ValueError):
     """An export folder that cannot be used; the message names it."""
 
@@ -40,21 +50,24 @@ class ExportError(ValueError):
 def _generator_from_state(state: dict, path: Path, net: str = "auto"):
     """G (its moving average when the run kept one, unless ``net`` says "G") rebuilt from a checkpoint's recorded
     config, which is checked first as an export's is: the same ranges, the same memory bound, finite weights."""
+    sampler = state.get("sampler_net", "G")  # the network that draws: G, or a staged recipe's composite
+    if not isinstance(sampler, str) or sampler not in state["net_configs"] or sampler not in state["nets"]:
+        raise CheckpointError(f"checkpoint {path}: sampler_net {brief(sampler)} names none of its networks")
     try:
         check_ranges(state["config"], TRAINER_RANGES)
-        check_buildable(state["net_configs"]["G"], "G", "net_configs.G.")
+        check_buildable(state["net_configs"][sampler], sampler, f"net_configs.{sampler}.")
     except RangeError as e:
         raise CheckpointError(f"checkpoint {path}: config {e.key} {e.value!r}: {e.why}") from None
     except NetConfigError as e:
         raise CheckpointError(f"checkpoint {path}: {e}") from None
     if net == "ema" and state.get("G_ema") is None:
         raise CheckpointError(f"checkpoint {path}: the run kept no moving average of G (ema.beta=0); sample G")
-    weights = state["G_ema"] if state.get("G_ema") is not None and net != "G" else state["nets"]["G"]
+    weights = state["G_ema"] if state.get("G_ema") is not None and net != "G" else state["nets"][sampler]
     bad = model_folder.first_nonfinite(weights) if isinstance(weights, dict) else None
     if bad:
         raise CheckpointError(f"checkpoint {path}: the generator's {bad} holds NaN or inf values (the run "
                                    "diverged); it cannot draw anything")
-    G = nets.from_config(state["net_configs"]["G"])
+    G = nets.from_config(state["net_configs"][sampler])
     G.load_state_dict(weights)
     return G.eval()
 
@@ -75,6 +88,7 @@ def meta_from_state(state: dict) -> dict:
         "step": state["step"],
         "kimg": state["nimg"] / 1000,
         "ema": state.get("G_ema") is not None,
+        **({"stage": state["stage"]} if isinstance(state.get("stage"), str) else {}),
         **info,
         "mask": mask,
         "data_options": {k: v for k, v in cfg.items() if isinstance(k, str) and k.startswith("data.")},
@@ -88,6 +102,7 @@ def _from_checkpoint(path: Path, state: dict | None = None, net: str = "auto"):
     try:
         G, meta = _generator_from_state(state, path, net), meta_from_state(state)
         meta["ema"] = meta["ema"] and net != "G"
+        meta["z_dim"] = latent_size(G, meta["z_dim"])  # a composite's latent holds its own draws too
         mark_mask(G, meta["mask"])
     except CheckpointError:
         raise
@@ -124,11 +139,13 @@ def check_meta(meta: dict, G, shown: str, error=CheckpointError) -> None:
     def refuse(key, why):
         raise error(f"{shown}: {key} {brief(meta.get(key))} {why}; the file was edited")
 
-    z_dim = meta.get("z_dim")
-    if not isinstance(z_dim, int) or isinstance(z_dim, bool) or z_dim != G.config.get("z_dim", z_dim) or z_dim < 1:
-        refuse("z_dim", f"does not match the network's ({G.config.get('z_dim')})")
+    z_dim, takes = meta.get("z_dim"), latent_size(G)
+    if not isinstance(z_dim, int) or isinstance(z_dim, bool) or z_dim != (takes or z_dim) or z_dim < 1:
+        refuse("z_dim", f"does not match the network's ({takes})")
     if "kind" in meta and meta["kind"] not in ("image", "points"):
         refuse("kind", "is neither 'image' nor 'points'")
+    if "stage" in meta and (not isinstance(meta["stage"], str) or len(meta["stage"]) > LONGEST):
+        refuse("stage", "is not a short name")
     if "mask" in meta and (not isinstance(meta["mask"], bool) or meta["mask"] and meta.get("kind") != "image"):
         refuse("mask", "is not true (an image model's last channel is its content mask) or false")
     shape = meta.get("shape")

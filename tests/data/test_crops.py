@@ -108,7 +108,7 @@ def test_a_mask_needs_padding(tmp_path):
 
 def test_a_runs_recorded_choices_read_its_folder_the_same_way_after_it_grows(tmp_path):
     from gankit.config import TRAINER_DEFAULTS
-    from gankit.train.run import load_data
+    from gankit.data.from_config import load_data
 
     for i in range(10):
         _crop(tmp_path, f"{i:02d}.png", 20 + i, 20 + i, border=100)

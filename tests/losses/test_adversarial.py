@@ -58,3 +58,15 @@ def test_minimax_g_saturates_where_nonsaturating_does_not():
 def test_unknown_loss_names_the_value():
     with pytest.raises(ConfigError, match="bogus"):
         losses.get("bogus")
+
+
+def test_relativistic_pairing_scores_each_real_against_its_fake():
+    loss = losses.get("relativistic")
+    assert loss.paired and not losses.get("hinge").paired
+    # D: -log sigmoid(r_i - f_i); G: -log sigmoid(f_i - r_i)
+    assert torch.allclose(loss.d_pair(r, f), torch.tensor([-math.log(sig(a - b)) for a, b in zip(r.tolist(), f.tolist())]))
+    assert torch.allclose(loss.g_pair(r, f), torch.tensor([-math.log(sig(b - a)) for a, b in zip(r.tolist(), f.tolist())]))
+    # only the difference counts: shifting both logits alike changes nothing
+    assert torch.allclose(loss.d_pair(r + 7, f + 7), loss.d_pair(r, f))
+    with pytest.raises(TypeError, match="paired"):
+        loss.d_real(r)

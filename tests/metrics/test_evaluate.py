@@ -144,6 +144,18 @@ def test_eval_modes_on_points(tmp_path, capsys):
         assert "not defined for 2-D data" in err and len(err.strip().splitlines()) == 1
 
 
+def test_eval_counts_the_1000_modes_of_a_stacked_model_and_refuses_them_elsewhere(tmp_path, capsys):
+    run = tmp_path / "stacked"
+    assert main(["train", "--recipe", "dcgan", "--data", "stacked-fmnist:test", "--steps", "2", "--batch", "16",
+                 "--out", str(run), "--no-progress", "--set", *FAST, "G.width=4", "D.width=4"]) == 0
+    assert main(["eval", "--run", str(run), "--n", "300"]) == 0  # modes is the default on stacked data
+    result = json.loads((run / "eval.json").read_text())[-1]
+    assert result["metrics"]["num_modes"] == 1000 and 1 <= result["metrics"]["modes"] <= 300
+    assert "93.4% right" in result["protocol"] and result["data"] == "stacked-fmnist:test"
+    with pytest.raises(ValueError, match="--metrics modes: counts the 1000 modes of stacked-fmnist"):
+        ev.check_request(load_fashion_mnist("test"), ["modes"], "fmnist", 0, "cpu", n=100)
+
+
 def test_missing_inception_weights_say_where_to_put_them(monkeypatch, tmp_path):
     monkeypatch.setenv("GANKIT_INCEPTION", str(tmp_path / "absent.pth"))
     monkeypatch.setattr("platformdirs.user_cache_dir", lambda *a, **k: str(tmp_path / "cache"))

@@ -54,3 +54,22 @@ def test_samples_far_from_every_mode_are_not_hq():
     assert report.hq_fraction == 0.0
     assert report.modes == 0
     assert report.reverse_kl == math.inf
+
+
+def test_stacked_modes_are_counted_on_real_stacked_images_and_a_constant_is_one_mode():
+    """Real stacked test images hold nearly every mode (the classifier's errors move some samples to other modes);
+    a constant image is one mode, with the largest reverse KL: log 1000."""
+    from gankit import data as datasets
+    from gankit.metrics.evaluate import fmnist_accuracy, to_float
+    from gankit.metrics.features import get_extractor
+    from gankit.metrics.modes import count_stacked_modes
+
+    fmnist = get_extractor("fmnist")
+    real = datasets.load("stacked-fmnist:test")
+    found = count_stacked_modes(to_float(real.images), fmnist)
+    assert found["num_modes"] == 1000 and found["modes"] >= 990
+    assert found["reverse_kl"] < 0.25  # 10,000 samples over 1000 modes: near uniform, not exactly
+    constant = to_float(real.images[:1].expand(500, -1, -1, -1))
+    one = count_stacked_modes(constant, fmnist)
+    assert one["modes"] == 1 and one["reverse_kl"] == pytest.approx(math.log(1000))
+    assert 0.9 < fmnist_accuracy() < 1

@@ -24,6 +24,7 @@ TRICKS = [
     ["tricks.historical_averaging=0.01"],
     ["tricks.pack=4", "tricks.feature_matching=true"],
     ["r1=1", "tricks.pack=2", "augment.policy=translation"],
+    ["loss=relativistic", "r1=1", "r2=1", "tricks.pack=2", "reuse_fakes=true"],
 ]
 
 
@@ -155,3 +156,61 @@ def test_packing_and_r1_refuse_what_they_cannot_do(change, message):
     cfg = {**default_config("nsgan", "ring8"), "batch": 64, "D.hidden": [8], **change}
     with pytest.raises(ConfigError, match=message):
         Adversarial(cfg, DataInfo("points", (2,), 8))
+
+
+class CountingStep(HandMadeStep):
+    """A hand-made step whose real batches are counted (a paired loss's G step reads one)."""
+
+    def __init__(self, real, z):
+        super().__init__(real, z)
+        self.reals = 0
+
+    def real(self):
+        self.reals += 1
+        return super().real()
+
+
+def _pair(extra: dict, pack: int = 1):
+    cfg = {**default_config("nsgan", "ring8"), "G.hidden": [4], "D.hidden": [5], "tricks.pack": pack, "batch": 8,
+           "loss": "relativistic", **extra}
+    torch.manual_seed(0)
+    return cfg, Adversarial(cfg, DataInfo("points", (2,)))
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_relativistic_d_and_g_losses_pair_the_ith_real_with_the_ith_fake(pack):
+    cfg, obj = _pair({}, pack)
+    real, z = torch.randn(8, 2), torch.randn(8, cfg["z_dim"])
+    with torch.no_grad():
+        r, f = obj.D(obj.packed(real)), obj.D(obj.packed(obj.G(z)))
+    step = CountingStep(real, z)
+    assert torch.allclose(obj.d_loss(step), torch.nn.functional.softplus(f - r).mean())
+    assert torch.allclose(obj.g_loss(step), torch.nn.functional.softplus(r - f).mean())
+    assert step.reals == 2  # the G step scored its fakes against a real batch of its own
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_r2_adds_half_gamma_times_the_squared_gradient_of_d_at_the_fakes_from_the_same_pass(pack, monkeypatch):
+    cfg, plain = _pair({}, pack)
+    _, with_r2 = _pair({"r1": 2.0, "r2": 3.0}, pack)
+    with_r2.G.load_state_dict(plain.G.state_dict())
+    with_r2.D.load_state_dict(plain.D.state_dict())
+    real, z = torch.randn(8, 2), torch.randn(8, cfg["z_dim"])
+    grads = []
+    for x in (real, plain.G(z).detach()):
+        x = plain.packed(x).requires_grad_(True)
+        (grad,) = torch.autograd.grad(plain.D(x).sum(), x)
+        grads.append(grad.square().sum(1).mean())
+    expected = plain.d_loss(HandMadeStep(real, z)) + 2.0 / 2 * grads[0] + 3.0 / 2 * grads[1]
+    calls = []
+    forward = with_r2.D.forward
+    monkeypatch.setattr(with_r2.D, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k))
+    assert torch.allclose(with_r2.d_loss(HandMadeStep(real, z)), expected)
+    assert len(calls) == 2  # one pass on the reals, one on the fakes: the penalties reuse them
+
+
+def test_a_paired_loss_refuses_the_balanced_schedule_and_r2_refuses_fp16():
+    with pytest.raises(ConfigError, match="balance"):
+        _pair({"balance": True})
+    with pytest.raises(ConfigError, match="r2=1.0 with amp=fp16"):
+        _pair({"r2": 1.0, "amp": "fp16", "loss": "hinge"})

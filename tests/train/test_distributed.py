@@ -80,6 +80,9 @@ def test_resume_under_torchrun_is_exact(two_ranks, tmp_path):
     # R1's double backward on each rank's packed reals, then the one all-reduce: the global mean penalty;
     # and G's step through the graph each rank kept from its D step (reuse_fakes)
     ("nsgan", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "r1=1", "tricks.pack=2", "reuse_fakes=true"]),
+    # the relativistic pairing loss pairs each rank's reals with its fakes, and its G step reads reals too; R2's
+    # double backward on the fakes is averaged like R1's
+    ("nsgan", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "loss=relativistic", "r1=1", "r2=1", "tricks.pack=2"]),
 ])
 def test_data_driven_decisions_agree_with_one_process(tmp_path, small_images, recipe, data, extra):
     spec = f"folder:{small_images}" if data == "images" else data

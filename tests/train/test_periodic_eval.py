@@ -68,3 +68,30 @@ def test_a_best_measured_in_another_feature_space_is_replaced_not_compared(tmp_p
     best = json.loads((run / "checkpoints" / "best.json").read_text())
     assert best["value"] < 100.0 and best["step"] == 40 and best["features_sha256"] is None  # modes: no features
     assert any("another feature space" in line for line in logged)
+
+
+def test_evaluation_on_the_training_folder_decodes_it_once(tmp_path, small_images, monkeypatch):
+    """A folder run evaluates on its training images: the data training loaded, not a second decoding of the folder."""
+    from gankit import data as datasets
+
+    loads = []
+    real_load = datasets.load
+    monkeypatch.setattr(datasets, "load", lambda spec, **kw: loads.append(spec) or real_load(spec, **kw))
+    trainer = open_run(recipe="dcgan", data=f"folder:{small_images}", steps=4, batch=8, out=str(tmp_path / "r"),
+                       progress_bar=False, log=lambda s: None,
+                       sets=FAST + small_nets("dcgan") + ["eval.every_kimg=0.016", "eval.metrics=pr", "eval.n=16",
+                                                          "eval.features=pixels"])
+    trainer.fit()
+    assert len([r for r in read_stats(trainer.run_dir) if "Metrics/precision" in r]) == 2
+    assert loads == [f"folder:{small_images}"]
+
+
+def test_periodic_evaluation_imports_no_run_assembly():
+    """Evaluation during training reads data through ``data.from_config``: no cycle back through ``train.run``."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from gankit.config import TRAINER_DEFAULTS; from gankit.train.periodic_eval import PeriodicEval; "
+            "import gankit.train.trainer; PeriodicEval({**TRAINER_DEFAULTS, 'data': 'ring8'}, 'cpu').data(); "
+            "print('gankit.train.run' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

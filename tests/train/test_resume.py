@@ -30,6 +30,8 @@ def _assert_same(a, b, path="state"):
     ("wgan-gp", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "eval.every_kimg=1", "eval.best=hq_percent"]),
     # ControlGAN's adaptive gamma is objective state, restored from the checkpoint
     ("controlgan", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "C.hidden=16"]),
+    # the relativistic loss reads a real batch in G's step too: the data order must resume with it
+    ("nsgan", "ring8", ["G.hidden=32,32", "D.hidden=32,32", "loss=relativistic", "r1=1", "r2=1"]),
 ])
 def test_straight_equals_resumed(tmp_path, small_images, recipe, data_kind, extra):
     data = f"folder:{small_images}" if data_kind == "images" else data_kind

@@ -177,7 +177,7 @@ def model_data(meta: dict, spec: str | None = None, strict: bool = False, flag: 
     from gankit.config import TRAINER_DEFAULTS
     from gankit.data import DataError, Mixture
     from gankit.metrics.evaluate import eval_data_spec
-    from gankit.train.run import load_data
+    from gankit.data.from_config import load_data
 
     options = {**TRAINER_DEFAULTS, **meta.get("data_options", {}), "data": spec or eval_data_spec(meta["data"])}
     if meta.get("kind") == "image":

@@ -1,4 +1,5 @@
-"""Data sources by spec: ``fashion-mnist``, ``fashion-mnist:test``, ``folder:PATH`` (or a bare path), ``ring8``, ``grid25``."""
+"""Data sources by spec: ``fashion-mnist``, ``fashion-mnist:test``, ``stacked-fmnist`` (``:test``), ``folder:PATH`` (or a
+bare path), ``ring8``, ``grid25``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from gankit.data.base import DataError, ImageData
 
 FASHION_MNIST = ("fashion-mnist", "fashion-mnist:train", "fashion-mnist:test")
+STACKED = ("stacked-fmnist", "stacked-fmnist:train", "stacked-fmnist:test")  # data.stacked: 1000 modes
 
 
 def __getattr__(name: str):
@@ -27,7 +29,7 @@ def __getattr__(name: str):
 
 
 def describe_specs() -> str:
-    return ("fashion-mnist | fashion-mnist:test | folder:PATH (or a bare PATH) | "
+    return ("fashion-mnist | fashion-mnist:test | stacked-fmnist | stacked-fmnist:test | folder:PATH (or a bare PATH) | "
             + " | ".join(MIXTURES))
 
 
@@ -35,14 +37,14 @@ def spec_problem(spec: str, flag: str = "--data") -> str | None:
     """Why ``spec`` names no data (``--data 'fashon-mnist': not a known dataset (...) and no such folder; did you
     mean fashion-mnist?``), or None: a known name, ``folder:PATH`` (its own reader checks the folder) or a path that
     exists. Reads no data, so a misspelt name is refused before anything is loaded."""
-    if spec in FASHION_MNIST or spec in MIXTURES or (spec.startswith("folder:") and spec[len("folder:"):].strip()):
+    if spec in FASHION_MNIST or spec in STACKED or spec in MIXTURES or (spec.startswith("folder:") and spec[len("folder:"):].strip()):
         return None
     if spec.startswith("folder:") or not spec.strip():
         return f"{flag} {spec!r}: no folder given; use folder:PATH"
     if os.path.exists(spec):
         return None
     return (f"{flag} {spec!r}: not a known dataset ({describe_specs()}) and no such folder"
-            + did_you_mean(spec, [*FASHION_MNIST, *MIXTURES]))
+            + did_you_mean(spec, [*FASHION_MNIST, *STACKED, *MIXTURES]))
 
 
 def source_key(spec: str) -> str:
@@ -50,7 +52,9 @@ def source_key(spec: str) -> str:
     ``fashion-mnist:train``, and ``folder:x``, ``x/`` and ``./x`` are the same folder."""
     if spec in ("fashion-mnist", "fashion-mnist:train"):
         return "fashion-mnist:train"
-    if spec == "fashion-mnist:test" or spec in MIXTURES:
+    if spec in ("stacked-fmnist", "stacked-fmnist:train"):
+        return "stacked-fmnist:train"
+    if spec in ("fashion-mnist:test", "stacked-fmnist:test") or spec in MIXTURES:
         return spec
     return "folder:" + os.path.realpath(spec[len("folder:"):] if spec.startswith("folder:") else spec)
 
@@ -62,18 +66,20 @@ def load(spec: str, *, resolution: int | None = None, size_policy: str = "pad", 
     images' footprints, see ``folder.load_folder``)."""
     from gankit.data.base import DataError, ImageData
 
-    if mask and (spec in MIXTURES or spec in FASHION_MNIST):
+    if mask and (spec in MIXTURES or spec in FASHION_MNIST or spec in STACKED):
         raise DataError(f"data.mask=true: marks the padding around images of a folder of crops (size_policy=pad); "
                         f"{spec} has no padding")
     if spec in MIXTURES:
         return MIXTURES[spec]()
-    if spec in FASHION_MNIST:
+    if spec in FASHION_MNIST or spec in STACKED:
         from gankit.data.fashion_mnist import load_fashion_mnist
+        from gankit.data.stacked import load_stacked
 
-        data = load_fashion_mnist("test" if spec.endswith(":test") else "train", download=download)
+        load_split = load_stacked if spec in STACKED else load_fashion_mnist
+        data = load_split("test" if spec.endswith(":test") else "train", download=download)
         if resolution not in (None, data.resolution):
             data = _resize(data, resolution)
-        if channels == 3:  # grey as RGB, for a model trained on colour images
+        if channels == 3 and data.channels == 1:  # grey as RGB, for a model trained on colour images
             data = ImageData(data.images.expand(-1, 3, -1, -1).contiguous(), data.labels, data.class_names, data.name)
         return data
     problem = spec_problem(spec)
@@ -89,7 +95,7 @@ def load(spec: str, *, resolution: int | None = None, size_policy: str = "pad", 
 def chosen_resolution(spec: str, size_policy: str = "pad", canvas: int | None = None) -> tuple[int | None, str]:
     """The size to train ``spec`` at when no resolution is given, and the line that says why: an image folder's is
     chosen from its images (see ``folder.choose_resolution``); None for data of a fixed size (Fashion-MNIST keeps 28)."""
-    if spec in MIXTURES or spec.startswith("fashion-mnist"):
+    if spec in MIXTURES or spec.startswith("fashion-mnist") or spec in STACKED:
         return None, ""
     path = spec[len("folder:"):] if spec.startswith("folder:") else spec
     if not os.path.isdir(path):

@@ -3,6 +3,8 @@
 Each loss gives per-sample values for the three terms a GAN trains on:
 ``d_real(r)``, ``d_fake(f)`` (minimised by D) and ``g(f)`` (minimised by G), where
 r = D(x) on real data and f = D(G(z)). ``target`` lets label tricks move the real label.
+A *paired* loss (relativistic) scores a real and a fake sample together instead: ``d_pair(r, f)`` and
+``g_pair(r, f)`` on the i-th real and the i-th fake of a batch.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ class AdversarialLoss:
     d_real: Callable[..., Tensor]
     d_fake: Callable[..., Tensor]
     g: Callable[[Tensor], Tensor]
+    d_pair: Callable[[Tensor, Tensor], Tensor] | None = None
+    g_pair: Callable[[Tensor, Tensor], Tensor] | None = None
+
+    @property
+    def paired(self) -> bool:
+        """Whether D and G losses take a real and a fake logit together (G's step then needs D on reals too)."""
+        return self.d_pair is not None
 
 
 def bce_real(r: Tensor, target: float | Tensor = 1.0) -> Tensor:
@@ -84,6 +93,21 @@ def hinge_g(f: Tensor) -> Tensor:
     return -f
 
 
+def relativistic_d(r: Tensor, f: Tensor) -> Tensor:
+    """Relativistic pairing (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024): D minimises
+    softplus(-(D(x) - D(G(z)))), the chance that a real sample looks less real than its paired fake."""
+    return F.softplus(f - r)
+
+
+def relativistic_g(r: Tensor, f: Tensor) -> Tensor:
+    """G minimises softplus(-(D(G(z)) - D(x))): its sample should look more real than the paired real one."""
+    return F.softplus(r - f)
+
+
+def _unpaired(*_args, **_kwargs):
+    raise TypeError("a paired loss scores a real and a fake together: use d_pair and g_pair")
+
+
 LOSSES: dict[str, AdversarialLoss] = {
     loss.name: loss
     for loss in [
@@ -92,6 +116,8 @@ LOSSES: dict[str, AdversarialLoss] = {
         AdversarialLoss("least-squares", "LSGAN, a=0 b=1 c=1", ls_real, ls_fake, ls_g),
         AdversarialLoss("wasserstein", "WGAN critic: no sigmoid, no log", wasserstein_real, wasserstein_fake, wasserstein_g),
         AdversarialLoss("hinge", "hinge loss for D, -D(G(z)) for G", hinge_real, hinge_fake, hinge_g),
+        AdversarialLoss("relativistic", "relativistic pairing: softplus of the paired logit difference",
+                        _unpaired, _unpaired, _unpaired, relativistic_d, relativistic_g),
     ]
 }
 

@@ -22,14 +22,14 @@ from gankit.metrics.features import Extractor, get_extractor
 from gankit.metrics.frechet import feature_stats, frechet_distance
 from gankit.metrics.kid import kernel_inception_distance
 from gankit.metrics.memorization import memorization, pairs_image
-from gankit.metrics.modes import count_modes
+from gankit.metrics.modes import count_modes, count_stacked_modes
 from gankit.metrics.prdc import K_DC, K_PR, prdc
 from gankit.atomic import save_npy, write_file
 from gankit.inference import render
 from gankit.sampling import save_png
 from gankit.progress import bar
 
-IMAGE_METRICS = ("fd", "kid", "pr", "dc", "is", "cacc", "cas", "memorization")
+IMAGE_METRICS = ("fd", "kid", "pr", "dc", "is", "cacc", "cas", "memorization", "modes")
 DEFAULT_IMAGE_METRICS = ("fd", "kid", "pr", "dc")
 POINT_METRICS = ("modes",)
 FD_WARN_BELOW = 2000
@@ -108,7 +108,8 @@ def check_request(data, metrics: list[str] | None, features: str | None, classes
         if bad:
             raise ValueError(f"--metrics {','.join(bad)}: not defined for 2-D data; use {', '.join(POINT_METRICS)}")
         return metrics, None, None
-    metrics = metrics or list(DEFAULT_IMAGE_METRICS)
+    stacked = data.name.startswith("stacked-fmnist")
+    metrics = metrics or (["modes"] if stacked else list(DEFAULT_IMAGE_METRICS))
     bad = [m for m in metrics if m not in IMAGE_METRICS]
     if bad:
         raise ValueError(f"--metrics {','.join(bad)}: unknown; available for images: {', '.join(IMAGE_METRICS)}")
@@ -117,6 +118,11 @@ def check_request(data, metrics: list[str] | None, features: str | None, classes
         raise ValueError(f"--metrics {','.join(needs_labels)}: need a class-conditional generator (cgan, acgan, ...)")
     if "cas" in metrics and not (labelled_train_data and data.labels is not None):
         raise ValueError("--metrics cas: needs labelled real training and test data")
+    if "modes" in metrics and not stacked:
+        raise ValueError(f"--metrics modes: counts the 1000 modes of stacked-fmnist (and the modes of ring8 and grid25), "
+                         f"not of {data.name}")
+    if metrics == ["modes"]:  # labelled by the shipped classifier: no feature space needed
+        return metrics, None, None
     if "memorization" in metrics and (memorization_images or 0) < 2:
         raise ValueError("--metrics memorization: needs the model's training images (at least 2) to compare with"
                          + (f", got {memorization_images}" if memorization_images is not None else ""))
@@ -160,6 +166,15 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
         return {"metrics": results, "protocol": protocol, "data": data.name, "n": n, "seconds": time.perf_counter() - start}
     fake_images, fake_labels = generate(G, meta["z_dim"], n, seed, device=device)
     results = {}
+    if "modes" in metrics:
+        results.update(count_stacked_modes(fake_images, get_extractor("fmnist", device)))
+        modes_protocol = (f"modes: {n} samples, each channel labelled by the shipped fmnist classifier "
+                          f"({100 * fmnist_accuracy():.1f}% right on the Fashion-MNIST test images, so about "
+                          f"{100 * fmnist_accuracy() ** 3:.0f}% of triples); a mode counts when a sample lands in it; "
+                          f"reverse KL of the mode histogram against uniform")
+        if extractor is None:
+            return {"metrics": results, "protocol": modes_protocol, "data": data.name, "n": n,
+                    "seconds": time.perf_counter() - start}
     distance_metrics = [m for m in metrics if m in DEFAULT_IMAGE_METRICS]
     fake_features = extractor(fake_images) if distance_metrics or "memorization" in metrics else None
     if distance_metrics:
@@ -196,10 +211,18 @@ def evaluate(G, meta: dict, data, metrics: list[str] | None = None, n: int = 100
                 + (f"; memorization: each sample's nearest of all {len(memorization_data)} training images "
                    f"({memorization_data.name}) against the training images' leave-one-out nearest distances; "
                    f"memorized = share nearer than the smallest of those, memorized_p5 = nearer than their 5th "
-                   f"percentile" if "memorization" in metrics else ""))
+                   f"percentile" if "memorization" in metrics else "")
+                + (f"; {modes_protocol}" if "modes" in metrics else ""))
     return {"metrics": results, "protocol": protocol, "features": features, **extra,
             "features_sha256": extractor.digest[:DIGEST], "scale": extractor.scale(), "data": data.name, "n": n,
             "seconds": time.perf_counter() - start}
+
+
+def fmnist_accuracy() -> float:
+    """The shipped fmnist classifier's accuracy on the Fashion-MNIST test split, as its training recorded it."""
+    from gankit.metrics.features import SHIPPED
+
+    return float(json.loads((SHIPPED / "fmnist" / "config.json").read_text())["test_accuracy"])
 
 
 def default_features(data: ImageData) -> str:
@@ -210,8 +233,11 @@ def default_features(data: ImageData) -> str:
 
 
 def eval_data_spec(train_spec: str) -> str:
-    """The protocol's reference data: the held-out test split for Fashion-MNIST, the training data otherwise."""
-    return "fashion-mnist:test" if train_spec in ("fashion-mnist", "fashion-mnist:train") else train_spec
+    """The protocol's reference data: the held-out test split for (stacked) Fashion-MNIST, the training data
+    otherwise."""
+    held_out = {"fashion-mnist": "fashion-mnist:test", "fashion-mnist:train": "fashion-mnist:test",
+                "stacked-fmnist": "stacked-fmnist:test", "stacked-fmnist:train": "stacked-fmnist:test"}
+    return held_out.get(train_spec, train_spec)
 
 
 def append_results(path: Path, entry: dict) -> None:

@@ -61,6 +61,12 @@ ABOUT: dict[str, About] = {
                     "non-saturating loss, Adam 2e-4 beta1 0.5, batch 128, z 100",
                     "Denton, Chintala, Szlam, Fergus 2015, Deep Generative Image Models using a Laplacian Pyramid of "
                     "Adversarial Networks"),
+    "stackgan": About("StackGAN: a stage-I generator at a quarter of the side refined by a stage-II generator, "
+                      "conditioning augmentation of the class (KL weight 2), matching-aware D per stage (real, wrong "
+                      "class, fake), BCE, Adam 2e-4 beta1 0.5, stages trained jointly (StackGAN++) or in sequence; "
+                      "unconditional without labels",
+                      "Zhang et al. 2017, StackGAN: Text to Photo-realistic Image Synthesis with Stacked GANs; "
+                      "Zhang et al. 2018, StackGAN++"),
     "ae": About("Autoencoder: conv encoder (DCGAN D body) + DCGAN G decoder, reconstruction loss (bce on images, mse "
                 "on points), Adam 1e-3; MLP with --set G.arch=mlp",
                 "Hinton & Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks"),
@@ -191,7 +197,8 @@ def fit_resolution(cfg: dict, resolution: int) -> tuple[int, str | None]:
 def _register_builtins() -> None:
     """Build and register every recipe of ``ABOUT``: presets of the adversarial recipe, ControlGAN, FastGAN, the
     autoencoders."""
-    from gankit.recipes import adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, lapgan, unrolled
+    from gankit.recipes import (adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, lapgan, stackgan,
+                                unrolled)
     from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
     from gankit.recipes.base import Recipe
     from gankit.recipes.controlgan import DEFAULTS as CONTROLGAN_DEFAULTS, ControlGAN
@@ -224,6 +231,7 @@ def _register_builtins() -> None:
                 opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
     recipe("fastgan", fastgan.defaults(), fastgan.FastGAN, fastgan.ALL_KEYS, fastgan.networks)
     recipe("lapgan", lapgan.defaults(), lapgan.LAPGAN, lapgan.KEYS, lapgan.networks)
+    recipe("stackgan", stackgan.defaults(), stackgan.StackGAN, stackgan.KEYS, stackgan.networks)
     recipe("ae", autoencoder.defaults(), autoencoder.ae, autoencoder.KEYS, autoencoder.networks)
     recipe("vae", autoencoder.defaults(beta=1.0), autoencoder.vae, autoencoder.KEYS, autoencoder.networks)
 

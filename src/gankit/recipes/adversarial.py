@@ -86,9 +86,14 @@ class Adversarial(Objective):
         if uses_labels and cfg["loss"] not in TARGET_LOSSES:
             raise ConfigError(f"label tricks need a loss with labels ({', '.join(sorted(TARGET_LOSSES))}), "
                               f"not loss={cfg['loss']}")
-        if cfg["r1"] > 0 and cfg.get("amp") == "fp16":
-            raise ConfigError(f"--set r1={cfg['r1']} with amp=fp16: R1's input gradient is taken from the fp16 forward "
-                              "pass without the loss scale and can underflow to 0; use amp=bf16 or amp=off")
+        for penalty in ("r1", "r2"):
+            if cfg[penalty] > 0 and cfg.get("amp") == "fp16":
+                raise ConfigError(f"--set {penalty}={cfg[penalty]} with amp=fp16: its input gradient is taken from the "
+                                  "fp16 forward pass without the loss scale and can underflow to 0; use amp=bf16 or "
+                                  "amp=off")
+        if self.loss.paired and cfg["balance"]:
+            raise ConfigError(f"--set balance=true: the balanced schedule drops D's real or fake term, which "
+                              f"loss={cfg['loss']} scores together; use another loss")
         self.policy = parse_policy(cfg["augment.policy"])
         self.colour_channels = info.channels - 1 if info.mask else None  # a content mask is not recoloured
         if (self.policy or cfg["augment.ada"]) and info.kind != "image":
@@ -201,14 +206,20 @@ class Adversarial(Objective):
         real_in = self.d_input(real, ctx)
         if cfg["r1"] > 0:
             real_in = real_in.detach().requires_grad_(True)
+        fake_in = self.d_input(fake, ctx)
+        if cfg["r2"] > 0:
+            fake_in = fake_in.detach().requires_grad_(True)
         r, aux_real, own_real = self.discriminate_real(real_in, y, ctx)
-        f, aux_fake = self.discriminate(self.d_input(fake, ctx), c, ctx)  # separate batches, as DCGAN's batch norm expects
-        t_real, t_fake = targets(r.shape[0], smooth=cfg["tricks.label_smoothing"], noisy=cfg["tricks.noisy_labels"],
-                                 flip=cfg["tricks.flip_labels"], device=r.device, generator=ctx.generator)
-        loss_real = self.loss.d_real(r, t_real).mean()
-        loss_fake = self.loss.d_fake(f, t_fake).mean()
-        for name, value in (("Loss/D/real", loss_real), ("Loss/D/fake", loss_fake), ("Logits/D/real", r.mean()),
-                            ("Logits/D/fake", f.mean())):
+        f, aux_fake = self.discriminate(fake_in, c, ctx)  # separate batches, as DCGAN's batch norm expects
+        if self.loss.paired:  # one term for both: reported as D's loss on the reals, none on the fakes
+            loss_real, loss_fake = self.loss.d_pair(r, f).mean(), None
+        else:
+            t_real, t_fake = targets(r.shape[0], smooth=cfg["tricks.label_smoothing"], noisy=cfg["tricks.noisy_labels"],
+                                     flip=cfg["tricks.flip_labels"], device=r.device, generator=ctx.generator)
+            loss_real = self.loss.d_real(r, t_real).mean()
+            loss_fake = self.loss.d_fake(f, t_fake).mean()
+            ctx.report("Loss/D/fake", loss_fake)
+        for name, value in (("Loss/D/real", loss_real), ("Logits/D/real", r.mean()), ("Logits/D/fake", f.mean())):
             ctx.report(name, value)
         if self.ada is not None:
             # r_t and the step size from the global batch: every rank moves p alike, as one process would
@@ -231,6 +242,10 @@ class Adversarial(Objective):
             r1 = r1_penalty(r, real_in)
             ctx.report("Loss/D/r1", r1)
             loss = loss + cfg["r1"] / 2 * r1
+        if cfg["r2"] > 0:  # R2: the same zero-centred penalty at the fakes D saw, from that same forward pass
+            r2 = r1_penalty(f, fake_in)
+            ctx.report("Loss/D/r2", r2)
+            loss = loss + cfg["r2"] / 2 * r2
         ctx.report("Loss/D", loss)
         return loss
 
@@ -289,6 +304,15 @@ class Adversarial(Objective):
                 target = self.D.features(self.packed(self.d_input(real, ctx)), d_c(y)).float().flatten(1).mean(0)
             return (self.D.features(self.packed(fake_in), d_c(c)).float().flatten(1).mean(0) - target).square().sum()
         f, aux = self.discriminate(fake_in, c, ctx)
+        if self.loss.paired:  # scored against a real batch: D's logits on it carry no gradient to G
+            real, y = ctx.real()
+            with torch.no_grad():
+                r, _ = self.discriminate(self.d_input(real, ctx), y, ctx)
+            loss = self.loss.g_pair(r, f).mean()
+            if aux is not None:
+                ctx.report("Loss/G/aux", aux)
+                loss = loss + self.cfg["cond.aux_weight"] * aux
+            return loss
         if self.cfg["balance"]:
             detects = float(ctx.mean_over_ranks((f < 0).float().mean()))
             if detects < self.cfg["balance.g"]:
@@ -328,6 +352,8 @@ KEYS: dict[str, Key] = {
     "tricks.pack": Key(1, count(1, "samples per D input; 1 = off", high=64), "PacGAN: D judges samples in packs"),
     "r1": Key(0.0, at_least(0, "R1's gamma; 0 = off"), "R1 penalty on D's gradient at real images: gamma / 2 * "
                                                       "E ||grad D(real)||^2"),
+    "r2": Key(0.0, at_least(0, "R2's gamma; 0 = off"), "R2 penalty on D's gradient at the fakes it judges: gamma / 2 * "
+                                                      "E ||grad D(fake)||^2 (R3GAN uses R1 and R2 together)"),
     "reuse_fakes": Key(False, about="G's step reuses the D step's fakes (one G forward less; needs n_critic=1)"),
     "augment.policy": Key("", about=f"DiffAugment of reals and fakes: any of {','.join(OPS)}, comma-separated; "
                                     f"empty = off"),

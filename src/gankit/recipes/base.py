@@ -138,6 +138,12 @@ class Objective:
         """Set the networks up for ``stage`` (structure attributes, modules to train). Called when a run starts or
         resumes inside it and when training reaches it; it must depend on the stage alone, so a resume is exact."""
 
+    def schedule(self, nimg: int) -> dict[str, dict]:
+        """Optimizer settings for the step that starts at ``nimg`` images seen, by net (``{"G": {"lr": 1e-4,
+        "betas": (0.0, 0.95)}}``): the trainer sets them on the net's optimizer before the step. A function of
+        images seen alone, so a resume continues the schedule exactly; none by default."""
+        return {}
+
     def chosen(self) -> dict:
         """Keys whose value this recipe chose from the run or the data (a default of 0 meaning "from the run"),
         recorded in the run's config when it starts, so that a resume with another budget keeps them."""

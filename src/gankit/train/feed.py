@@ -39,11 +39,20 @@ class ImageFeed:
         self.generator = torch.Generator(device).manual_seed(seed)
         self.perm = torch.randperm(len(self.images), generator=self.generator, device=device)
         self.pos = 0
+        self.rank, self.world = rank, world
         self.mine = _slice(batch, rank, world)
         self.channels_last = False  # the trainer sets it with fast.channels_last: batches come out NHWC
         channels, *size = data.images.shape[1:]
         self.info = DataInfo("image", (channels + (1 if mask else 0), *size), data.num_classes, len(self.images),
                              mask=bool(mask))
+
+    def set_batch(self, batch: int) -> None:
+        """A staged run's new global batch, from the next draw on (the epoch's order is kept)."""
+        if len(self.images) < batch:
+            from gankit.config import ConfigError
+
+            raise ConfigError(f"a stage's batch of {batch} is larger than the dataset ({len(self.images)} images)")
+        self.batch, self.mine = batch, _slice(batch, self.rank, self.world)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.pos + self.batch > len(self.perm):
@@ -97,9 +106,13 @@ class PointFeed:
 
     def __init__(self, mixture: Mixture, batch: int, device: torch.device, seed: int, rank: int = 0, world: int = 1):
         self.mixture, self.batch, self.device = mixture, batch, device
+        self.rank, self.world = rank, world
         self.mine = _slice(batch, rank, world)
         self.generator = torch.Generator(device).manual_seed(seed)
         self.info = DataInfo("points", (2,), mixture.num_modes)
+
+    def set_batch(self, batch: int) -> None:
+        self.batch, self.mine = batch, _slice(batch, self.rank, self.world)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Points and their mode index (the label conditional recipes use)."""

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from gankit.config import ConfigError
+from gankit.inference import latent_size
 from gankit.memory import physical_memory, size_text
 
 ACTIVATION_FACTOR = 2  # layer outputs kept for backward plus their gradients (D also sees real and fake batches)
@@ -81,8 +82,8 @@ def activation_bytes(net: nn.Module, info, batch: int) -> int:
         c_dim = getattr(copy, "c_dim", 0)
         labels = torch.zeros(batch, dtype=torch.long) if c_dim else None
         inputs = []
-        if isinstance(getattr(copy, "z_dim", None), int):
-            inputs.append(torch.zeros(batch, copy.z_dim))
+        if isinstance(latent_size(copy), int):
+            inputs.append(torch.zeros(batch, latent_size(copy)))
         shape = info.shape  # what a network of images says it takes (PacGAN's D takes several images stacked)
         if isinstance(config.get("img_channels"), int) and isinstance(config.get("img_resolution"), int):
             shape = (config["img_channels"], config["img_resolution"], config["img_resolution"])
@@ -108,7 +109,8 @@ def step_bytes(trainer) -> int:
     states, G's moving average and activations (see the module's docstring)."""
     nets = trainer.objective.nets
     grads = sum(_tensor_bytes(nets[name].parameters()) for name in trainer.optimizers)
-    batch = trainer.ctx.batch
+    stages = getattr(trainer, "stages", None) or []  # a staged run: its largest batch, whichever stage has it
+    batch = max([trainer.ctx.batch, *((s.batch or trainer.cfg["batch"]) // trainer.dist.world for s in stages)])
     activations = sum(activation_bytes(net, trainer.feed.info, batch) for net in nets.values())
     return checkpoint_bytes(trainer) + grads + ACTIVATION_FACTOR * activations
 

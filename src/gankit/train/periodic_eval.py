@@ -20,7 +20,10 @@ HIGHER_IS_BETTER = {"fd": False, "kid": False, "precision": True, "recall": True
 
 
 class PeriodicEval:
-    def __init__(self, cfg: dict, device):
+    """``data``: the run's training data; evaluation uses it when it evaluates on the same data (an image folder)
+    instead of decoding the folder a second time."""
+
+    def __init__(self, cfg: dict, device, data=None):
         self.every = max(1, int(cfg["eval.every_kimg"] * 1000)) if cfg["eval.every_kimg"] > 0 else 0
         self.metrics = [m for m in cfg["eval.metrics"].split(",") if m]
         self.n, self.features, self.best_key = cfg["eval.n"], cfg["eval.features"] or None, cfg["eval.best"]
@@ -28,7 +31,7 @@ class PeriodicEval:
             from gankit.config import ConfigError
 
             raise ConfigError(f"--set eval.best={self.best_key}: use one of {', '.join(HIGHER_IS_BETTER)}")
-        self.cfg, self.device = cfg, device
+        self.cfg, self.device, self._training_data = cfg, device, data
         self._data = self._extractor = None
 
     def check(self, classes: int) -> None:
@@ -57,10 +60,12 @@ class PeriodicEval:
 
     def data(self):
         if self._data is None:
+            from gankit.data.from_config import load_data
             from gankit.metrics.evaluate import eval_data_spec
-            from gankit.train.run import load_data
 
-            self._data = load_data({**self.cfg, "data": eval_data_spec(self.cfg["data"])})
+            spec = eval_data_spec(self.cfg["data"])
+            same = spec == self.cfg["data"] and self._training_data is not None
+            self._data = self._training_data if same else load_data({**self.cfg, "data": spec})
         return self._data
 
     def run(self, trainer) -> dict:
@@ -69,7 +74,7 @@ class PeriodicEval:
         G = trainer.sampling_net()
         was_training = G.training
         try:
-            result = evaluate(G, {"z_dim": self.cfg["z_dim"]}, self.data(), metrics=self.metrics or None, n=self.n,
+            result = evaluate(G, {"z_dim": trainer.latent_dim}, self.data(), metrics=self.metrics or None, n=self.n,
                               features=self.features, device=trainer.device, extractor=self._extractor)
         finally:
             G.train(was_training)

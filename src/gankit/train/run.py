@@ -15,6 +15,8 @@ from gankit.config import (MUTABLE_ON_RESUME, NEUTRAL_WHEN_ABSENT, TIED_TO_RUN_L
 from gankit.atomic import check_writable
 from gankit.train import checkpoint, distributed, footprint
 from gankit.train.lock import LOCK_NAME, TEMP_PATTERN, RunLock, remove_stale_temp_files
+from gankit.data.from_config import canvas as _canvas
+from gankit.data.from_config import load_data  # noqa: F401 - where scripts found it before
 from gankit.train.trainer import Trainer, resolve_device
 
 
@@ -34,33 +36,13 @@ def apply_flags(cfg: dict, sets: list[str] | None = None, steps: int | None = No
     if steps is not None and kimg is not None:
         raise ConfigError("give --steps or --kimg, not both")
     if steps is not None:
-        cfg["steps"] = steps
+        cfg["steps"], cfg["kimg"] = steps, 0.0
     if kimg is not None:
         if not (math.isfinite(kimg) and kimg > 0):
             raise ConfigError(f"--kimg {kimg}: give the thousands of training images, a number above 0")
-        cfg["steps"] = max(1, math.ceil(kimg * 1000 / cfg["batch"]))
+        cfg["steps"], cfg["kimg"] = max(1, math.ceil(kimg * 1000 / cfg["batch"])), float(kimg)
     recipes.check_config(cfg, list(sets or []))  # before any data is read
     return cfg
-
-
-def load_data(cfg: dict, download: bool = True):
-    """The data of a config's ``data.*`` keys, prepared as training sees it (the mask channel is the feed's)."""
-    return datasets.load(cfg["data"], resolution=cfg["data.resolution"] or None, size_policy=cfg["data.size_policy"],
-                         channels=cfg["data.channels"] or None, canvas=_canvas(cfg["data.canvas"]),
-                         pad_value=_pad_value(cfg["data.pad_value"]), strict=cfg["data.strict"], download=download,
-                         mask=bool(cfg.get("data.mask", False)))
-
-
-def _canvas(value: int) -> int | None:
-    """``data.canvas``: -1 (chosen from the images) is the loader's None; 0 (the largest image) and sides pass."""
-    return None if value == -1 else value
-
-
-def _pad_value(value) -> int | tuple[int, ...] | None:
-    """``data.pad_value``: -1 (the images' border) is the loader's None; a recorded level per channel a tuple."""
-    if isinstance(value, list):
-        return tuple(value)
-    return None if value == -1 else value
 
 
 def _load_at_chosen_size(cfg: dict, log: Callable[[str], None], new_run: bool = True):

@@ -25,11 +25,11 @@ from torch import nn
 
 import gankit
 from gankit import recipes, run_folder
-from gankit.inference import has_mask, mark_mask
+from gankit.inference import has_mask, latent_size, mark_mask
 from gankit.inference import resolve_device  # noqa: F401 - where the CLI found it before
 from gankit.config import ConfigError
 from gankit.atomic import write_file
-from gankit.recipes.base import Phase
+from gankit.recipes.base import Phase, Stage
 from gankit.regularizers.batch_random import BatchRandom
 from gankit.sampling import grid_image, points_image, save_png
 from gankit.train import checkpoint, distributed, fast, interrupt, lr_schedule, rng
@@ -61,16 +61,20 @@ class _Context:
 
     def __init__(self, trainer: "Trainer"):
         self._t = trainer
-        self.batch = trainer.cfg["batch"] // trainer.dist.world  # this rank's share of the global batch
+        self.batch = trainer.batch // trainer.dist.world  # this rank's share of the global batch
         # every rank draws for the global batch and keeps its slice: N ranks draw what one process draws
         self.generator = BatchRandom(trainer.z_gen, trainer.dist.rank, trainer.dist.world)
         self.progress = 0.0
+
+    @property
+    def nimg(self) -> int:
+        return self._t.nimg
 
     def real(self):
         return self._t.feed.next()
 
     def z(self, n: int) -> torch.Tensor:
-        return self.generator.randn(n, self._t.cfg["z_dim"], device=self._t.device)
+        return self.generator.randn(n, self._t.latent_dim, device=self._t.device)
 
     def labels(self, n: int) -> torch.Tensor:
         return self.generator.randint(0, self._t.objective.num_classes, (n,), device=self._t.device)
@@ -104,6 +108,7 @@ class Trainer:
         rng.seed_all(cfg["seed"])
         self.feed = make_feed(data, cfg["batch"], self.device, cfg["seed"], cfg, dist.rank, dist.world)
         self.objective = recipes.get(cfg["recipe"]).build(self.cfg, self.feed.info)
+        self.cfg.update(self.objective.chosen())  # kept in config.json and checkpoints: a resume reads them back
         for net in self.objective.nets.values():
             net.to(self.device)
         self.channels_last = fast.use_channels_last(cfg, self.device, self.objective.nets.values())
@@ -113,16 +118,29 @@ class Trainer:
             self.feed.channels_last = True
         if self.device.type == "cuda" and cfg["fast.cudnn_benchmark"]:
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest algorithms once
+        self.batch = cfg["batch"]  # the global batch now: a staged recipe's stage may set its own
+        self.stages = self._checked_stages(self.objective.stages(), len(data) if hasattr(data, "__len__") else 0)
+        self.stage: Stage | None = None
+        self.optimizers, self.G_ema, self.compiled = {}, None, False
+        if self.stages:  # structure and batch of the first stage, before anything is built from them
+            self.objective.enter(self.stages[0])
+            self.stage = self.stages[0]
+            self._set_batch(self.stages[0].batch or cfg["batch"])
+            self._to_device()
         self.phases = self.objective.phases()
         updated = {p.update for p in self.phases}
         self.optimizers = {n: make_optimizer(cfg, n, self.objective.nets[n].parameters()) for n in sorted(updated)}
         lr_schedule.check(cfg)
         G = self.objective.nets[self.objective.sampler_net]
         mark_mask(G, getattr(self.feed, "mask", None) is not None)  # render leaves a data.mask channel out
+        self.latent_dim = latent_size(G, cfg["z_dim"])
+        if self.stages and cfg.get("kimg", 0) > 0:  # --kimg under a batch schedule: the steps that see that many
+            self.cfg["steps"] = self.steps_for(round(cfg["kimg"] * 1000))
         self.G_ema = make_ema(G) if cfg["ema.beta"] > 0 else None
         self.z_gen = torch.Generator(self.device).manual_seed(cfg["seed"] + 1)
         n_fixed = cfg["snapshot.grid"] if self.feed.info.kind == "image" else max(1000, cfg["snapshot.grid"])
-        self.fixed_z = torch.randn(n_fixed, cfg["z_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 2)).to(self.device)
+        self.fixed_z = torch.randn(n_fixed, self.latent_dim,
+                                   generator=torch.Generator().manual_seed(cfg["seed"] + 2)).to(self.device)
         k = self.objective.num_classes  # conditional: one column per class in the snapshot grid
         self.fixed_c = (torch.arange(n_fixed) % k).to(self.device) if k else None
         self.amp_dtype = self._amp_dtype(cfg["amp"])
@@ -134,7 +152,7 @@ class Trainer:
         self.nimg = 0
         self._compile_trial = False
         self.compiled = fast.use_compile(cfg, self.device) and self._compile()
-        self.periodic_eval = PeriodicEval(cfg, self.device)
+        self.periodic_eval = PeriodicEval(cfg, self.device, data)
         self.periodic_eval.check(classes=self.objective.num_classes)
 
     # ----- mechanics -----
@@ -143,6 +161,99 @@ class Trainer:
         if amp == "auto":
             return torch.bfloat16 if self.device.type == "cuda" else None
         return {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}[amp]  # others: refused by check_config
+
+    # ----- stages -----
+
+    def _checked_stages(self, stages: list[Stage], data_size: int) -> list[Stage]:
+        """A staged objective's schedule, refused up front where a later stage could not run."""
+        if not stages:
+            return []
+        starts = [s.start_nimg for s in stages]
+        if starts[0] != 0 or starts != sorted(starts):
+            raise ConfigError(f"recipe {self.cfg['recipe']}: its stages must start at 0 images and in order; got {starts}")
+        for s in stages:
+            batch = s.batch or self.cfg["batch"]
+            if batch % self.dist.world:
+                raise ConfigError(f"stage {s.name!r}: its batch of {batch} is not divisible by the number of processes "
+                                  f"({self.dist.world})")
+            if data_size and batch > data_size:
+                raise ConfigError(f"stage {s.name!r}: its batch of {batch} is larger than the dataset ({data_size} "
+                                  f"images); lower --batch or the recipe's batch keys")
+        return list(stages)
+
+    def stage_at(self, nimg: int) -> Stage | None:
+        """The stage a step starting at ``nimg`` images seen trains in: a function of images seen alone."""
+        current = None
+        for s in self.stages:
+            if s.start_nimg > nimg:
+                break
+            current = s
+        return current
+
+    def steps_for(self, nimg: int) -> int:
+        """The steps a run takes to see ``nimg`` images under its stages' batches."""
+        steps, seen = 0, 0
+        while seen < nimg:
+            stage = self.stage_at(seen)
+            later = [s.start_nimg for s in self.stages if s.start_nimg > seen]
+            batch = stage.batch or self.cfg["batch"]
+            n = math.ceil((min([nimg, *later]) - seen) / batch)
+            steps, seen = steps + n, seen + n * batch
+        return max(1, steps)
+
+    def _set_batch(self, batch: int) -> None:
+        self.batch = batch
+        self.feed.set_batch(batch)
+        if hasattr(self, "ctx"):
+            self.ctx.batch = batch // self.dist.world
+
+    def _to_device(self) -> None:
+        for net in self.objective.nets.values():
+            net.to(self.device)
+            if self.channels_last:
+                fast.to_channels_last(net)
+
+    def _follow_stage(self) -> None:
+        """Enter the stage images seen have reached, if it is a new one (at most once per step, before it runs)."""
+        stage = self.stage_at(self.nimg)
+        if stage is not self.stage:
+            self._enter(stage, resumed=False)
+
+    def _enter(self, stage: Stage, resumed: bool) -> None:
+        """The one place a staged run reacts to a new stage: the objective sets its networks up; parameters new
+        or gone reach their optimizer (kept ones keep their state), and the nets the stage names start their
+        optimizer afresh unless resuming (a checkpoint holds the state after that reset); the moving average
+        follows G's structure (buffers, a level of detail, are copied at every update); compiled forwards are rebuilt; the batch becomes the stage's."""
+        self.objective.enter(stage)
+        self._to_device()
+        for name, opt in list(self.optimizers.items()):
+            params = list(self.objective.nets[name].parameters())
+            had = [p for group in opt.param_groups for p in group["params"]]
+            if name in stage.reset and not resumed:
+                self.optimizers[name] = make_optimizer(self.cfg, name, params)
+            elif [id(p) for p in params] != [id(p) for p in had]:
+                fresh = make_optimizer(self.cfg, name, params)
+                for p in params:  # Adam's moments of a parameter that stays are kept
+                    if p in opt.state:
+                        fresh.state[p] = opt.state[p]
+                self.optimizers[name] = fresh
+        if self.G_ema is not None:
+            G = self.objective.nets[self.objective.sampler_net]
+            mine = G.state_dict()
+            if self.G_ema.state_dict().keys() != mine.keys():  # G grew: new layers start as G's, the rest keep theirs
+                kept = self.G_ema.state_dict()
+                self.G_ema = make_ema(G)
+                self.G_ema.load_state_dict({k: v for k, v in kept.items() if k in mine and v.shape == mine[k].shape},
+                                           strict=False)
+        if self.compiled:  # a fresh compiled forward per stage: a structure change would recompile under one wrapper
+            for net in self.objective.nets.values():
+                fast.uncompile(net)
+                fast.compile_forward(net)
+            self._compile_trial = True
+        self._set_batch(stage.batch or self.cfg["batch"])
+        self.stage = stage
+        if not resumed:
+            self.log(f"step {self.step} ({self.nimg / 1000:g} kimg): stage {stage.name}, batch {self.batch}")
 
     def _compile(self) -> bool:
         """Compile the trained networks' forward (G_ema, only sampled from, stays eager); False if that fails."""
@@ -192,6 +303,8 @@ class Trainer:
         the step runs again, so the run continues exactly as an eager run would. Callbacks that
         already ran for a phase of the failed attempt run again.
         """
+        if self.stages:
+            self._follow_stage()
         if self.compiled and self._compile_trial:
             self._compile_trial = False
             saved = copy.deepcopy((self.state_dict(), self.stats.state(), self.phase_counts))
@@ -210,14 +323,17 @@ class Trainer:
         self.ctx.progress = self.step / max(1, self.cfg["steps"])
         if self.cfg["lr.decay"] != "none":
             lr_schedule.apply(self.optimizers, self.cfg, self.ctx.progress)
+        for name, settings in self.objective.schedule(self.nimg).items():
+            for group in self.optimizers[name].param_groups:
+                group.update(settings)
         for phase in self.phases:
             for _ in range(phase.repeat):
                 self._run_phase(phase)
         if self.G_ema is not None:
-            beta = ramped_beta(self.cfg["ema.beta"], self.cfg["ema.rampup"], self.nimg, self.cfg["batch"])
+            beta = ramped_beta(self.cfg["ema.beta"], self.cfg["ema.rampup"], self.nimg, self.batch)
             update_ema(self.G_ema, self.objective.nets[self.objective.sampler_net], beta)
         self.step += 1
-        self.nimg += self.cfg["batch"]
+        self.nimg += self.batch
 
     # ----- state -----
 
@@ -228,6 +344,8 @@ class Trainer:
             "config": self.cfg,
             "step": self.step,
             "nimg": self.nimg,
+            "sampler_net": self.objective.sampler_net,
+            **({"stage": self.stage.name} if self.stage is not None else {}),
             "nets": {n: _dense(net.state_dict()) for n, net in self.objective.nets.items()},
             "net_configs": {n: net.config for n, net in self.objective.nets.items()},
             "data_info": {"kind": self.feed.info.kind, "shape": list(self.feed.info.shape),
@@ -242,6 +360,13 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        if self.stages:  # the structure and batch of the stage images seen put the run in; no optimizer reset
+            stage = self.stage_at(state["nimg"])
+            if state.get("stage", stage.name) != stage.name:
+                raise ValueError(f"the checkpoint was in stage {state.get('stage')!r} at {state['nimg']} images, where "
+                                 f"this run's schedule has {stage.name!r}: the schedule's settings changed")
+            if stage is not self.stage:
+                self._enter(stage, resumed=True)
         for n, net in self.objective.nets.items():
             net.load_state_dict(state["nets"][n])
         if self.G_ema is not None and state.get("G_ema") is not None:

@@ -201,7 +201,6 @@ def test_class_conditional_run_samples_by_class(tmp_path, small_images):
     assert np.array_equal(np.load(tmp_path / "tops.labels.npy"), np.ones(4))  # class folders sorted: other, tops
 
 
-@pytest.mark.slow  # two runs and a resume
 def test_resume_is_exact(tmp_path, small_images):
     """Latents, noise planes and D's dropout come from RNGs the checkpoint keeps: N steps == N/2, resume, N/2."""
     from tests.train.test_resume import _assert_same

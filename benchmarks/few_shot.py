@@ -45,7 +45,7 @@ DATASETS = {  # folder maker, training settings every variant shares, whether th
     "cells": {"sets": ["data.resolution=64"], "dcgan_batch": 14, "fmnist": False},
     "fmnist100": {"sets": [], "dcgan_batch": 32, "fmnist": True},
 }
-COMMON = ["log.every=10", "snapshot.every_kimg=5", "ckpt.every_kimg=1000"]
+COMMON = ["log.every=10", "snapshot.every_kimg=5", "ckpt.every_kimg=2"]  # checkpoints: a run can go on in a later session
 
 
 def make_folder(name: str, out: Path) -> Path:

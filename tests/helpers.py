@@ -28,6 +28,6 @@ def small_nets(recipe: str, hidden: str = "32,32", data: str = "images") -> list
     from gankit.recipes import RECIPES, data_kind
 
     defaults = RECIPES[recipe].defaults
-    convolutional = defaults["G.arch"] in ("dcgan", "resnet", "fastgan") and data_kind(data) == "image"
+    convolutional = defaults["G.arch"] in ("dcgan", "resnet", "fastgan", "stackgan") and data_kind(data) == "image"
     sets = TINY_CONV if convolutional else [f"G.hidden={hidden}", f"D.hidden={hidden}"]
     return [s for s in sets if s.split("=")[0] in defaults]  # ae and vae have no D

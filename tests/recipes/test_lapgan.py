@@ -108,7 +108,8 @@ def test_losses_are_the_levels_non_saturating_losses_summed_and_finite():
     expected = 0
     for level, (real, fake) in enumerate(zip(images, fakes)):
         coarse = None if level == 0 else up(images[0])
-        expected = expected + F.softplus(-obj.D(real, None, coarse)).mean() + F.softplus(obj.D(fake, None, coarse)).mean()
+        expected = expected + F.softplus(-obj.D(real, None, coarse)).mean() \
+            + F.softplus(obj.D(fake, None, coarse)).mean()
     assert torch.isfinite(d) and torch.allclose(d, expected, atol=1e-6)
     assert torch.allclose(ctx.reported["Loss/D/real"] + ctx.reported["Loss/D/fake"], d, atol=1e-6)
     g = obj.g_loss(ctx)

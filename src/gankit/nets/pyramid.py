@@ -36,7 +36,8 @@ def gaussian(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
 
 
 def laplacian(x: torch.Tensor, levels: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """(the coarsest image I_{levels-1}, the residuals [h_{levels-2}, ..., h_0] coarse to fine), h_k = I_k - u(I_{k+1})."""
+    """(the coarsest image I_{levels-1}, the residuals [h_{levels-2}, ..., h_0] coarse to fine):
+    h_k = I_k - u(I_{k+1})."""
     images = gaussian(x, levels)
     return images[0], [fine - up(coarse) for coarse, fine in zip(images[:-1], images[1:])]
 

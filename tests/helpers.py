@@ -32,4 +32,6 @@ def small_nets(recipe: str, hidden: str = "32,32", data: str = "images") -> list
     convolutional = defaults["G.arch"] in ("dcgan", "resnet", "fastgan", "pggan", "r3gan", "stackgan") and \
         data_kind(data) == "image"
     sets = TINY_CONV + TINY_FMAPS if convolutional else [f"G.hidden={hidden}", f"D.hidden={hidden}"]
+    if defaults["G.arch"] == "lapgan":  # an MLP at the coarsest level, convolutions at the finer ones
+        sets = TINY_CONV + [f"G.hidden={hidden}", f"D.hidden={hidden}"]
     return [s for s in sets if s.split("=")[0] in defaults]  # ae and vae have no D

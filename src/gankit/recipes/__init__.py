@@ -56,6 +56,11 @@ ABOUT: dict[str, About] = {
                      "real images (L1 here, LPIPS in the paper), hinge loss, DiffAugment, Adam 2e-4 beta1 0.5, batch 8, "
                      "z 256", "Liu, Zhu, Song, Elgammal 2021, Towards Faster and Stabilized GAN Training for "
                      "High-fidelity Few-shot Image Synthesis"),
+    "lapgan": About("LAPGAN: a GAN per level of a Laplacian pyramid (coarsest image, then residuals conditioned on the "
+                    "upsampled coarser image), sampled coarse to fine; levels trained together on the real pyramid, "
+                    "non-saturating loss, Adam 2e-4 beta1 0.5, batch 128, z 100",
+                    "Denton, Chintala, Szlam, Fergus 2015, Deep Generative Image Models using a Laplacian Pyramid of "
+                    "Adversarial Networks"),
     "pggan": About("Progressive growing: G and D grow from 4x4 to the data's size, each level faded in over images "
                    "seen (reals too); pixel norm, equalised learning rate, minibatch stddev; WGAN-GP + drift, Adam 1e-3 "
                    "betas (0, 0.99), batch by resolution, z 512",
@@ -200,10 +205,10 @@ def fit_resolution(cfg: dict, resolution: int) -> tuple[int, str | None]:
 
 
 def _register_builtins() -> None:
-    """Build and register every recipe of ``ABOUT``: presets of the adversarial recipe, ControlGAN, FastGAN, PGGAN,
-    R3GAN, StackGAN, the autoencoders."""
-    from gankit.recipes import (adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, pggan, r3gan,
-                                stackgan, unrolled)
+    """Build and register every recipe of ``ABOUT``: presets of the adversarial recipe, ControlGAN, FastGAN, LAPGAN,
+    PGGAN, R3GAN, StackGAN, the autoencoders."""
+    from gankit.recipes import (adversarial as adversarial_recipe, autoencoder, controlgan, fastgan, lapgan, pggan,
+                                r3gan, stackgan, unrolled)
     from gankit.recipes.adversarial import Adversarial, adam, preset, rmsprop
     from gankit.recipes.base import Recipe
     from gankit.recipes.controlgan import DEFAULTS as CONTROLGAN_DEFAULTS, ControlGAN
@@ -235,6 +240,7 @@ def _register_builtins() -> None:
                 keys=controlgan.ALL_KEYS, networks=controlgan.networks, loss="wasserstein", arch="dcgan",
                 opt=adam(2e-4, (0.0, 0.9)), gp=10.0, D={"norm": "layer"})
     recipe("fastgan", fastgan.defaults(), fastgan.FastGAN, fastgan.ALL_KEYS, fastgan.networks)
+    recipe("lapgan", lapgan.defaults(), lapgan.LAPGAN, lapgan.KEYS, lapgan.networks)
     recipe("pggan", pggan.defaults(), pggan.PGGAN, pggan.ALL_KEYS, pggan.networks)
     recipe("r3gan", r3gan.defaults(), r3gan.R3GAN, r3gan.ALL_KEYS, adversarial_recipe.networks)
     recipe("stackgan", stackgan.defaults(), stackgan.StackGAN, stackgan.KEYS, stackgan.networks)

@@ -87,13 +87,14 @@ def _call(G: nn.Module, z: torch.Tensor, num_classes: int, c: torch.Tensor | Non
 
 
 @torch.no_grad()
-def find_z_layer(G: nn.Module, z_dim: int, num_classes: int = 0) -> ZLayer:
+def find_z_layer(G: nn.Module, z_dim: int, num_classes: int = 0, exact: bool = True) -> ZLayer:
     """The first ``nn.Linear`` or ``nn.ConvTranspose2d`` called in G's forward pass whose input starts with z
     itself (z, or z with the one-hot class appended, flattened; a transposed convolution sees z as [N, z_dim, 1,
     1]), found by running G once on a probe latent and comparing each layer's input to it. This is gankit's
     DCGAN and ResNet ``project`` layer, an MLP's first Linear, an autoencoder's first decoder layer. A composite
     generator's latent holds its own draws after z (noise planes, conditioning noise): its layer takes the
-    leading coordinates only, and ``width`` says how many."""
+    leading coordinates only, and ``width`` says how many. With ``exact`` false, a G that transforms z before its
+    first layer (PGGAN normalises it) gives its first weighted layer instead (``width`` 0: not linear in z)."""
     device = next(G.parameters()).device
     probe = torch.randn(2, z_dim, generator=torch.Generator().manual_seed(1234)).to(device)
     names = {m: n for n, m in G.named_modules()}
@@ -129,6 +130,15 @@ def find_z_layer(G: nn.Module, z_dim: int, num_classes: int = 0) -> ZLayer:
                     break
                 then = names[a]
             return ZLayer(m, names[m], then, width)
+    if not exact:
+        for i, (m, x) in enumerate(order):
+            if isinstance(getattr(m, "weight", None), torch.Tensor):
+                then = None
+                for a, _ in order[i + 1:]:
+                    if not isinstance(a, ELEMENTWISE):
+                        break
+                    then = names[a]
+                return ZLayer(m, names[m], then, 0)
     raise SteeringError("this generator has no Linear or ConvTranspose2d layer that takes z itself, so its "
                         "directions cannot be factorised")
 
@@ -190,7 +200,7 @@ def early_activations(G: nn.Module, z: torch.Tensor, num_classes: int = 0, c: to
     """G's early activations for latents ``z``, flattened [N, features] float32 on the CPU: after the z layer and
     the norms and nonlinearities called right after it (``layer="activation"``; DCGAN's ``project_norm``, an MLP's
     first ReLU), or the z layer's own output (``layer="linear"``, or when nothing elementwise follows it)."""
-    found = find_z_layer(G, z.shape[1], num_classes)
+    found = find_z_layer(G, z.shape[1], num_classes, exact=False)
     modules = dict(G.named_modules())
     if layer == "linear" or found.then is None:
         target = found.module

@@ -198,16 +198,21 @@ class Adversarial(Objective):
         FastGAN's reconstruction of the reals from D's features)."""
         return (*self.discriminate(x, c, ctx), None)
 
+    def penalty_weights(self, ctx: StepContext) -> tuple[float, float]:
+        """R1's and R2's gamma for this step (a recipe may schedule them by images seen)."""
+        return self.cfg["r1"], self.cfg["r2"]
+
     def d_loss(self, ctx: StepContext) -> torch.Tensor | None:
         cfg = self.cfg
+        gamma_r1, gamma_r2 = self.penalty_weights(ctx)
         real, y = ctx.real()
         c = ctx.labels(real.shape[0]) if self.num_classes else None
         fake = self.d_fakes(ctx, real.shape[0], c)
         real_in = self.d_input(real, ctx)
-        if cfg["r1"] > 0:
+        if gamma_r1 > 0:
             real_in = real_in.detach().requires_grad_(True)
         fake_in = self.d_input(fake, ctx)
-        if cfg["r2"] > 0:
+        if gamma_r2 > 0:
             fake_in = fake_in.detach().requires_grad_(True)
         r, aux_real, own_real = self.discriminate_real(real_in, y, ctx)
         f, aux_fake = self.discriminate(fake_in, c, ctx)  # separate batches, as DCGAN's batch norm expects
@@ -238,14 +243,14 @@ class Adversarial(Objective):
             gp = gradient_penalty(D, real, fake, generator=ctx.generator)
             ctx.report("Loss/D/gp", gp)
             loss = loss + cfg["gp"] * gp
-        if cfg["r1"] > 0:
+        if gamma_r1 > 0:
             r1 = r1_penalty(r, real_in)
             ctx.report("Loss/D/r1", r1)
-            loss = loss + cfg["r1"] / 2 * r1
-        if cfg["r2"] > 0:  # R2: the same zero-centred penalty at the fakes D saw, from that same forward pass
+            loss = loss + gamma_r1 / 2 * r1
+        if gamma_r2 > 0:  # R2: the same zero-centred penalty at the fakes D saw, from that same forward pass
             r2 = r1_penalty(f, fake_in)
             ctx.report("Loss/D/r2", r2)
-            loss = loss + cfg["r2"] / 2 * r2
+            loss = loss + gamma_r2 / 2 * r2
         ctx.report("Loss/D", loss)
         return loss
 

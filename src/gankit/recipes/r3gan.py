@@ -128,16 +128,11 @@ class R3GAN(Adversarial):
         """r1 and r2 at ``nimg`` images seen, as a share of their start."""
         return 1 + (self.cfg["r3gan.gamma_end"] - 1) * self.decayed(nimg)
 
-    def d_loss(self, ctx: StepContext) -> torch.Tensor | None:
-        """The adversarial recipe's D loss with r1 and r2 decayed to the images seen (``ctx.nimg``), which it
-        reports as ``Schedule/r1`` and ``Schedule/r2``."""
-        start = self.cfg
+    def penalty_weights(self, ctx: StepContext) -> tuple[float, float]:
+        """r1 and r2 decayed to the images seen (``ctx.nimg``), reported as ``Schedule/r1`` and ``Schedule/r2``."""
         scale = self.gamma_share(ctx.nimg)
-        self.cfg = {**start, "r1": start["r1"] * scale, "r2": start["r2"] * scale}
-        for penalty in ("r1", "r2"):
-            if start[penalty] > 0:
-                ctx.report(f"Schedule/{penalty}", self.cfg[penalty])
-        try:
-            return super().d_loss(ctx)
-        finally:
-            self.cfg = start
+        weights = self.cfg["r1"] * scale, self.cfg["r2"] * scale
+        for penalty, weight in zip(("r1", "r2"), weights):
+            if self.cfg[penalty] > 0:
+                ctx.report(f"Schedule/{penalty}", weight)
+        return weights

@@ -1,0 +1,74 @@
+"""Growing and staged generators against DCGAN: the same images seen, Fashion-MNIST at 32x32, several seeds.
+
+``pggan``, ``lapgan`` and ``stackgan`` (class-conditional on the ten classes, the others unconditional) train
+beside ``dcgan`` for the same thousands of images (``--kimg``) on the Fashion-MNIST training split resized to 32x32,
+each with its paper's loss, optimizer and batch and with networks of about DCGAN's size for a CPU (PGGAN's feature
+maps min(2048 / res, 256): 256 channels up to 8x8, 64 at 32x32, against the paper's 512). Each run is then measured
+with ``gankit eval`` in the shipped ``fmnist`` feature space against the 10,000 test images: FD, precision and
+recall. Runs are reused (``--out``), so the table can be built over sessions; ``--table`` prints what is recorded.
+
+    GANKIT_DATA=/usr/share/datasets/fashion-mnist python benchmarks/staged.py --kimg 30 --seeds 0,1,2
+    python benchmarks/staged.py --table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from runs import gankit
+
+RECIPES = {
+    "dcgan": [],
+    "pggan": ["G.fmap_base=2048", "D.fmap_base=2048", "G.fmap_max=256", "D.fmap_max=256"],
+    "lapgan": [],
+    "stackgan": [],
+}
+COMMON = ["data.resolution=32", "log.every=50", "snapshot.every_kimg=5", "ckpt.every_kimg=5"]
+
+
+def run_one(recipe: str, seed: int, kimg: float, out: Path, n: int) -> dict:
+    run = out / f"{recipe}-seed{seed}"
+    start = time.perf_counter()
+    gankit("train", "--recipe", recipe, "--data", "fashion-mnist", "--kimg", str(kimg), "--seed", str(seed),
+           "--out", str(run), "--no-progress", "--resume", "auto", "--set", *COMMON, *RECIPES[recipe])
+    seconds = time.perf_counter() - start
+    gankit("eval", "--run", str(run), "--metrics", "fd,pr", "--features", "fmnist", "--n", str(n))
+    found = json.loads((run / "eval.json").read_text())[-1]["metrics"]
+    return {"recipe": recipe, "seed": seed, "kimg": kimg, "seconds": round(seconds, 1), "fd": found["fd"],
+            "precision": found["precision"], "recall": found["recall"]}
+
+
+def table(out: Path) -> None:
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
+    latest = {(r["recipe"], r["seed"], r["kimg"]): r for r in rows}
+    print("| recipe | kimg | seed | FD (fmnist) | precision | recall |")
+    print("|---|---|---|---|---|---|")
+    for (recipe, seed, kimg), r in sorted(latest.items()):
+        print(f"| {recipe} | {kimg:g} | {seed} | {r['fd']:.1f} | {r['precision']:.3f} | {r['recall']:.3f} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipes", default=",".join(RECIPES))
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--kimg", type=float, default=30.0, help="thousands of training images each run sees")
+    p.add_argument("--n", type=int, default=5000, help="generated images per evaluation")
+    p.add_argument("--out", type=Path, default=Path("runs/staged"))
+    p.add_argument("--table", action="store_true", help="only print the results recorded so far")
+    args = p.parse_args()
+    if not args.table:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            for recipe in args.recipes.split(","):
+                result = run_one(recipe, seed, args.kimg, args.out, args.n)
+                with open(args.out / "results.jsonl", "a") as f:
+                    f.write(json.dumps(result) + "\n")
+                print(json.dumps(result), flush=True)
+    table(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,7 @@
 ``pggan``, ``lapgan`` and ``stackgan`` (class-conditional on the ten classes, the others unconditional) train
 beside ``dcgan`` for the same thousands of images (``--kimg``) on the Fashion-MNIST training split resized to 32x32,
 each with its paper's loss, optimizer and batch and with networks of about DCGAN's size for a CPU (PGGAN's feature
-maps min(2048 / res, 256): 256 channels up to 8x8, 64 at 32x32, against the paper's 512). Each run is then measured
+maps min(4096 / res, 256): 256 channels up to 16x16, 128 at 32x32, against the paper's 512). Each run is then measured
 with ``gankit eval`` in the shipped ``fmnist`` feature space against the 10,000 test images: FD, precision and
 recall. Runs are reused (``--out``), so the table can be built over sessions; ``--table`` prints what is recorded.
 

@@ -3,9 +3,10 @@
 ``pggan``, ``lapgan`` and ``stackgan`` (class-conditional on the ten classes, the others unconditional) train
 beside ``dcgan`` for the same thousands of images (``--kimg``) on the Fashion-MNIST training split resized to 32x32,
 each with its paper's loss, optimizer and batch and with networks of about DCGAN's size for a CPU (PGGAN's feature
-maps min(4096 / res, 256): 256 channels up to 16x16, 128 at 32x32, against the paper's 512). Each run is then measured
-with ``gankit eval`` in the shipped ``fmnist`` feature space against the 10,000 test images: FD, precision and
-recall. Runs are reused (``--out``), so the table can be built over sessions; ``--table`` prints what is recorded.
+maps min(4096 / res, 256): 256 channels up to 16x16, 128 at 32x32, against the paper's 512). Each run's G (not a
+moving average: PGGAN's 0.999 without ramp-up still holds most of the initial weights after a short run) is then
+measured with ``gankit eval`` in the shipped ``fmnist`` feature space against the 10,000 test images: FD,
+precision and recall. Runs are reused (``--out``), so the table can be built over sessions; ``--table`` prints what is recorded.
 
     GANKIT_DATA=/usr/share/datasets/fashion-mnist python benchmarks/staged.py --kimg 30 --seeds 0,1,2
     python benchmarks/staged.py --table
@@ -35,7 +36,7 @@ def run_one(recipe: str, seed: int, kimg: float, out: Path, n: int) -> dict:
     gankit("train", "--recipe", recipe, "--data", "fashion-mnist", "--kimg", str(kimg), "--seed", str(seed),
            "--out", str(run), "--no-progress", "--resume", "auto", "--set", *COMMON, *RECIPES[recipe])
     seconds = time.perf_counter() - start
-    gankit("eval", "--run", str(run), "--metrics", "fd,pr", "--features", "fmnist", "--n", str(n))
+    gankit("eval", "--run", str(run), "--net", "G", "--metrics", "fd,pr", "--features", "fmnist", "--n", str(n))
     found = json.loads((run / "eval.json").read_text())[-1]["metrics"]
     return {"recipe": recipe, "seed": seed, "kimg": kimg, "seconds": round(seconds, 1), "fd": found["fd"],
             "precision": found["precision"], "recall": found["recall"]}

@@ -186,6 +186,9 @@ def test_a_checkpoint_from_another_schedule_is_refused(tmp_path):
     fresh = run(tmp_path, "other", steps=8)
     with pytest.raises(ValueError, match="'three'.*'two'.*schedule"):
         fresh.load_state_dict(state)
+    state["stage"] = "a stage this schedule does not have"
+    with pytest.raises(ValueError, match="does not have'.*'two'.*schedule"):
+        fresh.load_state_dict(state)
 
 
 def test_compiled_forwards_are_rebuilt_on_entering_a_stage(tmp_path, monkeypatch):

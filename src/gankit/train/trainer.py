@@ -223,7 +223,8 @@ class Trainer:
         """The one place a staged run reacts to a new stage: the objective sets its networks up; parameters new
         or gone reach their optimizer (kept ones keep their state), and the nets the stage names start their
         optimizer afresh unless resuming (a checkpoint holds the state after that reset); the moving average
-        follows G's structure and, through a load, its buffers (a level of detail), so its own post-load hooks run; compiled forwards are rebuilt; the batch becomes the stage's."""
+        follows G's structure and, through a load, its buffers (a level of detail), so its own post-load hooks
+        run; compiled forwards are rebuilt; the batch becomes the stage's."""
         self.objective.enter(stage)
         self._to_device()
         for name, opt in list(self.optimizers.items()):
@@ -364,9 +365,10 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         if self.stages:  # the structure and batch of the stage images seen put the run in; no optimizer reset
             # the stage its last step ran in: the step that crossed into the next stage has not entered it yet
-            stage = next((s for s in self.stages if s.name == state.get("stage")), self.stage_at(state["nimg"]))
+            named = [s for s in self.stages if s.name == state.get("stage")]
+            stage = named[0] if named else self.stage_at(state["nimg"])
             last = max(state["nimg"] - (stage.batch or self.cfg["batch"]), 0)
-            if "stage" in state and self.stage_at(last) is not stage:
+            if "stage" in state and (not named or self.stage_at(last) is not stage):
                 raise ValueError(f"the checkpoint was in stage {state.get('stage')!r} at {state['nimg']} images, where "
                                  f"this run's schedule has {self.stage_at(state['nimg']).name!r}: the schedule's "
                                  f"settings changed")

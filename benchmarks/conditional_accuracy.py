@@ -32,7 +32,7 @@ def main() -> None:
     rows = []
     for recipe in args.recipes.split(","):
         run = args.out / recipe
-        sets = ["log.every=50", "snapshot.every_kimg=10", "ckpt.every_kimg=1000", f"G.width={args.width}",
+        sets = ["log.every=50", "snapshot.every_kimg=10", "ckpt.every_kimg=25", f"G.width={args.width}",
                 f"D.width={args.width}", *CONV.get(recipe, []), *args.set]
         train = ["train", "--recipe", recipe, "--data", "fashion-mnist", "--kimg", str(args.kimg), "--batch",
                  str(args.batch), "--seed", str(args.seed), "--out", str(run), "--no-progress", "--set", *sets]

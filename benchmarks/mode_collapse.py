@@ -34,6 +34,7 @@ from pathlib import Path
 from gankit.data.mixtures import MIXTURES
 from gankit.metrics import count_modes
 from gankit.train.run import open_run
+from runs import CPU_NETS, gankit
 
 QUIET = ["log.every=100000", "snapshot.every_kimg=1000000", "ckpt.every_kimg=1000000"]
 
@@ -75,15 +76,15 @@ def run_one(config: str, data: str, seed: int) -> dict:
             "seconds": round(time.perf_counter() - start, 1), **report}
 
 
-# The 1000-mode table: name -> (recipe, --set values). Each is its paper's setting at 32x32 with nets narrowed
-# for a CPU where noted; "best" is gankit's answer to collapse on images: DCGAN with PacGAN's packing (PacDCGAN2,
+# The 1000-mode table: name -> (recipe, --set values). Each is its paper's setting at 32x32, sngan's and r3gan's
+# networks narrowed to about DCGAN's cost for a CPU (runs.CPU_NETS); "best" is gankit's answer to collapse on images: DCGAN with PacGAN's packing (PacDCGAN2,
 # which reached 1000 modes in its paper) and R1.
 STACKED = {
     "dcgan": ("dcgan", []),
     "wgan-gp": ("wgan-gp", []),
-    "sngan": ("sngan", []),
+    "sngan": ("sngan", CPU_NETS["sngan"]),
     "unrolled": ("unrolled", ["G.arch=dcgan", "D.arch=dcgan"]),  # the papers' Stacked MNIST rows use conv nets
-    "r3gan": ("r3gan", []),
+    "r3gan": ("r3gan", CPU_NETS["r3gan"]),
     "best": ("dcgan", ["tricks.pack=2", "r1=1"]),
 }
 PUBLISHED = "Stacked MNIST, 26,000 samples (VEEGAN, PacGAN): DCGAN 99 modes (KL 3.4), unrolled 48.7, VEEGAN 150, " \
@@ -92,8 +93,6 @@ PUBLISHED = "Stacked MNIST, 26,000 samples (VEEGAN, PacGAN): DCGAN 99 modes (KL 
 
 def run_stacked(config: str, seed: int, kimg: float, out: Path) -> dict:
     """Train (or reuse) one stacked-fmnist run and count its modes among 1000."""
-    from runs import gankit
-
     recipe, sets = STACKED[config]
     run = out / f"{config}-seed{seed}"
     start = time.perf_counter()

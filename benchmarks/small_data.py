@@ -7,7 +7,8 @@ without augmentation for the same number of images seen and the same seeds, and 
 space. Prints the FD of every run, the per-seed ratio (augmented / plain) and its mean. A run
 folder that already holds a checkpoint is resumed up to ``--kimg`` (or only evaluated when it is
 there), so the variants can train in separate processes, a last call with all of them prints the
-table, and a larger ``--kimg`` continues earlier runs.
+table, and a larger ``--kimg`` continues earlier runs. Runs checkpoint every 25,000 images, so an
+interrupted benchmark continues from there.
 
     GANKIT_DATA=/usr/share/datasets/fashion-mnist python benchmarks/small_data.py --kimg 20 --seeds 3
 """
@@ -57,7 +58,7 @@ def main() -> None:
     for seed in range(args.seeds):
         for variant in args.variants.split(","):
             run = args.out / f"{variant}-seed{seed}"
-            sets = ["log.every=100", "snapshot.every_kimg=10", "ckpt.every_kimg=1000", f"G.width={args.width}",
+            sets = ["log.every=100", "snapshot.every_kimg=10", "ckpt.every_kimg=25", f"G.width={args.width}",
                     f"D.width={args.width}", *VARIANTS[variant]]
             train = ["train", "--recipe", "dcgan", "--data", f"folder:{subset}", "--kimg", str(args.kimg),
                      "--batch", str(args.batch), "--seed", str(seed), "--out", str(run), "--no-progress", "--set", *sets]

@@ -42,9 +42,9 @@ PAPER_DECAY_SHARE = 20_000 / 250_000  # CIFAR-10: the decays span 20 Mimg of a 2
 
 # Its keys besides the adversarial presets' (which it reads too: r1, r2, augment.*, tricks.*, ...).
 KEYS: dict[str, Key] = {
-    "G.arch": Key("r3gan", one_of("r3gan", means="R3GAN's ResNet generator (an MLP on 2-D points)"),
+    "G.arch": Key("r3gan", one_of("r3gan", means="R3GAN's ResNet generator; on 2-D points, an MLP"),
                   "G's network family"),
-    "D.arch": Key("r3gan", one_of("r3gan", means="R3GAN's ResNet discriminator (an MLP on 2-D points)"),
+    "D.arch": Key("r3gan", one_of("r3gan", means="R3GAN's ResNet discriminator; on 2-D points, an MLP"),
                   "D's network family"),
     "cond.mode": Key("none", one_of("none", "input", means="labels embedded in G's latent and D's logit, or none"),
                      "class labels"),

@@ -6,7 +6,7 @@ import io
 import json
 import threading
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 import torch
@@ -277,24 +277,24 @@ def test_an_unexpected_error_is_a_500_line_and_the_server_stays_up(dcgan_export,
     session = open_session(export=dcgan_export)
     with serving(session) as url:
         monkeypatch.setattr(session, "final_latent", lambda recipe: 1 / 0)
-        response = httpx.post(f"{url}/api/latent", json={"seed": 1})
+        response = httpx2.post(f"{url}/api/latent", json={"seed": 1})
         assert response.status_code == 500
         assert response.json() == {"detail": "internal error: ZeroDivisionError: division by zero"}
         monkeypatch.undo()
-        assert httpx.post(f"{url}/api/latent", json={"seed": 1}).status_code == 200
-        assert httpx.get(f"{url}/api/model", headers={"host": "evil.example"}).status_code == 421
+        assert httpx2.post(f"{url}/api/latent", json={"seed": 1}).status_code == 200
+        assert httpx2.get(f"{url}/api/model", headers={"host": "evil.example"}).status_code == 421
 
 
 def test_a_real_server_batches_concurrent_requests_to_the_same_bytes(dcgan_export):
     session = open_session(export=dcgan_export)
     with serving(session) as url:
         urls = [f"{url}/api/image?seed={s}&truncation=0.9" for s in range(16)]
-        alone = [httpx.get(u).content for u in urls]
+        alone = [httpx2.get(u).content for u in urls]
         calls, together, barrier = session.batcher.calls, [None] * 16, threading.Barrier(16)
 
         def fetch(i):
             barrier.wait()
-            together[i] = httpx.get(urls[i]).content
+            together[i] = httpx2.get(urls[i]).content
 
         threads = [threading.Thread(target=fetch, args=(i,)) for i in range(16)]
         for t in threads:

@@ -4,7 +4,7 @@ import socket
 import subprocess
 import sys
 
-import httpx
+import httpx2
 import pytest
 
 from gankit.cli import main
@@ -19,8 +19,8 @@ def test_the_command_serves_the_model_and_warns_off_loopback(dcgan_export):
         assert line.startswith("gankit studio: dcgan on fashion-mnist:test (step 2, --export ") and " at http://" in line
         url = line.rsplit(" at ", 1)[1].strip()
         assert url.startswith("http://127.0.0.2:")
-        assert httpx.get(f"{url}api/model").json()["z_dim"] == 100
-        assert httpx.get(f"{url}api/model", headers={"host": "evil.example"}).status_code == 421
+        assert httpx2.get(f"{url}api/model").json()["z_dim"] == 100
+        assert httpx2.get(f"{url}api/model", headers={"host": "evil.example"}).status_code == 421
     finally:
         server.terminate()
         _, err = server.communicate(timeout=10)

@@ -5,7 +5,7 @@ import json
 import shutil
 import time
 
-import httpx
+import httpx2
 import pytest
 
 from gankit import run_folder
@@ -101,7 +101,7 @@ def events(response, until: float):
 def test_the_event_stream_tells_of_each_change(run_copy, monkeypatch):
     monkeypatch.setattr(live, "POLL_S", 0.05)
     with serving(open_session(run=run_copy)) as url:
-        with httpx.stream("GET", f"{url}/api/live/events", timeout=10) as response:
+        with httpx2.stream("GET", f"{url}/api/live/events", timeout=10) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             stream = events(response, time.monotonic() + 10)
             kind, first = next(stream)
@@ -111,10 +111,10 @@ def test_the_event_stream_tells_of_each_change(run_copy, monkeypatch):
             shutil.copy(run_folder.snapshots(run_copy)[-1], run_folder.snapshot_path(run_copy, 48))
             assert next(stream)[1]["snapshot"]["index"] == 2
         monkeypatch.setattr(live, "MAX_STREAMS", 0)
-        response = httpx.get(f"{url}/api/live/events")
+        response = httpx2.get(f"{url}/api/live/events")
         assert response.status_code == 429 and "streams are open" in response.json()["detail"]
 
 
 def test_the_shared_live_server_serves_the_run(live_server):
-    assert httpx.get(f"{live_server}/api/model").json()["live"] is True
-    assert httpx.get(f"{live_server}/api/live/state").json()["stats_count"] == 2
+    assert httpx2.get(f"{live_server}/api/model").json()["live"] is True
+    assert httpx2.get(f"{live_server}/api/live/state").json()["stats_count"] == 2

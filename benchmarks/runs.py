@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 # Networks narrowed to about DCGAN's cost for a CPU, where a recipe's paper networks are far larger. Forward
-# FLOPs per 32x32 image (torch.utils.flop_counter), G / D: dcgan's defaults 137 / 135 M; sngan's paper
-# widths (256 channels in G, 128 in D) 3,353 / 504 M, narrowed 838 / 126 M; r3gan's CIFAR-10 widths (768
-# everywhere) 14,048 / 14,048 M, narrowed 364 / 364 M. R3GAN's batch of 512 would leave a short run few steps.
+# FLOPs per 32x32 image (torch.utils.flop_counter), G / D: dcgan's defaults 137 / 135 M; sngan's paper widths
+# (256 channels in G, 128 in D) 3,353 / 504 M, narrowed 210 / 32 M (and 5 D steps per G step); r3gan's CIFAR-10
+# widths (768 everywhere) 14,048 / 14,048 M, narrowed 126 / 126 M. R3GAN's batch of 512 would leave a short run
+# few steps.
 CPU_NETS = {
-    "sngan": ["G.width=32", "D.width=32"],
-    "r3gan": ["G.width=64", "D.width=64", "G.max_width=256", "D.max_width=256", "batch=64"],
+    "sngan": ["G.width=16", "D.width=16"],
+    "r3gan": ["G.width=32", "D.width=32", "G.max_width=128", "D.max_width=128", "batch=64"],
 }
 
 

@@ -2,14 +2,14 @@
 
 Two comparisons share this protocol. The growing and staged generators: ``pggan``, ``lapgan`` and ``stackgan``
 (class-conditional on the ten classes, the others unconditional) against ``dcgan``, each with its paper's loss,
-optimizer and batch. The modern baseline: ``r3gan`` against ``dcgan`` and ``sngan`` (``--recipes dcgan,sngan,r3gan``).
-Every recipe trains for the same thousands of images (``--kimg``) on the Fashion-MNIST training split resized to
-32x32, with networks of about DCGAN's size for a CPU (``CPU_NETS``; PGGAN's feature maps min(2048 / res, 128): 128
-channels up to 16x16 and 64 at 32x32, against the paper's 512: G 1.9M parameters and 422 MFLOP per image forward,
-DCGAN's 3.4M and 137; min(4096 / res, 256) costs 1,684). Each run's G (not a moving average: PGGAN's 0.999 without
-ramp-up still holds most of the initial weights after a short run) is then measured with ``gankit eval`` in the
-shipped ``fmnist`` feature space against the 10,000 test images: FD, precision and recall. Runs are reused
-(``--out``), so the table can be built over sessions; ``--table`` prints what is recorded.
+optimizer and batch. The modern baseline: ``r3gan`` against ``dcgan`` and ``sngan`` (``--recipes
+dcgan,sngan,r3gan``). Every recipe trains for the same thousands of images (``--kimg``) on the Fashion-MNIST
+training split resized to 32x32, with networks of about DCGAN's size for a CPU (``runs.CPU_NETS``: PGGAN's feature
+maps min(2048 / res, 128), 128 channels up to 16x16 and 64 at 32x32, against the paper's 512; SNGAN's and R3GAN's
+narrowed alike). Each run's G (not a moving average: PGGAN's 0.999 without ramp-up still holds most of the initial
+weights after a short run) is then measured with ``gankit eval`` in the shipped ``fmnist`` feature space against the
+10,000 test images: FD, precision and recall. Runs are reused (``--out``), so the table can be built over sessions;
+``--table`` prints what is recorded.
 
     GANKIT_DATA=/usr/share/datasets/fashion-mnist python benchmarks/fmnist32.py --kimg 30 --seeds 0,1,2
     GANKIT_DATA=/usr/share/datasets/fashion-mnist python benchmarks/fmnist32.py --recipes dcgan,sngan,r3gan --kimg 30
@@ -27,7 +27,7 @@ from runs import CPU_NETS, gankit
 
 RECIPES = {
     "dcgan": [],
-    "pggan": ["G.fmap_base=1024", "D.fmap_base=1024", "G.fmap_max=128", "D.fmap_max=128"],
+    "pggan": CPU_NETS["pggan"],
     "lapgan": [],
     "stackgan": [],
     "sngan": CPU_NETS["sngan"],

@@ -77,8 +77,8 @@ def run_one(config: str, data: str, seed: int) -> dict:
 
 
 # The 1000-mode table: name -> (recipe, --set values). Each is its paper's setting at 32x32, sngan's and r3gan's
-# networks narrowed to about DCGAN's cost for a CPU (runs.CPU_NETS); "best" is gankit's answer to collapse on images: DCGAN with PacGAN's packing (PacDCGAN2,
-# which reached 1000 modes in its paper) and R1.
+# networks narrowed to about DCGAN's cost for a CPU (runs.CPU_NETS); "best" is gankit's answer to collapse on
+# images: DCGAN with PacGAN's packing (PacDCGAN2, which reached 1000 modes in its paper) and R1.
 STACKED = {
     "dcgan": ("dcgan", []),
     "wgan-gp": ("wgan-gp", []),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gankit.cli.common import COUNT, add_device, add_subcommand, flag_ranges
 
-# Chosen so the demo finishes in a few minutes on a 2-core CPU (about 3.5 when idle) and shows every class of
+# Chosen so the demo finishes in a few minutes on a 2-core CPU (3.5 minutes when idle) and shows every class of
 # clothing: a half-width DCGAN given the class (one-hot labels into G and D: the grid has a column per class), batch
 # 64, sampled from a moving average of G whose half-life ramps up with the images seen (2% of them). FD 0.79x that
 # of the same unconditional DCGAN at 1,200 steps, lower in 3 of 3 seeds; 1,800 steps give 0.59x the FD of 1,200 (3 of

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from gankit.cli.common import COUNT, add_device, add_subcommand, flag_ranges
 
-# Chosen so the demo finishes in a few minutes on a 2-core CPU (3.5 minutes when idle) and shows every class of
+# Chosen so the demo finishes in about five minutes on a 2-core CPU (5 min 38 s when idle) and shows every class of
 # clothing: a half-width DCGAN given the class (one-hot labels into G and D: the grid has a column per class), batch
 # 64, sampled from a moving average of G whose half-life ramps up with the images seen (2% of them). FD 0.79x that
-# of the same unconditional DCGAN at 1,200 steps, lower in 3 of 3 seeds; 1,800 steps give 0.59x the FD of 1,200 (3 of
-# 3 seeds) and more sandals with straps, though sandals stay the weakest class (docs/benchmarks.md).
+# of the same unconditional DCGAN at 1,200 steps, lower in 3 of 3 seeds; 2,700 steps give 0.53x the FD of 1,800 and
+# sandals with straps in most samples, though sandals stay the weakest class (docs/benchmarks.md).
 DEMO_RECIPE = "cgan"
 DEMO_SETTINGS = ["G.arch=dcgan", "D.arch=dcgan", "G.width=32", "D.width=32", "ema.beta=0.999", "ema.rampup=0.02",
                  "snapshot.every_kimg=10", "log.every=20", "ckpt.every_kimg=1000"]
 DEMO_BATCH = 64
-DEMO_STEPS = 1800
+DEMO_STEPS = 2700
 
 
 def add_parser(sub) -> None:

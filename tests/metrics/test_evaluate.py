@@ -116,7 +116,7 @@ def test_eval_command_writes_json_beside_the_run(tiny_classifier, tmp_path, smal
     monkeypatch.setattr(ev, "CACHE_DIR", tmp_path / "cache")
     run = tmp_path / "run"
     assert main(["train", "--recipe", "dcgan", "--data", "fashion-mnist:test", "--steps", "2", "--batch", "16",
-                 "--out", str(run), "--no-progress", "--set", *FAST, "G.width=4", "D.width=4"]) == 0
+                 "--out", str(run), "--no-progress", "--set", *FAST, "G.width=4", "D.width=4", "ema.beta=0.5"]) == 0
     code = main(["eval", "--run", str(run), "--n", "300", "--features", f"classifier:{tiny_classifier}"])
     assert code == 0
     out, err = capsys.readouterr()
@@ -129,6 +129,11 @@ def test_eval_command_writes_json_beside_the_run(tiny_classifier, tmp_path, smal
     assert history[-1]["features_sha256"] == digest and f"weights sha256 {digest}" in history[-1]["protocol"]
     assert f"classifier:{tiny_classifier} space: not calibrated" in out
     assert np.isfinite(history[-1]["metrics"]["fd"]) and history[-1]["metrics"]["fd"] > 0
+    assert history[-1]["net"] == "ema" and "network: the moving average of G at step 2" in out
+    assert main(["eval", "--run", str(run), "--n", "300", "--net", "G", "--metrics", "fd",
+                 "--features", f"classifier:{tiny_classifier}"]) == 0
+    history = json.loads((run / "eval.json").read_text())
+    assert history[-1]["net"] == "G" and history[-1]["metrics"]["fd"] != history[-2]["metrics"]["fd"]
 
 
 def test_eval_modes_on_points(tmp_path, capsys):

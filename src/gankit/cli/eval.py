@@ -80,7 +80,10 @@ def run(args) -> int:
                           memorization_data=memorization_data, pairs_path=pairs)
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    result.update({"model": args.run or args.checkpoint or args.export, "step": meta.get("step"), "kimg": meta.get("kimg")})
+    net = "ema" if meta.get("ema") else "G"  # a run's G and its moving average give different figures: say which
+    result.update({"model": args.run or args.checkpoint or args.export, "net": net, "step": meta.get("step"),
+                   "kimg": meta.get("kimg")})
+    print(f"network: {'the moving average of G' if net == 'ema' else 'G'} at step {meta.get('step')}")
     print(f"{'metric':<12} value")
     for k, v in result["metrics"].items():
         print(f"{k:<12} {v:.5g}")

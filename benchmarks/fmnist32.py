@@ -4,9 +4,8 @@ Two comparisons share this protocol. The growing and staged generators: ``pggan`
 (class-conditional on the ten classes, the others unconditional) against ``dcgan``, each with its paper's loss,
 optimizer and batch. The modern baseline: ``r3gan`` against ``dcgan`` and ``sngan`` (``--recipes
 dcgan,sngan,r3gan``). Every recipe trains for the same thousands of images (``--kimg``) on the Fashion-MNIST
-training split resized to 32x32, with networks of about DCGAN's size for a CPU (``runs.CPU_NETS``: PGGAN's feature
-maps min(2048 / res, 128), 128 channels up to 16x16 and 64 at 32x32, against the paper's 512; SNGAN's and R3GAN's
-narrowed alike). Each run's G (not a moving average: PGGAN's 0.999 without ramp-up still holds most of the initial
+training split resized to 32x32, with networks narrowed to about DCGAN's cost for a CPU
+(``runs.CPU_NETS`` says how far, in FLOPs). Each run's G (not a moving average: PGGAN's 0.999 without ramp-up still holds most of the initial
 weights after a short run) is then measured with ``gankit eval`` in the shipped ``fmnist`` feature space against the
 10,000 test images: FD, precision and recall. Runs are reused (``--out``), so the table can be built over sessions;
 ``--table`` prints what is recorded.
@@ -37,16 +36,19 @@ STAGED = "dcgan,pggan,lapgan,stackgan"
 COMMON = ["data.resolution=32", "log.every=50", "snapshot.every_kimg=5", "ckpt.every_kimg=5"]
 
 
-def run_one(recipe: str, seed: int, kimg: float, out: Path, n: int) -> dict:
+def run_one(recipe: str, seed: int, kimg: float, out: Path, n: int, data: str = "fashion-mnist",
+            train: tuple[str, ...] = (), sets: tuple[str, ...] = tuple(COMMON),
+            evaluate: tuple[str, ...] = ("--metrics", "fd,pr", "--features", "fmnist")) -> dict:
+    """Train ``recipe`` on ``data`` for ``kimg`` (or continue it there), then measure its G; a result row."""
     run = out / f"{recipe}-seed{seed}"
     start = time.perf_counter()
-    gankit("train", "--recipe", recipe, "--data", "fashion-mnist", "--kimg", str(kimg), "--seed", str(seed),
-           "--out", str(run), "--no-progress", "--resume", "auto", "--set", *COMMON, *RECIPES[recipe])
+    gankit("train", "--recipe", recipe, "--data", data, "--kimg", str(kimg), "--seed", str(seed), "--out", str(run),
+           "--no-progress", "--resume", "auto", *train, "--set", *sets, *RECIPES[recipe])
     seconds = time.perf_counter() - start
-    gankit("eval", "--run", str(run), "--net", "G", "--metrics", "fd,pr", "--features", "fmnist", "--n", str(n))
+    gankit("eval", "--run", str(run), "--net", "G", *evaluate, "--n", str(n))
     found = json.loads((run / "eval.json").read_text())[-1]["metrics"]
-    return {"recipe": recipe, "seed": seed, "kimg": kimg, "seconds": round(seconds, 1), "fd": found["fd"],
-            "precision": found["precision"], "recall": found["recall"]}
+    return {"recipe": recipe, "seed": seed, "kimg": kimg, "seconds": round(seconds, 1),
+            **{k: found[k] for k in ("fd", "precision", "recall", "memorized") if k in found}}
 
 
 def table(out: Path) -> None:

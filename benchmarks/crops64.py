@@ -16,13 +16,11 @@ reused (``--out``), so the table can be built over sessions; ``--table`` prints 
 
 from __future__ import annotations
 
-import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-from fmnist32 import COMMON, STAGED, run_one
+from fmnist32 import COMMON, protocol, run_one
 from runs import gankit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,39 +37,15 @@ def crops_and_features(out: Path) -> tuple[Path, Path]:
     return folder, features
 
 
-def table(out: Path) -> None:
-    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
-    latest = {(r["recipe"], r["seed"], r["kimg"]): r for r in rows}
-    print("| recipe | kimg | seed | FD (crops' own space) | precision | recall | memorized |")
-    print("|---|---|---|---|---|---|---|")
-    for (recipe, seed, kimg), r in sorted(latest.items()):
-        print(f"| {recipe} | {kimg:g} | {seed} | {r['fd']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} | "
-              f"{r['memorized']:.3f} |")
-
-
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipes", default=STAGED, help=f"any of {STAGED} (default: all)")
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--kimg", type=float, default=5.0, help="thousands of training images each run sees")
-    p.add_argument("--n", type=int, default=2000, help="generated images per evaluation")
-    p.add_argument("--out", type=Path, default=Path("runs/crops64"))
-    p.add_argument("--table", action="store_true", help="only print the results recorded so far")
-    args = p.parse_args()
-    if not args.table:
-        args.out.mkdir(parents=True, exist_ok=True)
+    def run(recipe: str, seed: int, args) -> dict:
         folder, features = crops_and_features(args.out)
         sets = tuple(c for c in COMMON if not c.startswith("data.resolution")) + ("data.resolution=64",)
-        evaluate = ("--metrics", "fd,pr,memorization", "--features", str(features))
-        for seed in [int(s) for s in args.seeds.split(",")]:
-            for recipe in args.recipes.split(","):
-                train = () if recipe == "pggan" else ("--batch", str(BATCH))
-                result = run_one(recipe, seed, args.kimg, args.out, args.n, data=f"folder:{folder}", train=train,
-                                 sets=sets, evaluate=evaluate)
-                with open(args.out / "results.jsonl", "a") as f:
-                    f.write(json.dumps(result) + "\n")
-                print(json.dumps(result), flush=True)
-    table(args.out)
+        train = () if recipe == "pggan" else ("--batch", str(BATCH))
+        return run_one(recipe, seed, args.kimg, args.out, args.n, data=f"folder:{folder}", train=train, sets=sets,
+                       evaluate=("--metrics", "fd,pr,memorization", "--features", str(features)))
+
+    protocol(__doc__, 5.0, 2000, "runs/crops64", "the crops' own space", run)
 
 
 if __name__ == "__main__":

@@ -51,33 +51,42 @@ def run_one(recipe: str, seed: int, kimg: float, out: Path, n: int, data: str = 
             **{k: found[k] for k in ("fd", "precision", "recall", "memorized") if k in found}}
 
 
-def table(out: Path) -> None:
+def table(out: Path, space: str = "fmnist") -> None:
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
-    latest = {(r["recipe"], r["seed"], r["kimg"]): r for r in rows}
-    print("| recipe | kimg | seed | FD (fmnist) | precision | recall |")
-    print("|---|---|---|---|---|---|")
+    latest = {(r["recipe"], r["seed"], r["kimg"]): r for r in rows}  # a re-evaluation replaces its row
+    memorized = any("memorized" in r for r in rows)
+    print(f"| recipe | kimg | seed | FD ({space}) | precision | recall |" + (" memorized |" if memorized else ""))
+    print("|---|---|---|---|---|---|" + ("---|" if memorized else ""))
     for (recipe, seed, kimg), r in sorted(latest.items()):
-        print(f"| {recipe} | {kimg:g} | {seed} | {r['fd']:.1f} | {r['precision']:.3f} | {r['recall']:.3f} |")
+        print(f"| {recipe} | {kimg:g} | {seed} | {r['fd']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} |"
+              + (f" {r.get('memorized', float('nan')):.3f} |" if memorized else ""))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def protocol(doc: str, kimg: float, n: int, out: str, space: str, run) -> None:
+    """The command line both same-images protocols share: ``run(recipe, seed, args)`` trains and measures one run
+    and returns its row, kept in ``--out``/results.jsonl; ``--table`` prints the rows without training."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipes", default=STAGED, help=f"any of {', '.join(RECIPES)} (default: {STAGED})")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--kimg", type=float, default=30.0, help="thousands of training images each run sees")
-    p.add_argument("--n", type=int, default=5000, help="generated images per evaluation")
-    p.add_argument("--out", type=Path, default=Path("runs/fmnist32"))
+    p.add_argument("--kimg", type=float, default=kimg, help="thousands of training images each run sees")
+    p.add_argument("--n", type=int, default=n, help="generated images per evaluation")
+    p.add_argument("--out", type=Path, default=Path(out))
     p.add_argument("--table", action="store_true", help="only print the results recorded so far")
     args = p.parse_args()
     if not args.table:
         args.out.mkdir(parents=True, exist_ok=True)
         for seed in [int(s) for s in args.seeds.split(",")]:
             for recipe in args.recipes.split(","):
-                result = run_one(recipe, seed, args.kimg, args.out, args.n)
+                result = run(recipe, seed, args)
                 with open(args.out / "results.jsonl", "a") as f:
                     f.write(json.dumps(result) + "\n")
                 print(json.dumps(result), flush=True)
-    table(args.out)
+    table(args.out, space)
+
+
+def main() -> None:
+    protocol(__doc__, 30.0, 5000, "runs/fmnist32", "fmnist",
+             lambda recipe, seed, args: run_one(recipe, seed, args.kimg, args.out, args.n))
 
 
 if __name__ == "__main__":

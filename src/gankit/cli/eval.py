@@ -83,7 +83,8 @@ def run(args) -> int:
     net = "ema" if meta.get("ema") else "G"  # a run's G and its moving average give different figures: say which
     result.update({"model": args.run or args.checkpoint or args.export, "net": net, "step": meta.get("step"),
                    "kimg": meta.get("kimg")})
-    print(f"network: {'the moving average of G' if net == 'ema' else 'G'} at step {meta.get('step')}")
+    step = f" at step {meta['step']}" if meta.get("step") is not None else ""  # an export may not say
+    print(f"network: {'the moving average of G' if net == 'ema' else 'G'}{step}")
     print(f"{'metric':<12} value")
     for k, v in result["metrics"].items():
         print(f"{k:<12} {v:.5g}")

@@ -16,30 +16,16 @@ reused (``--out``), so the table can be built over sessions; ``--table`` prints 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
+from few_shot import features_for, make_folder
 from fmnist32 import COMMON, protocol, run_one
-from runs import gankit
 
-ROOT = Path(__file__).resolve().parents[1]
 BATCH = 14  # every recipe but pggan, whose batch is by resolution
-
-
-def crops_and_features(out: Path) -> tuple[Path, Path]:
-    """The tutorial's folder of crops and the feature space learned from it, each made once under ``out``."""
-    folder, features = out / "data" / "cells", out / "features"
-    if not any(folder.glob("*.png")):
-        subprocess.run([sys.executable, str(ROOT / "tests" / "data" / "cell_crops.py"), str(folder)], check=True)
-    if not (features / "config.json").exists():
-        gankit("features", "train", "--self-supervised", f"folder:{folder}", "--out", str(features), "--seed", "0")
-    return folder, features
 
 
 def main() -> None:
     def run(recipe: str, seed: int, args) -> dict:
-        folder, features = crops_and_features(args.out)
+        folder = make_folder("cells", args.out)  # the tutorial's crops and their own feature space, made once
+        features = features_for("cells", folder, args.out)
         sets = tuple(c for c in COMMON if not c.startswith("data.resolution")) + ("data.resolution=64",)
         train = () if recipe == "pggan" else ("--batch", str(BATCH))
         return run_one(recipe, seed, args.kimg, args.out, args.n, data=f"folder:{folder}", train=train, sets=sets,

@@ -4,11 +4,11 @@ Two comparisons share this protocol. The growing and staged generators: ``pggan`
 (class-conditional on the ten classes, the others unconditional) against ``dcgan``, each with its paper's loss,
 optimizer and batch. The modern baseline: ``r3gan`` against ``dcgan`` and ``sngan`` (``--recipes
 dcgan,sngan,r3gan``). Every recipe trains for the same thousands of images (``--kimg``) on the Fashion-MNIST
-training split resized to 32x32, with networks narrowed to about DCGAN's cost for a CPU
-(``runs.CPU_NETS`` says how far, in FLOPs). Each run's G (not a moving average: PGGAN's 0.999 without ramp-up still holds most of the initial
-weights after a short run) is then measured with ``gankit eval`` in the shipped ``fmnist`` feature space against the
-10,000 test images: FD, precision and recall. Runs are reused (``--out``), so the table can be built over sessions;
-``--table`` prints what is recorded.
+training split resized to 32x32, with networks narrowed to about DCGAN's cost for a CPU (``runs.CPU_NETS`` says
+how far, in FLOPs). Each run's G (not a moving average: PGGAN's 0.999 without ramp-up still holds most of the
+initial weights after a short run) is then measured with ``gankit eval`` in the shipped ``fmnist`` feature space
+against the 10,000 test images: FD, precision and recall. Runs are reused (``--out``), so the table can be built
+over sessions; ``--table`` prints what is recorded.
 
     GANKIT_DATA=/usr/share/datasets/fashion-mnist python benchmarks/fmnist32.py --kimg 30 --seeds 0,1,2
     GANKIT_DATA=/usr/share/datasets/fashion-mnist python benchmarks/fmnist32.py --recipes dcgan,sngan,r3gan --kimg 30

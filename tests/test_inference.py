@@ -92,6 +92,8 @@ def test_a_generator_with_a_content_mask_renders_image_channels_unless_asked(tmp
     assert torch.equal(inference.render(G.net, z), images)  # the function every command calls, given the net
     pictures, mask = inference.split_mask(whole)
     assert torch.equal(pictures, images) and mask.dtype == torch.bool and torch.equal(mask, whole[:, 1] > 0)
+    assert set(whole[:, 1].unique().tolist()) <= {-1.0, 1.0}  # drawn as in training: the mask exact,
+    assert (pictures[:, 0][~mask] == -1.0).all()  # and the padding level (none recorded: black) outside it
 
 
 def test_a_generator_without_a_mask_renders_all_its_channels(tmp_path):

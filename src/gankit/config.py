@@ -23,7 +23,8 @@ MUTABLE_ON_RESUME = {"steps", "kimg", "log.every", "snapshot.every_kimg", "snaps
 NEUTRAL_WHEN_ABSENT = {"kimg", "ema.rampup", "lr.decay", "lr.decay_start", "tricks.instance_noise_until", "r1", "r2", "reuse_fakes",
                        "data.mask"}
 # Keys newer than some checkpoints, by the value those checkpoints trained with (where that is not the default).
-VALUE_WHEN_ABSENT = {"G.max_width": 0, "D.max_width": 0}  # before the width cap: none
+VALUE_WHEN_ABSENT = {"G.max_width": 0, "D.max_width": 0,  # before the width cap: none
+                     "mask.shrink": 0.0}  # before the push
 
 # Schedules that follow the share of the run done, by key and the value that turns them off: while one
 # is on, a resume with another --steps would move it mid-run.
@@ -190,6 +191,10 @@ TRAINER_KEYS: dict[str, Key] = {
                           "the grey level of the padding"),
     "data.mask": Key(False, about="append a channel marking each padded image's footprint (+1) and its padding (-1), "
                                   "so that samples can be cut to their content (gankit sample --crop-to-content)"),
+    "mask.shrink": Key(10.0, at_least(0, "0 = no push"),
+                       "with data.mask: how hard G's content mask is pushed onto the padding wherever D does not need "
+                       "the image (a weight on the share of the canvas the masks cover, in G's loss); without it the "
+                       "masks spread over the whole canvas"),
     "data.strict": Key(False, about="stop at the first image file that cannot be used, rather than skip it"),
     "data.flip": Key(False, about="random horizontal flips of the training images"),
     "data.brightness": Key(0.0, share("the largest brightness shift"), "random brightness shifts"),

@@ -13,6 +13,7 @@ import torch
 
 from gankit import model_folder, nets
 from gankit.config import TRAINER_RANGES, ConfigError, RangeError, check_ranges
+from gankit.content_mask import compose, padding_level
 from gankit.nets.registry import LARGEST, LONGEST, NetConfigError, brief, check_buildable
 from gankit.run_folder import CheckpointError, load_checkpoint, load_newest, unusable
 
@@ -26,6 +27,13 @@ def mark_mask(G, mask: bool) -> None:
     channels only, wherever the images are shown or measured. A plain attribute: no weights change, and copies
     (the moving average) keep it."""
     setattr(G, MASK_FLAG, bool(mask))
+
+
+def compose_as_trained(G, mask: bool, pad_value) -> None:
+    """Make a loaded ``G`` trained with ``data.mask`` draw as it did in training: its image the padding level
+    ``pad_value`` (the run's ``data.pad_value``, checked first) wherever its mask is -1 (``content_mask``)."""
+    if mask:
+        compose(G, padding_level(pad_value))
 
 
 def has_mask(G) -> bool:
@@ -109,6 +117,7 @@ def _from_checkpoint(path: Path, state: dict | None = None, net: str = "auto"):
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
         raise unusable(path, e) from None
     check_meta(meta, G, f"checkpoint {path}")
+    compose_as_trained(G, meta["mask"], meta["data_options"].get("data.pad_value", -1))
     return G, meta
 
 
@@ -129,6 +138,7 @@ def load_export(export_dir: Path, device="cpu"):
         raise ExportError(f"--export: {e}") from None
     mark_mask(G, meta.get("mask") is True)  # exports written before the mask channel existed have none
     check_meta(meta, G, f"--export: {Path(export_dir) / 'config.json'}", ExportError)
+    compose_as_trained(G, meta.get("mask") is True, meta.get("data_options", {}).get("data.pad_value", -1))
     return G, meta
 
 

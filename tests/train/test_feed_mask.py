@@ -31,14 +31,16 @@ def test_the_mask_is_the_last_channel_and_follows_each_flip():
     assert 0 < flipped < 32  # some flipped, some not
 
 
-def test_brightness_and_contrast_leave_the_mask_alone():
+def test_brightness_and_contrast_leave_the_mask_and_the_padding_alone():
     feed = ImageFeed(_crops(), 8, torch.device("cpu"), seed=1, brightness=0.5, contrast=0.5, mask=True)
     x, _ = feed.next()
     assert (x[:, 1, :, :4] == 1).all() and (x[:, 1, :, 4:] == -1).all()
     plain = ImageFeed(_crops(), 8, torch.device("cpu"), seed=1, brightness=0.5, contrast=0.5)
     y, _ = plain.next()
-    assert y.shape == (8, 1, 8, 8) and torch.allclose(x[:, :1], y)  # the images change as without a mask
+    assert y.shape == (8, 1, 8, 8) and torch.allclose(x[:, :1, :, :4], y[..., :4])  # the crops change as unmasked
     assert not torch.equal(y[:, 0, 0, 0], torch.full((8,), 200 / 127.5 - 1))  # and they did change
+    assert torch.allclose(x[:, 0, :, 4:], torch.tensor(50 / 127.5 - 1))  # the padding keeps its level
+    assert not torch.allclose(y[..., 4:], torch.tensor(50 / 127.5 - 1))  # which it would not without the mask
 
 
 def test_the_config_key_turns_it_on():

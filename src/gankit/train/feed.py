@@ -71,7 +71,8 @@ class ImageFeed:
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         """Flip, brightness and contrast on [0, 1] images, one random draw per image of the global batch; a mask
-        channel is flipped with its image and left out of the rest."""
+        channel is flipped with its image and left out of the rest, and the padding it marks keeps its level, the
+        one a masked G composes its images over (``content_mask``)."""
         if self.flip:
             x = torch.where(self._uniform() < 0.5, x.flip(-1), x)
         if not (self.brightness or self.contrast):
@@ -85,7 +86,7 @@ class ImageFeed:
         image = image.clamp_(0.0, 1.0)
         if self.mask is None:
             return image
-        x[:, :-1] = image
+        x[:, :-1] = torch.where(x[:, -1:] > 0.5, image, x[:, :-1])
         return x
 
     def _uniform(self) -> torch.Tensor:

@@ -25,6 +25,7 @@ from torch import nn
 
 import gankit
 from gankit import recipes, run_folder
+from gankit.content_mask import blind, compose, padding_level
 from gankit.inference import has_mask, latent_size, mark_mask
 from gankit.inference import resolve_device  # noqa: F401 - where the CLI found it before
 from gankit.config import ConfigError
@@ -132,7 +133,13 @@ class Trainer:
         self.optimizers = {n: make_optimizer(cfg, n, self.objective.nets[n].parameters()) for n in sorted(updated)}
         lr_schedule.check(cfg)
         G = self.objective.nets[self.objective.sampler_net]
-        mark_mask(G, getattr(self.feed, "mask", None) is not None)  # render leaves a data.mask channel out
+        masked = getattr(self.feed, "mask", None) is not None
+        mark_mask(G, masked)  # render leaves a data.mask channel out
+        if masked:  # G composes its image over the padding, and D judges that composite alone (content_mask)
+            compose(G, padding_level(self.cfg.get("data.pad_value", -1)), self.cfg["mask.shrink"])
+            for name, net in self.objective.nets.items():
+                if name.startswith("D"):
+                    blind(net, self.feed.info.channels)
         self.latent_dim = latent_size(G, cfg["z_dim"])
         if self.stages and cfg.get("kimg", 0) > 0:  # --kimg under a batch schedule: the steps that see that many
             self.cfg["steps"] = self.steps_for(round(cfg["kimg"] * 1000))

@@ -25,6 +25,7 @@ def test_the_image_is_kept_inside_the_mask_and_the_padding_shows_outside():
 
 
 def test_d_s_verdict_on_the_image_reaches_the_mask_through_the_blend():
+    torch.manual_seed(0)
     x = torch.randn(2, 3, 4, 4, requires_grad=True)  # two colour channels and the mask
     pad = torch.tensor([0.2, -0.4])
     weight = torch.randn(2, 2, 4, 4)
@@ -32,10 +33,11 @@ def test_d_s_verdict_on_the_image_reaches_the_mask_through_the_blend():
     inside = (x[:, 2:] > 0).float()
     assert torch.allclose(x.grad[:, :2], weight * inside)  # the image learns where it is kept
     expected = (weight * (x[:, :2] - pad.view(1, 2, 1, 1))).sum(1, keepdim=True) / 2  # d blend / d mask, soft
-    assert torch.allclose(x.grad[:, 2:], expected.detach())
+    assert torch.allclose(x.grad[:, 2:], expected.detach(), atol=1e-6)  # float sums in another order
 
 
 def test_the_shrink_push_adds_the_gradient_of_the_covered_share_of_the_canvas():
+    torch.manual_seed(0)
     x = torch.randn(2, 2, 4, 4)
     weight = torch.randn(2, 1, 4, 4)
     grads = []

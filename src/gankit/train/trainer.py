@@ -136,7 +136,7 @@ class Trainer:
         masked = getattr(self.feed, "mask", None) is not None
         mark_mask(G, masked)  # render leaves a data.mask channel out
         if masked:  # G composes its image over the padding, and D judges that composite alone (content_mask)
-            compose(G, padding_level(self.cfg.get("data.pad_value", -1)), self.cfg["mask.shrink"])
+            compose(G, padding_level(self.cfg["data.pad_value"]), self.cfg["mask.shrink"])
             for name, net in self.objective.nets.items():
                 if name.startswith("D"):
                     blind(net, self.feed.info.channels)
